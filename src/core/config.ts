@@ -1,0 +1,135 @@
+/**
+ * Worker configuration: for key `XYZ`, env `LAVA_XYZ` > realm `config` entry (any case) > default.
+ * Values are parsed by type when read, so a bad value is reported with its source and the fix.
+ */
+import os from 'node:os';
+import { ConfigError, LavaError } from './errors.js';
+import { parseBool, parseDuration, parseSize } from './units.js';
+
+type Kind = 'str' | 'int' | 'bool' | 'duration' | 'size';
+
+interface Param {
+  kind: Kind;
+  default: string | number | boolean | null;
+  doc: string;
+}
+
+const cpus = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+
+/** Every configuration parameter, with its upstream default. */
+export const CONFIG_PARAMS = {
+  TMPDIR: { kind: 'str', default: '/tmp/lava', doc: 'worker scratch root' },
+  HEARTBEAT_FILE: { kind: 'str', default: '.heartbeat', doc: 'touched each heartbeat in the worker scratch dir' },
+  DISPATCHER: { kind: 'str', default: 'lava', doc: 'executable written into crontab lines' },
+  NO_DISPATCH: { kind: 'str', default: '/tmp/lava/__nodispatch__', doc: 'dispatch suppression file' },
+  SQS_MAX_DELAY_MINS: { kind: 'int', default: 15, doc: 'maximum dispatch delay (minutes)' },
+  EVENT_TTL: { kind: 'duration', default: '2d', doc: 'how long event records are kept; empty keeps them forever' },
+  STDERR_SIZE: { kind: 'int', default: 2000, doc: 'bytes of stderr put into a failed run\'s result; negative = tail' },
+  DEBUG: { kind: 'bool', default: false, doc: 'add a stack trace to failure results' },
+  JOB_LOCAL_TMPDIR: { kind: 'bool', default: true, doc: 'give cmd/exe/pkg a private TMPDIR' },
+  ITERATION_MAX_DELAY: { kind: 'duration', default: '5m', doc: 'cap for iteration_delay' },
+  ITERATION_MAX_LIMIT: { kind: 'int', default: 10, doc: 'cap for iteration_limit' },
+  PAYLOAD_SETTLING_TIME: { kind: 'int', default: 0, doc: 'seconds to sleep after a payload download' },
+  CHECK_FOR_ZOMBIES: { kind: 'bool', default: true, doc: 'shutdown heuristic (kept for compatibility)' },
+  JUMPSTART_DELAY: { kind: 'duration', default: '15s', doc: 'dispatch delay of jump-start dispatches' },
+  DAG_WORKERS: { kind: 'int', default: cpus, doc: 'default dag parallelism' },
+  DAG_MAX_WORKERS: { kind: 'int', default: 4 * cpus, doc: 'maximum dag parallelism' },
+  FOREACH_LIMIT: { kind: 'int', default: 10, doc: 'default foreach limit' },
+  FOREACH_MAX_LIMIT: { kind: 'int', default: 25, doc: 'maximum foreach limit' },
+  CMD_TIMEOUT: { kind: 'duration', default: '10m', doc: 'default cmd timeout' },
+  EXE_TIMEOUT: { kind: 'duration', default: '10m', doc: 'default exe timeout (per executable)' },
+  EXE_MAX_PAYLOAD_SIZE: { kind: 'size', default: '10M', doc: 'largest exe payload' },
+  PKG_TIMEOUT: { kind: 'duration', default: '10m', doc: 'default pkg timeout (per package)' },
+  PKG_UNPACK_TIMEOUT: { kind: 'duration', default: '30s', doc: 'time allowed to unpack a package' },
+  PKG_MAX_PAYLOAD_SIZE: { kind: 'size', default: '20M', doc: 'largest pkg payload' },
+  STATE_TTL: { kind: 'duration', default: '7d', doc: 'default state item lifetime' },
+  STATE_MAX_TTL: { kind: 'duration', default: '366d', doc: 'longest state item lifetime' },
+  PARAM_CACHE_SIZE: { kind: 'int', default: 100, doc: 'secret cache entries' },
+  PARAM_CACHE_TTL: { kind: 'duration', default: '2m', doc: 'secret cache lifetime' },
+  CONN_APP_NAME: { kind: 'str', default: 'lv-{{ realm }}-{{ job_id }}', doc: 'database application name template' },
+  SQL_BATCH_SIZE: { kind: 'int', default: 1024, doc: 'rows fetched per batch' },
+  SQL_DELIMITER: { kind: 'str', default: '|', doc: 'CSV delimiter of SQL output' },
+  SQL_DIALECT: { kind: 'str', default: 'excel', doc: 'CSV dialect of SQL output' },
+  SQL_DOUBLEQUOTE: { kind: 'bool', default: false, doc: 'CSV doublequote of SQL output' },
+  SQL_ESCAPECHAR: { kind: 'str', default: null, doc: 'CSV escape character of SQL output' },
+  SQL_QUOTECHAR: { kind: 'str', default: '"', doc: 'CSV quote character of SQL output' },
+  SQL_QUOTING: { kind: 'str', default: 'minimal', doc: 'CSV quoting of SQL output' },
+  SQL_MAX_PAYLOAD_SIZE: { kind: 'size', default: '100K', doc: 'largest sql payload' },
+  SQL_OUTPUT_SUFFIX: { kind: 'str', default: '.out', doc: 'suffix of sql result files' },
+  SQLC_MAX_PAYLOAD_SIZE: { kind: 'size', default: '100K', doc: 'largest sqlc payload' },
+  SQLC_TIMEOUT: { kind: 'duration', default: '10m', doc: 'default sqlc timeout' },
+  SQLV_TIMEOUT: { kind: 'duration', default: '10m', doc: 'default sqlv timeout' },
+  // Beyond upstream: the queue lease, renewed while a run is alive.
+  VISIBILITY_TIMEOUT: { kind: 'duration', default: '5m', doc: 'message lease; extended while the run is alive' },
+  SHUTDOWN_GRACE: { kind: 'duration', default: '30s', doc: 'on SIGTERM, time running jobs get to finish before they are killed and handed back' },
+} as const satisfies Record<string, Param>;
+
+export type ConfigKey = keyof typeof CONFIG_PARAMS;
+
+export class Config {
+  private readonly realmConfig: Map<string, unknown>;
+
+  constructor(
+    realmConfig: Record<string, unknown> = {},
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {
+    this.realmConfig = new Map(Object.entries(realmConfig).map(([k, v]) => [k.toUpperCase(), v]));
+  }
+
+  /** The raw value and where it came from. */
+  raw(key: ConfigKey): { value: unknown; source: string } {
+    const envValue = this.env[`LAVA_${key}`];
+    if (envValue !== undefined) return { value: envValue, source: `environment variable LAVA_${key}` };
+    if (this.realmConfig.has(key)) return { value: this.realmConfig.get(key), source: `realm config entry ${key}` };
+    return { value: CONFIG_PARAMS[key].default, source: 'default' };
+  }
+
+  private parse<T>(key: ConfigKey, fn: (v: unknown) => T): T {
+    const { value, source } = this.raw(key);
+    try {
+      return fn(value);
+    } catch (err) {
+      const why = err instanceof LavaError ? err.detail : String(err);
+      throw new ConfigError(`config ${key} from ${source}: ${why}`);
+    }
+  }
+
+  str(key: ConfigKey): string {
+    return this.parse(key, (v) => (v == null ? '' : String(v)));
+  }
+
+  optStr(key: ConfigKey): string | undefined {
+    return this.parse(key, (v) => (v == null || v === '' ? undefined : String(v)));
+  }
+
+  int(key: ConfigKey): number {
+    return this.parse(key, (v) => {
+      const n = typeof v === 'number' ? v : Number(String(v).trim());
+      if (!Number.isInteger(n)) throw new Error(`not an integer: ${JSON.stringify(v)}`);
+      return n;
+    });
+  }
+
+  bool(key: ConfigKey): boolean {
+    return this.parse(key, (v) => parseBool(v, key));
+  }
+
+  /** Seconds. */
+  duration(key: ConfigKey): number {
+    return this.parse(key, (v) => parseDuration(v, key));
+  }
+
+  /** Seconds, or undefined when the value is empty (e.g. EVENT_TTL disabled). */
+  optDuration(key: ConfigKey): number | undefined {
+    return this.parse(key, (v) => (v == null || v === '' ? undefined : parseDuration(v, key)));
+  }
+
+  size(key: ConfigKey): number {
+    return this.parse(key, (v) => parseSize(v, key));
+  }
+
+  /** Every parameter's effective value, for `lava config` and SIGUSR1 dumps. */
+  dump(): Record<string, { value: unknown; source: string }> {
+    return Object.fromEntries((Object.keys(CONFIG_PARAMS) as ConfigKey[]).map((k) => [k, this.raw(k)]));
+  }
+}
