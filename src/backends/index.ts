@@ -1,0 +1,21 @@
+import path from 'node:path';
+import { ConfigError } from '../core/errors.js';
+import type { Backend } from './ports.js';
+import { createSqliteBackend } from './sqlite/index.js';
+
+export const DEFAULT_BACKEND = 'sqlite:./.lava/lava.db';
+
+/** `--backend URL` > `LAVA_BACKEND` > the embedded default. */
+export function backendUrl(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
+  return flag || env.LAVA_BACKEND || DEFAULT_BACKEND;
+}
+
+export async function openBackend(url: string): Promise<Backend> {
+  if (url.startsWith('sqlite:')) return createSqliteBackend(url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, ''));
+  if (url.endsWith('.db') && !url.includes('://')) return createSqliteBackend(path.resolve(url));
+  throw new ConfigError(
+    `unknown backend ${JSON.stringify(url)}: use sqlite:PATH (e.g. --backend sqlite:./.lava/lava.db or LAVA_BACKEND)`,
+  );
+}
+
+export type { Backend } from './ports.js';

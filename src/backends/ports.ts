@@ -1,0 +1,182 @@
+/**
+ * The small interfaces core code depends on. Each backend folder (sqlite/, later postgres/ and
+ * aws/) implements all of them with the same file names; blob stores are chosen by URI scheme.
+ * Deliberately left out: connections, transactions and driver types — they stay inside backends.
+ */
+import type { RealmSpec, StateItem } from '../core/schemas.js';
+
+export type Item = Record<string, unknown>;
+
+/** Config tables of a realm and the key field of each. */
+export const CONFIG_TABLES = { jobs: 'job_id', connections: 'conn_id', triggers: 'trigger_id' } as const;
+export type ConfigTable = keyof typeof CONFIG_TABLES;
+
+export interface ConfigStore {
+  getRealm(realm: string): Promise<RealmSpec | undefined>;
+  putRealm(spec: RealmSpec): Promise<void>;
+  deleteRealm(realm: string): Promise<boolean>;
+  listRealms(): Promise<RealmSpec[]>;
+  get(realm: string, table: ConfigTable, id: string): Promise<Item | undefined>;
+  put(realm: string, table: ConfigTable, item: Item): Promise<void>;
+  delete(realm: string, table: ConfigTable, id: string): Promise<boolean>;
+  /** Items sorted by key; `where` matches top-level string fields exactly (e.g. {dispatcher: 'main'}). */
+  list(realm: string, table: ConfigTable, where?: Record<string, string>): Promise<Item[]>;
+}
+
+export interface EventEntry {
+  ts_event: string;
+  tu_event: string;
+  status: string;
+  info: unknown;
+}
+
+/** One run's record: the fields of upstream's events table. */
+export interface EventRecord {
+  job_id: string;
+  run_id: string;
+  status: string;
+  ts_dispatch: string | null;
+  ts_event: string;
+  tu_event: string;
+  ttl: number | null;
+  worker: string | null;
+  worker_id: string | null;
+  instance_id: string | null;
+  hostname: string | null;
+  log: EventEntry[];
+}
+
+export interface NewEvent {
+  job_id: string;
+  run_id: string;
+  status: string;
+  info: unknown;
+  at: Date;
+  ts_dispatch?: string | null;
+  worker?: string | null;
+  hostname?: string | null;
+  /** Seconds the record is kept after this event; undefined keeps it. */
+  ttlSeconds?: number;
+}
+
+export interface EventQuery {
+  jobId?: string;
+  runId?: string;
+  status?: string;
+  /** Only records whose latest event is at or after this time. */
+  since?: Date;
+  /** Newest first; default 100. */
+  limit?: number;
+}
+
+export interface EventStore {
+  /** Create the record if needed, set its top-level fields and append one log entry. */
+  record(realm: string, event: NewEvent): Promise<void>;
+  get(realm: string, jobId: string, runId: string): Promise<EventRecord | undefined>;
+  /** Records, newest first by latest event. */
+  query(realm: string, q: EventQuery): Promise<EventRecord[]>;
+  /** Delete records whose ttl has passed; returns how many. */
+  expire(realm: string, now: Date): Promise<number>;
+}
+
+export type ClaimResult =
+  | { outcome: 'claimed'; attempt: number }
+  | { outcome: 'busy'; owner: string; leaseSeconds: number }
+  | { outcome: 'done' };
+
+/**
+ * At-most-once-at-a-time execution of a run id across every worker (beyond upstream Lava, where a
+ * redelivered message could run the same run twice at once).
+ */
+export interface RunClaims {
+  claim(realm: string, runId: string, owner: string, leaseSeconds: number): Promise<ClaimResult>;
+  renew(realm: string, runId: string, owner: string, leaseSeconds: number): Promise<boolean>;
+  /** The run finished (any outcome): later deliveries of it are dropped. */
+  finish(realm: string, runId: string, owner: string): Promise<void>;
+  /** The owner gives the run back unfinished (graceful shutdown): another worker may take it at once. */
+  release(realm: string, runId: string, owner: string): Promise<void>;
+}
+
+export interface StateStore {
+  get(realm: string, stateId: string): Promise<StateItem | undefined>;
+  put(realm: string, item: StateItem): Promise<void>;
+  delete(realm: string, stateId: string): Promise<boolean>;
+  list(realm: string, prefix?: string): Promise<StateItem[]>;
+}
+
+export interface SecretStore {
+  get(realm: string, name: string): Promise<string | undefined>;
+  put(realm: string, name: string, value: string): Promise<void>;
+  delete(realm: string, name: string): Promise<boolean>;
+  list(realm: string): Promise<string[]>;
+  /** Encrypt/decrypt with the realm's key (for `secure` state items). */
+  encrypt(realm: string, plaintext: string): Promise<string>;
+  decrypt(realm: string, ciphertext: string): Promise<string>;
+}
+
+export interface QueueMessage {
+  id: string;
+  /** Changes on every receive; extend and delete need the latest one. */
+  receipt: string;
+  body: string;
+  /** How many times the message has been received, this time included (SQS ApproximateReceiveCount). */
+  receiveCount: number;
+  sentAt: Date;
+}
+
+export interface ReceiveOptions {
+  max: number;
+  visibilitySeconds: number;
+  /** Long poll: wait up to this long for a message. */
+  waitSeconds: number;
+  signal?: AbortSignal;
+}
+
+/** A realm+worker queue with SQS semantics: delay, visibility lease, receive count, long poll. */
+export interface Queue {
+  readonly name: string;
+  send(body: string, options?: { delaySeconds?: number }): Promise<string>;
+  receive(options: ReceiveOptions): Promise<QueueMessage[]>;
+  /** Reset the lease to `seconds` from now; false if the receipt is stale or the message gone. */
+  extendVisibility(receipt: string, seconds: number): Promise<boolean>;
+  delete(receipt: string): Promise<boolean>;
+  counts(): Promise<{ visible: number; inflight: number; delayed: number }>;
+}
+
+export interface BlobInfo {
+  uri: string;
+  /** The last path component. */
+  name: string;
+  size: number;
+  modified: Date;
+}
+
+/** Payload and output storage addressed by URI (`file://…`, later `s3://…`). */
+export interface BlobStore {
+  /** Objects directly under the prefix (non-recursive) whose name starts with its last component; sorted. */
+  list(prefixUri: string): Promise<BlobInfo[]>;
+  /** Every object under the prefix, at any depth; sorted. */
+  listRecursive(prefixUri: string): Promise<BlobInfo[]>;
+  head(uri: string): Promise<BlobInfo | undefined>;
+  read(uri: string): Promise<Buffer>;
+  download(uri: string, localPath: string): Promise<void>;
+  write(uri: string, data: Buffer | string): Promise<void>;
+  upload(localPath: string, uri: string): Promise<void>;
+  delete(uri: string): Promise<boolean>;
+}
+
+export interface Backend {
+  /** The URL it was opened with, for child processes and crontab lines. */
+  readonly url: string;
+  readonly config: ConfigStore;
+  readonly events: EventStore;
+  readonly runs: RunClaims;
+  readonly state: StateStore;
+  readonly secrets: SecretStore;
+  queue(realm: string, worker: string): Queue;
+  close(): Promise<void>;
+}
+
+export function queueName(realm: string, worker: string): string {
+  return `lava-${realm}-${worker}`;
+}

@@ -1,0 +1,72 @@
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { ConfigError } from '../../core/errors.js';
+import { queueName, type Backend, type Queue } from '../ports.js';
+import { SqliteConfigStore } from './config-store.js';
+import { SqliteEventStore } from './event-store.js';
+import { SqliteQueue } from './queue.js';
+import { SqliteRunClaims } from './run-claims.js';
+import { migrate } from './schema.js';
+import { SqliteSecretStore } from './secret-store.js';
+import { SqliteStateStore } from './state-store.js';
+
+/** The embedded backend: one SQLite file shared safely by several processes (WAL, busy timeout). */
+export function createSqliteBackend(file: string): Backend {
+  const abs = path.resolve(file);
+  if (!fs.existsSync(path.dirname(abs))) {
+    throw new ConfigError(
+      `no directory for the realm database ${abs}: run \`lava init\` first, or pass --backend sqlite:PATH to an existing one`,
+    );
+  }
+  const db = new Database(abs);
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 10000');
+  db.pragma('synchronous = NORMAL');
+  migrate(db);
+  const wakeups = new EventEmitter().setMaxListeners(0);
+  const queues = new Map<string, Queue>();
+  let key: Buffer | undefined;
+  const secretKey = () => (key ??= loadKey(`${abs}.key`));
+  return {
+    url: `sqlite:${abs}`,
+    config: new SqliteConfigStore(db),
+    events: new SqliteEventStore(db),
+    runs: new SqliteRunClaims(db),
+    state: new SqliteStateStore(db),
+    secrets: new SqliteSecretStore(db, secretKey),
+    queue(realm: string, worker: string): Queue {
+      const name = queueName(realm, worker);
+      let q = queues.get(name);
+      if (!q) queues.set(name, (q = new SqliteQueue(db, name, wakeups)));
+      return q;
+    },
+    async close() {
+      db.close();
+    },
+  };
+}
+
+function loadKey(file: string): Buffer {
+  const fromEnv = process.env.LAVA_SECRET_KEY;
+  if (fromEnv) {
+    const buf = Buffer.from(fromEnv, 'base64');
+    if (buf.length !== 32) throw new ConfigError('LAVA_SECRET_KEY must be 32 bytes, base64-encoded (openssl rand -base64 32)');
+    return buf;
+  }
+  try {
+    return Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const created = randomBytes(32);
+  try {
+    fs.writeFileSync(file, created.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+    return created;
+  } catch {
+    // Another process created it first.
+    return Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64');
+  }
+}

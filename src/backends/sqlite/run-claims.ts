@@ -1,0 +1,59 @@
+import type Database from 'better-sqlite3';
+import type { ClaimResult, RunClaims } from '../ports.js';
+
+interface Row {
+  owner: string;
+  lease_until: number;
+  attempts: number;
+  done: number;
+}
+
+export class SqliteRunClaims implements RunClaims {
+  private readonly claimTx: (realm: string, runId: string, owner: string, leaseSeconds: number) => ClaimResult;
+
+  constructor(private readonly db: Database.Database) {
+    const read = db.prepare('SELECT owner, lease_until, attempts, done FROM run_claims WHERE realm = ? AND run_id = ?');
+    const write = db.prepare(
+      `INSERT INTO run_claims (realm, run_id, owner, lease_until, attempts, done, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?)
+       ON CONFLICT (realm, run_id) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until,
+         attempts = excluded.attempts, updated_at = excluded.updated_at`,
+    );
+    const tx = db.transaction((realm: string, runId: string, owner: string, leaseSeconds: number): ClaimResult => {
+      const now = Date.now();
+      const row = read.get(realm, runId) as Row | undefined;
+      if (row?.done) return { outcome: 'done' };
+      if (row && row.owner !== owner && row.lease_until > now) {
+        return { outcome: 'busy', owner: row.owner, leaseSeconds: Math.ceil((row.lease_until - now) / 1000) };
+      }
+      const attempt = (row?.attempts ?? 0) + 1;
+      write.run(realm, runId, owner, now + leaseSeconds * 1000, attempt, now);
+      return { outcome: 'claimed', attempt };
+    });
+    this.claimTx = (...args) => tx.immediate(...args);
+  }
+
+  async claim(realm: string, runId: string, owner: string, leaseSeconds: number): Promise<ClaimResult> {
+    return this.claimTx(realm, runId, owner, leaseSeconds);
+  }
+
+  async renew(realm: string, runId: string, owner: string, leaseSeconds: number): Promise<boolean> {
+    const now = Date.now();
+    return (
+      this.db
+        .prepare('UPDATE run_claims SET lease_until = ?, updated_at = ? WHERE realm = ? AND run_id = ? AND owner = ? AND done = 0')
+        .run(now + leaseSeconds * 1000, now, realm, runId, owner).changes > 0
+    );
+  }
+
+  async finish(realm: string, runId: string, owner: string): Promise<void> {
+    this.db
+      .prepare('UPDATE run_claims SET done = 1, updated_at = ? WHERE realm = ? AND run_id = ? AND owner = ?')
+      .run(Date.now(), realm, runId, owner);
+  }
+
+  async release(realm: string, runId: string, owner: string): Promise<void> {
+    this.db
+      .prepare('UPDATE run_claims SET lease_until = 0, updated_at = ? WHERE realm = ? AND run_id = ? AND owner = ? AND done = 0')
+      .run(Date.now(), realm, runId, owner);
+  }
+}

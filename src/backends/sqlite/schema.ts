@@ -1,0 +1,48 @@
+/** Versioned schema of the embedded backend; each step runs once, in order, in a transaction. */
+import type Database from 'better-sqlite3';
+
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE realms (realm TEXT PRIMARY KEY, spec TEXT NOT NULL);
+  CREATE TABLE items (
+    realm TEXT NOT NULL, tbl TEXT NOT NULL, id TEXT NOT NULL, spec TEXT NOT NULL,
+    PRIMARY KEY (realm, tbl, id)
+  );
+  CREATE TABLE events (
+    realm TEXT NOT NULL, job_id TEXT NOT NULL, run_id TEXT NOT NULL,
+    status TEXT NOT NULL, ts_dispatch TEXT, ts_event TEXT NOT NULL, tu_event TEXT NOT NULL,
+    ttl INTEGER, worker TEXT, worker_id TEXT, instance_id TEXT, hostname TEXT,
+    log TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (realm, job_id, run_id)
+  );
+  CREATE INDEX events_by_time ON events (realm, tu_event);
+  CREATE INDEX events_by_run ON events (realm, run_id);
+  CREATE TABLE run_claims (
+    realm TEXT NOT NULL, run_id TEXT NOT NULL, owner TEXT NOT NULL,
+    lease_until INTEGER NOT NULL, attempts INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (realm, run_id)
+  );
+  CREATE TABLE state (realm TEXT NOT NULL, state_id TEXT NOT NULL, item TEXT NOT NULL, PRIMARY KEY (realm, state_id));
+  CREATE TABLE secrets (realm TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (realm, name));
+  CREATE TABLE messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL, body TEXT NOT NULL,
+    sent_at INTEGER NOT NULL, visible_at INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0, receipt TEXT
+  );
+  CREATE INDEX messages_ready ON messages (queue, visible_at);
+  `,
+];
+
+export function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+  const apply = db.transaction(() => {
+    const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
+    const current = row ? Number(row.value) : 0;
+    for (let v = current; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v] as string);
+    if (current < MIGRATIONS.length) {
+      db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(MIGRATIONS.length));
+    }
+  });
+  apply.immediate();
+}

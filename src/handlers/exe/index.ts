@@ -1,0 +1,39 @@
+/** exe: download executable(s) from the payload area and run each with the same arguments. */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { joinUri } from '../../backends/blob/index.js';
+import { JobError } from '../../core/errors.js';
+import { shlexSplit } from '../../core/shlex.js';
+import { parseDuration } from '../../core/units.js';
+import { downloadPayload } from '../../worker/payload.js';
+import { jobEnv, paramArgs, renderArgs, runOne, runSequence } from '../process-job.js';
+import type { Handler } from '../types.js';
+
+export const exeHandler: Handler = {
+  type: 'exe',
+  parameters: { optional: ['args', 'env', 'jinja', 'timeout', 'vars'] },
+  async run(ctx) {
+    const payload = ctx.job.payload;
+    if (typeof payload !== 'string' || !payload.trim()) {
+      throw new JobError('exe job payload must be one string: "path/in/payloads [args…]" (a list is not allowed)');
+    }
+    const [item, ...rest] = shlexSplit(payload, 'payload');
+    const args = renderArgs(ctx, [...rest, ...paramArgs(ctx)]);
+    const timeout = parseDuration(ctx.job.parameters.timeout ?? ctx.config.duration('EXE_TIMEOUT'), 'parameters.timeout');
+    const [downloaded] = await downloadPayload({
+      payloadRoot: ctx.realm.s3_payloads,
+      items: [item as string],
+      scratch: ctx.scratch,
+      maxSize: ctx.config.size('EXE_MAX_PAYLOAD_SIZE'),
+    });
+    const env = await jobEnv(ctx, { LAVA_S3_PAYLOAD: joinUri(ctx.realm.s3_payloads, item as string) });
+    return runSequence(
+      ctx,
+      (downloaded?.files ?? []).map((file) => async () => {
+        await fsp.chmod(file, 0o755);
+        const name = path.basename(file);
+        return runOne(ctx, { payload: name, command: file, args, cwd: ctx.scratch, env, timeout, outputBase: `${name}.` });
+      }),
+    );
+  },
+};

@@ -1,0 +1,127 @@
+/** What cmd, exe and pkg share: environment, running one program, uploading its output. */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { blobStoreFor, joinUri } from '../backends/blob/index.js';
+import { JobError } from '../core/errors.js';
+import { renderTemplate } from '../template/index.js';
+import { excerpt, runProcess } from '../worker/process.js';
+import type { HandlerContext } from './types.js';
+
+export interface FileRun {
+  payload: string;
+  exit_status: number;
+  stdout?: string;
+  stderr?: string;
+}
+
+/** Worker env < job `env` (rendered) < handler extras < Lava's own variables. */
+export async function jobEnv(
+  ctx: HandlerContext,
+  extras: Record<string, string> = {},
+): Promise<NodeJS.ProcessEnv> {
+  const p = ctx.job.parameters;
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (p.env !== undefined) {
+    if (!p.env || typeof p.env !== 'object' || Array.isArray(p.env)) {
+      throw new JobError('parameters.env must be a map of NAME: value');
+    }
+    const tctx = renderingOn(ctx) ? ctx.templateContext(vars(ctx)) : undefined;
+    for (const [k, v] of Object.entries(p.env as Record<string, unknown>)) {
+      env[k] = tctx ? renderTemplate(String(v), tctx) : String(v);
+    }
+  }
+  Object.assign(env, extras);
+  if (ctx.config.bool('JOB_LOCAL_TMPDIR')) env.TMPDIR = await fsp.mkdtemp(path.join(ctx.scratch, '.lava.tmp-'));
+  Object.assign(env, {
+    LAVA_REALM: ctx.job.realm,
+    LAVA_WORKER: ctx.job.worker,
+    LAVA_OWNER: ctx.job.owner ?? '',
+    LAVA_JOB_ID: ctx.job.job_id,
+    LAVA_RUN_ID: ctx.job.run_id,
+    LAVA_S3_KEY: ctx.realm.s3_key ?? '',
+    LAVA_S3_TMP: ctx.s3tmp,
+    LAVA_BACKEND: ctx.backend.url,
+  });
+  return env;
+}
+
+export function renderingOn(ctx: HandlerContext): boolean {
+  return ctx.job.parameters.jinja !== false;
+}
+
+export function vars(ctx: HandlerContext): Record<string, unknown> {
+  const v = ctx.job.parameters.vars;
+  if (v === undefined) return {};
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new JobError('parameters.vars must be a map');
+  return v as Record<string, unknown>;
+}
+
+/** Render each argv element after lexing (upstream renders tokens, not the whole line). */
+export function renderArgs(ctx: HandlerContext, args: readonly unknown[]): string[] {
+  if (!renderingOn(ctx)) return args.map(String);
+  const tctx = ctx.templateContext(vars(ctx));
+  return args.map((a) => renderTemplate(String(a), tctx));
+}
+
+export function paramArgs(ctx: HandlerContext): unknown[] {
+  const a = ctx.job.parameters.args;
+  if (a === undefined) return [];
+  if (!Array.isArray(a)) throw new JobError('parameters.args must be a list');
+  return a;
+}
+
+/** Run one program; upload its non-empty output as `<base>stdout` / `<base>stderr`. */
+export async function runOne(
+  ctx: HandlerContext,
+  o: { payload: string; command: string; args: string[]; cwd: string; env: NodeJS.ProcessEnv; timeout: number; outputBase: string },
+): Promise<{ run: FileRun; error: string | null; message?: string }> {
+  const outDir = await fsp.mkdtemp(path.join(ctx.scratch, '.out-'));
+  const stdoutFile = path.join(outDir, 'stdout');
+  const stderrFile = path.join(outDir, 'stderr');
+  const r = await runProcess({
+    command: o.command,
+    args: o.args,
+    cwd: o.cwd,
+    env: o.env,
+    stdoutFile,
+    stderrFile,
+    timeout: o.timeout,
+    tee: ctx.dev,
+    signal: ctx.signal,
+    registry: ctx.processes,
+  });
+  const run: FileRun = { payload: o.payload, exit_status: r.exitStatus };
+  if (!ctx.dev) {
+    for (const [stream, file] of [['stdout', stdoutFile], ['stderr', stderrFile]] as const) {
+      const st = await fsp.stat(file);
+      if (st.size === 0) continue;
+      const uri = joinUri(ctx.s3tmp, `${o.outputBase}${stream}`);
+      await blobStoreFor(uri).upload(file, uri);
+      run[stream] = uri;
+    }
+  }
+  if (r.exitStatus === 0) return { run, error: null };
+  const error = r.spawnError ?? (await excerpt(stderrFile, ctx.config.int('STDERR_SIZE')));
+  const message = r.aborted
+    ? `${o.payload}: killed because the worker is stopping`
+    : r.timedOut
+      ? `${o.payload}: Timed out after ${o.timeout} seconds`
+      : `${o.payload}: exit status ${r.exitStatus}${error ? `: ${error.split('\n')[0]}` : ''}`;
+  return { run, error, message };
+}
+
+/** Run a list of programs in order, stopping at the first failure; the result upstream returns. */
+export async function runSequence(
+  ctx: HandlerContext,
+  steps: Array<() => Promise<{ run: FileRun; error: string | null; message?: string }>>,
+): Promise<{ exit_status: number; output: FileRun[] }> {
+  const output: FileRun[] = [];
+  for (const step of steps) {
+    const { run, error, message } = await step();
+    output.push(run);
+    if (run.exit_status !== 0) {
+      throw new JobError(message ?? `exit status ${run.exit_status}`, { exit_status: run.exit_status, output, error });
+    }
+  }
+  return { exit_status: 0, output };
+}

@@ -1,0 +1,12 @@
+/** Job types by name. Adding a job type is one folder exporting a Handler, listed here. */
+import { cmdHandler } from './cmd/index.js';
+import { exeHandler } from './exe/index.js';
+import { logHandler } from './log/index.js';
+import { pkgHandler } from './pkg/index.js';
+import type { Handler } from './types.js';
+
+export type HandlerRegistry = ReadonlyMap<string, Handler>;
+
+export function builtinHandlers(): Map<string, Handler> {
+  return new Map([cmdHandler, exeHandler, pkgHandler, logHandler].map((h) => [h.type, h]));
+}

@@ -1,0 +1,54 @@
+/**
+ * Payload download (upstream's "v2" downloader): each payload item is a key prefix relative to the
+ * realm's s3_payloads; every object directly under it is downloaded, sorted, into a private dir.
+ */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { blobStoreFor, joinUri } from '../backends/blob/index.js';
+import { JobError } from '../core/errors.js';
+
+export interface DownloadedItem {
+  /** The payload item as written in the spec. */
+  item: string;
+  files: string[];
+}
+
+export async function downloadPayload(opts: {
+  payloadRoot: string;
+  items: readonly string[];
+  scratch: string;
+  maxSize: number;
+}): Promise<DownloadedItem[]> {
+  const out: DownloadedItem[] = [];
+  for (const [n, item] of opts.items.entries()) {
+    const uri = joinUri(opts.payloadRoot, item) + (item.endsWith('/') ? '/' : '');
+    const store = blobStoreFor(uri);
+    const objects = (await store.list(uri)).filter((o) => !o.name.endsWith('/'));
+    if (!objects.length) {
+      throw new JobError(
+        `No payload files downloaded for payload "${item}": it is a path relative to s3_payloads (${opts.payloadRoot}); upload it with \`lava payload put\``,
+      );
+    }
+    const dir = await fsp.mkdtemp(path.join(opts.scratch, `pld-${n}-`));
+    const files: string[] = [];
+    for (const obj of objects) {
+      if (obj.size > opts.maxSize) {
+        throw new JobError(`payload file ${obj.uri} is ${obj.size} bytes, over the limit of ${opts.maxSize}: raise the *_MAX_PAYLOAD_SIZE config`);
+      }
+      const local = path.join(dir, obj.name);
+      await store.download(obj.uri, local);
+      files.push(local);
+    }
+    out.push({ item, files });
+  }
+  return out;
+}
+
+/** A payload field that must be one string or a list of strings. */
+export function payloadItems(payload: unknown, type: string): string[] {
+  const items = typeof payload === 'string' ? [payload] : payload;
+  if (!Array.isArray(items) || !items.length || !items.every((p) => typeof p === 'string' && p.trim())) {
+    throw new JobError(`${type} job payload must be a path (or list of paths) relative to s3_payloads, e.g. "demo/run.sh"`);
+  }
+  return items.map((p: string) => p.trim());
+}
