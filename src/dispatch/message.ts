@@ -2,9 +2,14 @@
 import { ValidationError } from '../core/errors.js';
 import { dispatchMessageSchema, type DispatchMessage } from '../core/schemas.js';
 import { formatIssues } from '../core/validate.js';
+import { isoLocal } from '../core/time.js';
 
+/** Dates (e.g. `globals.lava.master_start`) travel as local ISO-8601 strings, as upstream sends them. */
 export function encodeMessage(msg: DispatchMessage): string {
-  return JSON.stringify(msg, (_k, v: unknown) => (v instanceof Date ? v.toISOString() : v));
+  return JSON.stringify(msg, function (this: Record<string, unknown>, key: string, value: unknown) {
+    const raw = this[key];
+    return raw instanceof Date ? isoLocal(raw) : value;
+  });
 }
 
 /** Parse and strictly validate a message body; throws ValidationError naming what is wrong. */

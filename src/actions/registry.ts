@@ -1,0 +1,10 @@
+/** Action types by name: adding one is one file exporting an Action, listed here. */
+import { dispatchAction } from './dispatch.js';
+import { logAction } from './log.js';
+import type { Action } from './types.js';
+
+export type ActionRegistry = ReadonlyMap<string, Action>;
+
+export function builtinActions(): Map<string, Action> {
+  return new Map([logAction, dispatchAction].map((a) => [a.type, a]));
+}

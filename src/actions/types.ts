@@ -1,0 +1,23 @@
+/** The contract between the run pipeline and a post-job action type. */
+import type { Backend } from '../backends/ports.js';
+import type { Config } from '../core/config.js';
+import type { Logger } from '../core/logger.js';
+import type { RealmSpec } from '../core/schemas.js';
+import type { RunJob } from '../handlers/types.js';
+
+export type ActionSpec = Record<string, unknown> & { action: string };
+
+export interface ActionContext {
+  readonly job: RunJob;
+  readonly realm: RealmSpec;
+  readonly config: Config;
+  readonly backend: Backend;
+  readonly logger: Logger;
+  /** Template variables: the job context plus `result`. */
+  readonly templateContext: Record<string, unknown>;
+}
+
+export interface Action {
+  readonly type: string;
+  run(spec: ActionSpec, ctx: ActionContext): Promise<void>;
+}

@@ -1,0 +1,336 @@
+/**
+ * The run lifecycle (upstream §3.4): skipped | starting → [rejected] → [logging] → [skipped] →
+ * running → complete | retrying … | failed, then actions (→ action_failed). Orchestration
+ * handlers run their children through the same function, under the parent's run id.
+ */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { joinUri } from '../backends/blob/index.js';
+import type { Backend } from '../backends/ports.js';
+import type { ActionRegistry } from '../actions/registry.js';
+import type { ActionSpec } from '../actions/types.js';
+import type { Config } from '../core/config.js';
+import { JobError, LavaError, errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { RealmSpec } from '../core/schemas.js';
+import { isoLocal, parseIso, sleep, wholeSeconds, type Clock } from '../core/time.js';
+import { parseDuration } from '../core/units.js';
+import { parseSpec } from '../core/validate.js';
+import type { HandlerRegistry } from '../handlers/registry.js';
+import type { Handler, HandlerContext, JobResult, RunJob, RunOutcome } from '../handlers/types.js';
+import { buildTemplateContext, renderStructure, renderTemplate } from '../template/index.js';
+import { initLavaGlobals } from './globals.js';
+import type { ProcessRegistry } from './process.js';
+import { importState } from '../state/state.js';
+
+/** What every run of one worker shares. */
+export interface RunEnvironment {
+  readonly backend: Backend;
+  readonly realm: RealmSpec;
+  readonly config: Config;
+  readonly worker: string;
+  readonly hostname: string;
+  readonly dev: boolean;
+  readonly logger: Logger;
+  readonly handlers: HandlerRegistry;
+  readonly actions: ActionRegistry;
+  readonly processes: ProcessRegistry;
+  readonly clock: Clock;
+  /** The worker's scratch root: `<TMPDIR>/<realm>/<worker>.<pid>`. */
+  readonly workerDir: string;
+  /** Aborted when the worker is forced to stop. */
+  readonly signal: AbortSignal;
+}
+
+export async function recordEvent(env: RunEnvironment, job: RunJob, status: string, info: unknown): Promise<void> {
+  try {
+    await env.backend.events.record(env.realm.realm, {
+      job_id: job.job_id,
+      run_id: job.run_id,
+      status,
+      info: toPlain(info),
+      at: env.clock.now(),
+      ts_dispatch: job.ts_dispatch,
+      worker: env.worker,
+      hostname: env.hostname,
+      ttlSeconds: env.config.optDuration('EVENT_TTL'),
+    });
+  } catch (err) {
+    env.logger.error({ job_id: job.job_id, run_id: job.run_id, status, err: errorMessage(err) }, 'could not write event');
+  }
+}
+
+/** JSON-safe copy (Dates as local ISO strings). */
+function toPlain(value: unknown): unknown {
+  if (value === undefined) return null;
+  return JSON.parse(
+    JSON.stringify(value, function (this: Record<string, unknown>, key: string, v: unknown) {
+      const raw = this[key];
+      return raw instanceof Date ? isoLocal(raw) : v;
+    }),
+  ) as unknown;
+}
+
+export interface RunJobOptions {
+  /** A child's scratch dir is its parent's. */
+  scratch?: string;
+  /** Which claim of this run id this is (2+ when taken over from a worker that died). */
+  attempt?: number;
+}
+
+export async function runJob(env: RunEnvironment, job: RunJob, options: RunJobOptions = {}): Promise<RunOutcome> {
+  const log = env.logger.child({ job_id: job.job_id, run_id: job.run_id });
+
+  // Static disable: boolean false, or no `enabled` at all (upstream's default).
+  if (job.enabled === false || job.enabled === undefined) {
+    await recordEvent(env, job, 'skipped', 'not enabled (static)');
+    return { status: 'skipped' };
+  }
+
+  const start = wholeSeconds(env.clock.now());
+  job.ts_start = isoLocal(start);
+  job.ts_ustart = start.toISOString().replace(/\.\d{3}Z$/, '+00:00');
+  const attempt = options.attempt ?? 1;
+  await recordEvent(env, job, 'starting', attempt > 1 ? `Attempt ${attempt}: run taken over from a worker that stopped` : null);
+
+  const rejection = checkLimits(env, job, start);
+  if (rejection) {
+    log.warn(rejection);
+    await recordEvent(env, job, 'rejected', rejection);
+    return { status: 'rejected', result: { error: rejection } };
+  }
+
+  initLavaGlobals(job, start);
+  const templateContext = (vars?: Record<string, unknown>) =>
+    buildTemplateContext({ job, realm: env.realm, globals: job.globals, state: job.state, start, ...(vars ? { vars } : {}) });
+
+  try {
+    job.state = await importState(env.backend, env.realm.realm, job.state, env.config, env.clock);
+
+    if (job.event_log !== undefined) {
+      let info: unknown;
+      try {
+        info = renderStructure(job.event_log, templateContext());
+      } catch (err) {
+        info = `Error: Bad event_log: ${errorMessage(err)}`;
+        log.error(info);
+      }
+      await recordEvent(env, job, 'logging', info);
+    }
+
+    if (typeof job.enabled === 'string') {
+      const rendered = renderTemplate(job.enabled, templateContext()).trim();
+      if (rendered.toLowerCase() !== 'true') {
+        await recordEvent(env, job, 'skipped', `not enabled (dynamic): ${rendered}`);
+        return { status: 'skipped' };
+      }
+    }
+  } catch (err) {
+    // Upstream lets these escape with no event; we record the failure.
+    const message = errorMessage(err);
+    log.error({ err: message }, 'run failed before it started');
+    await recordEvent(env, job, 'failed', { error: message, error_data: null });
+    return { status: 'failed', result: { error: message, error_data: null } };
+  }
+
+  const handler = env.handlers.get(job.type);
+  if (!handler) {
+    const known = [...env.handlers.keys()].sort().join(', ');
+    const message = `Unknown job type "${job.type}": use one of ${known}`;
+    await recordEvent(env, job, 'failed', message);
+    return { status: 'failed', result: { error: message, error_data: null } };
+  }
+
+  const topLevel = options.scratch === undefined;
+  const scratch = options.scratch ?? path.join(env.workerDir, job.run_id);
+  if (topLevel) {
+    try {
+      await fsp.mkdir(scratch);
+    } catch (err) {
+      const message =
+        (err as NodeJS.ErrnoException).code === 'EEXIST'
+          ? `possible dispatch overlap: scratch dir ${scratch} already exists`
+          : `cannot create scratch dir ${scratch}: ${errorMessage(err)}`;
+      await recordEvent(env, job, 'failed', message);
+      return { status: 'failed', result: { error: message, error_data: null } };
+    }
+    await fsp.writeFile(
+      path.join(scratch, '.lava-run.json'),
+      JSON.stringify({ job_id: job.job_id, run_id: job.run_id, type: job.type, started: job.ts_start, pid: process.pid }),
+    );
+  }
+
+  try {
+    return await iterate(env, job, handler, { scratch, start, templateContext, log });
+  } finally {
+    if (topLevel) await fsp.rm(scratch, { recursive: true, force: true });
+  }
+}
+
+function checkLimits(env: RunEnvironment, job: RunJob, start: Date): string | undefined {
+  try {
+    if (job.max_run_delay !== undefined) {
+      const max = parseDuration(job.max_run_delay, 'max_run_delay');
+      const dispatched = parseIso(job.ts_dispatch);
+      if (dispatched && (start.getTime() - dispatched.getTime()) / 1000 > max) {
+        return `Run delay exceeded max_run_delay (${String(job.max_run_delay)}): dispatched ${job.ts_dispatch}, started ${job.ts_start}`;
+      }
+    }
+    const limit = job.iteration_limit ?? 1;
+    const maxLimit = env.config.int('ITERATION_MAX_LIMIT');
+    if (limit > maxLimit) return `iteration_limit ${limit} is over ITERATION_MAX_LIMIT (${maxLimit})`;
+    if (limit < 1) return 'iteration_limit is 0, so the job would never run: use 1 or more';
+    const delay = parseDuration(job.iteration_delay ?? 0, 'iteration_delay');
+    const maxDelay = env.config.duration('ITERATION_MAX_DELAY');
+    if (delay > maxDelay) return `iteration_delay ${String(job.iteration_delay)} is over ITERATION_MAX_DELAY (${maxDelay}s)`;
+  } catch (err) {
+    return errorMessage(err);
+  }
+  return undefined;
+}
+
+async function iterate(
+  env: RunEnvironment,
+  job: RunJob,
+  handler: Handler,
+  r: { scratch: string; start: Date; templateContext: (vars?: Record<string, unknown>) => Record<string, unknown>; log: Logger },
+): Promise<RunOutcome> {
+  const limit = job.iteration_limit ?? 1;
+  const delay = parseDuration(job.iteration_delay ?? 0, 'iteration_delay');
+  const ctx: HandlerContext = {
+    job,
+    realm: env.realm,
+    config: env.config,
+    backend: env.backend,
+    scratch: r.scratch,
+    s3tmp: joinUri(env.realm.s3_temp, job.job_id, job.run_id),
+    dev: env.dev,
+    signal: env.signal,
+    logger: r.log,
+    processes: env.processes,
+    templateContext: r.templateContext,
+    runChild: (jobId, globals) => runChild(env, job, jobId, globals, r.scratch),
+  };
+  let outcome: RunOutcome = { status: 'failed' };
+  for (let iteration = 1; iteration <= limit; iteration++) {
+    job.globals.lava = { ...job.globals.lava, iteration };
+    await recordEvent(env, job, 'running', `Iteration ${iteration}`);
+    try {
+      checkParameters(handler, job.parameters);
+      const result: Record<string, unknown> = { ...(await handler.run(ctx)), error: null };
+      await recordEvent(env, job, 'complete', result);
+      await runActions(env, job, 'on_success', result, r.templateContext);
+      return { status: 'complete', result };
+    } catch (err) {
+      if (env.signal.aborted) throw err; // the worker hands the run back; no failure is recorded
+      const result = failureResult(env, err);
+      const last = iteration === limit;
+      r.log.warn({ err: result.error, iteration }, last ? 'run failed' : 'run failed, will retry');
+      await recordEvent(env, job, last ? 'failed' : 'retrying', result);
+      await runActions(env, job, last ? 'on_fail' : 'on_retry', result, r.templateContext);
+      outcome = { status: 'failed', result };
+      if (!last && delay > 0) await sleep(delay * 1000, env.signal);
+    }
+  }
+  return outcome;
+}
+
+function failureResult(env: RunEnvironment, err: unknown): Record<string, unknown> {
+  const result: Record<string, unknown> = {
+    error: errorMessage(err),
+    error_data: err instanceof LavaError ? (err.data ?? null) : null,
+  };
+  if (env.config.bool('DEBUG') && err instanceof Error && err.stack) result.exception = err.stack.split('\n');
+  return result;
+}
+
+/** Upstream handlers reject parameters they do not know ("Bad job parameters: Unexpected keys"). */
+function checkParameters(handler: Handler, params: Record<string, unknown>): void {
+  if (!handler.parameters) return;
+  const required = handler.parameters.required ?? [];
+  const allowed = new Set([...required, ...handler.parameters.optional]);
+  const unexpected = Object.keys(params).filter((k) => !allowed.has(k));
+  const missing = required.filter((k) => !(k in params));
+  if (unexpected.length || missing.length) {
+    const parts = [];
+    if (unexpected.length) parts.push(`Unexpected keys ${unexpected.join(', ')}`);
+    if (missing.length) parts.push(`Missing keys ${missing.join(', ')}`);
+    throw new JobError(
+      `Bad job parameters: ${parts.join('; ')}: ${handler.type} jobs take ${[...allowed].sort().join(', ') || 'no parameters'}`,
+    );
+  }
+}
+
+async function runActions(
+  env: RunEnvironment,
+  job: RunJob,
+  key: 'on_success' | 'on_fail' | 'on_retry',
+  result: Record<string, unknown>,
+  templateContext: () => Record<string, unknown>,
+): Promise<void> {
+  // A job's list replaces the realm's, even when empty.
+  const list = (key in job ? job[key] : env.realm[key]) as ActionSpec[] | undefined;
+  if (!list?.length) return;
+  const ctx = {
+    job,
+    realm: env.realm,
+    config: env.config,
+    backend: env.backend,
+    logger: env.logger,
+    templateContext: { ...templateContext(), result },
+  };
+  for (const spec of list) {
+    const action = env.actions.get(spec.action);
+    try {
+      if (!action) {
+        throw new LavaError('LAVA_ACTION', `unknown action "${spec.action}": use one of ${[...env.actions.keys()].sort().join(', ')}`);
+      }
+      await action.run(spec, ctx);
+    } catch (err) {
+      const message = `${key} action ${spec.action}: ${errorMessage(err)}`;
+      env.logger.error({ job_id: job.job_id, run_id: job.run_id }, message);
+      await recordEvent(env, job, 'action_failed', message);
+      return; // the first failing action stops the rest
+    }
+  }
+}
+
+/** Load a child job and run it in-process under the parent's run id and scratch dir. */
+async function runChild(
+  env: RunEnvironment,
+  parent: RunJob,
+  jobId: string,
+  globals: Record<string, unknown>,
+  scratch: string,
+): Promise<RunOutcome> {
+  const raw = await env.backend.config.get(env.realm.realm, 'jobs', jobId);
+  if (!raw) throw new JobError(`child job "${jobId}" does not exist: add it with \`lava job put\` or fix the job id`);
+  const spec = parseSpec('job', raw, jobId);
+  if (spec.worker !== parent.worker) {
+    throw new JobError(`child job "${jobId}" belongs to worker "${spec.worker}", not "${parent.worker}": children run on their parent's worker`);
+  }
+  const own = structuredClone(spec);
+  const inherited = structuredClone(globals);
+  const start = parent.ts_start ? (parseIso(parent.ts_start) ?? new Date()) : new Date();
+  const child: RunJob = {
+    ...own,
+    realm: parent.realm,
+    run_id: parent.run_id,
+    ts_dispatch: parent.ts_dispatch,
+    parameters: own.parameters ?? {},
+    state: own.state ?? {},
+    globals: {
+      ...(own.globals ?? {}),
+      ...inherited,
+      lava: {
+        ...((inherited.lava as object | undefined) ?? {}),
+        parent_job_id: parent.job_id,
+        parent_start: start,
+        parent_ustart: start,
+      },
+    },
+  };
+  return runJob(env, child, { scratch });
+}
+
+export type { JobResult };

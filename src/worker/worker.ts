@@ -1,0 +1,284 @@
+/**
+ * The worker: receives dispatch messages only when a slot is free, keeps each message's lease
+ * (and the run's claim) alive while its run goes on, and deletes the message when the run ends.
+ * Stopping is graceful first (stop receiving, let runs finish), then forced (kill process groups
+ * and hand unfinished runs back to the queue).
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { ActionRegistry } from '../actions/registry.js';
+import { builtinActions } from '../actions/registry.js';
+import type { Backend, Queue, QueueMessage } from '../backends/ports.js';
+import { Config } from '../core/config.js';
+import { IllegalStateError, NotFoundError, errorMessage } from '../core/errors.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import { realmSchema } from '../core/schemas.js';
+import { sleep, systemClock, type Clock } from '../core/time.js';
+import { builtinHandlers, type HandlerRegistry } from '../handlers/registry.js';
+import { intake } from './intake.js';
+import { ProcessRegistry } from './process.js';
+import { recordEvent, runJob, type RunEnvironment } from './run-job.js';
+
+export interface WorkerOptions {
+  backend: Backend;
+  realm: string;
+  worker: string;
+  /** Runs at once. @default 5 */
+  threads?: number;
+  /** Job output goes to this terminal as well. */
+  dev?: boolean;
+  /** Exit at the first empty receive with nothing running. */
+  batch?: boolean;
+  /** Exit after one message. */
+  once?: boolean;
+  /** Seconds between heartbeat log lines; 0 = off. */
+  heartbeatSeconds?: number;
+  /** Long-poll wait in seconds. @default 10 (1 in batch mode) */
+  waitSeconds?: number;
+  /** Discard a message received more than retries+1 times; negative disables. @default 2 */
+  retries?: number;
+  logger?: Logger;
+  clock?: Clock;
+  handlers?: HandlerRegistry;
+  actions?: ActionRegistry;
+}
+
+export type WorkerState = 'created' | 'running' | 'draining' | 'stopped';
+
+export class Worker {
+  state: WorkerState = 'created';
+  private readonly active = new Set<Promise<void>>();
+  private readonly receiveAbort = new AbortController();
+  private readonly runAbort = new AbortController();
+  private readonly queue: Queue;
+  private readonly owner: string;
+  private readonly lease: number;
+  private stopping?: Promise<void>;
+  private finished?: Promise<void>;
+  handled = 0;
+
+  private constructor(
+    private readonly o: Required<Pick<WorkerOptions, 'threads' | 'retries' | 'waitSeconds'>> & WorkerOptions,
+    readonly env: RunEnvironment,
+  ) {
+    this.queue = o.backend.queue(o.realm, o.worker);
+    this.owner = `${env.hostname}:${process.pid}:${o.worker}`;
+    this.lease = env.config.duration('VISIBILITY_TIMEOUT');
+  }
+
+  /** Load the realm and prepare the scratch dir; a half-built worker never exists. */
+  static async create(o: WorkerOptions): Promise<Worker> {
+    const raw = await o.backend.config.getRealm(o.realm);
+    if (!raw) throw new NotFoundError('realm', o.realm, 'create it with `lava init --realm NAME` or pass the right --realm');
+    const realm = realmSchema.parse(raw);
+    const config = new Config(realm.config ?? {});
+    const workerDir = path.join(config.str('TMPDIR'), o.realm, `${o.worker.replace(/\//g, '-')}.${process.pid}`);
+    await fsp.mkdir(workerDir, { recursive: true });
+    const logger = (o.logger ?? silentLogger).child({ realm: o.realm, worker: o.worker });
+    const self = new Worker(
+      { threads: 5, retries: 2, waitSeconds: o.batch ? 1 : 10, ...o },
+      {
+        backend: o.backend,
+        realm,
+        config,
+        worker: o.worker,
+        hostname: os.hostname(),
+        dev: o.dev ?? false,
+        logger,
+        handlers: o.handlers ?? builtinHandlers(),
+        actions: o.actions ?? builtinActions(),
+        processes: new ProcessRegistry(),
+        clock: o.clock ?? systemClock,
+        workerDir,
+        signal: new AbortController().signal,
+      },
+    );
+    (self.env as { signal: AbortSignal }).signal = self.runAbort.signal;
+    await fsp.writeFile(
+      path.join(workerDir, 'worker.json'),
+      JSON.stringify({ realm: o.realm, worker: o.worker, pid: process.pid, started: new Date().toISOString(), backend: o.backend.url }),
+    );
+    return self;
+  }
+
+  /** Receive and run until stopped (or, with batch/once, until done). */
+  run(): Promise<void> {
+    if (this.state !== 'created') throw new IllegalStateError(`worker is ${this.state}: a worker runs once; create another`);
+    this.state = 'running';
+    this.env.logger.info({ threads: this.o.threads, lease: this.lease }, 'worker started');
+    this.finished = this.loop();
+    return this.finished;
+  }
+
+  private async loop(): Promise<void> {
+    const heartbeat = this.startHeartbeat();
+    try {
+      await this.env.backend.events.expire(this.o.realm, this.env.clock.now()).catch(() => 0);
+      while (this.state === 'running') {
+        const free = this.o.threads - this.active.size;
+        if (free <= 0) {
+          await Promise.race(this.active);
+          continue;
+        }
+        let messages: QueueMessage[];
+        try {
+          messages = await this.queue.receive({
+            max: this.o.once ? 1 : free,
+            visibilitySeconds: this.lease,
+            waitSeconds: this.o.waitSeconds,
+            signal: this.receiveAbort.signal,
+          });
+        } catch (err) {
+          this.env.logger.error({ err: errorMessage(err) }, 'receive failed; retrying in 1s');
+          await sleep(1000, this.receiveAbort.signal);
+          continue;
+        }
+        if (!messages.length) {
+          if (this.o.batch && this.active.size === 0) break;
+          if (this.o.batch) await Promise.race(this.active);
+          continue;
+        }
+        for (const m of messages) {
+          if (this.state !== 'running') {
+            await this.queue.extendVisibility(m.receipt, 0); // not started: give it straight back
+            continue;
+          }
+          const p: Promise<void> = this.handle(m).finally(() => this.active.delete(p));
+          this.active.add(p);
+        }
+        if (this.o.once) break;
+      }
+      await Promise.allSettled([...this.active]);
+    } finally {
+      if (heartbeat) clearInterval(heartbeat);
+      this.env.processes.killAll();
+      await fsp.rm(this.env.workerDir, { recursive: true, force: true });
+      this.state = 'stopped';
+      this.env.logger.info({ handled: this.handled }, 'worker stopped');
+    }
+  }
+
+  /**
+   * Stop receiving and let running jobs finish for up to `graceSeconds`; then kill them and hand
+   * their messages back. Idempotent: concurrent callers share one stop.
+   */
+  stop(graceSeconds = this.env.config.duration('SHUTDOWN_GRACE')): Promise<void> {
+    this.stopping ??= (async () => {
+      if (this.state === 'running') this.state = 'draining';
+      this.receiveAbort.abort();
+      if (this.active.size) {
+        this.env.logger.info({ running: this.active.size, grace: graceSeconds }, 'stopping: waiting for running jobs');
+        const drained = Promise.allSettled([...this.active]).then(() => true);
+        const graceOver = sleep(graceSeconds * 1000).then(() => false);
+        if (!(await Promise.race([drained, graceOver]))) this.kill();
+      }
+      await this.finished;
+    })();
+    return this.stopping;
+  }
+
+  /** Forced stop: kill every job process now; their runs are handed back to the queue. */
+  kill(): void {
+    this.receiveAbort.abort();
+    if (this.state === 'running') this.state = 'draining';
+    this.env.logger.warn({ running: this.active.size }, 'killing running jobs; their runs go back to the queue');
+    this.runAbort.abort();
+    this.env.processes.killAll();
+  }
+
+  private async discard(m: QueueMessage, reason: string, ids?: { job_id?: string; run_id?: string; ts_dispatch?: string }) {
+    this.env.logger.warn({ message_id: m.id, job_id: ids?.job_id, run_id: ids?.run_id, reason }, 'message discarded');
+    if (ids?.job_id && ids.run_id) {
+      await recordEvent(
+        this.env,
+        { job_id: ids.job_id, run_id: ids.run_id, ts_dispatch: ids.ts_dispatch ?? '' } as Parameters<typeof recordEvent>[1],
+        'discarded',
+        reason,
+      );
+    }
+    await this.queue.delete(m.receipt);
+  }
+
+  private async handle(m: QueueMessage): Promise<void> {
+    const { realm } = this.o;
+    if (this.o.retries >= 0 && m.receiveCount > this.o.retries + 1) {
+      const ids = safeIds(m.body);
+      return this.discard(m, `received ${m.receiveCount} times, over the worker's --retries ${this.o.retries}`, ids);
+    }
+    const got = await intake(this.env, m);
+    if (!got.ok) return this.discard(m, got.reason, got.message);
+    const job = got.job;
+    const claim = await this.env.backend.runs.claim(realm, job.run_id, this.owner, this.lease);
+    if (claim.outcome === 'done') {
+      this.env.logger.info({ job_id: job.job_id, run_id: job.run_id }, 'run already finished; dropping duplicate delivery');
+      await this.queue.delete(m.receipt);
+      return;
+    }
+    if (claim.outcome === 'busy') {
+      // Another live worker runs it: look again when its lease would have run out.
+      this.env.logger.info({ job_id: job.job_id, run_id: job.run_id, owner: claim.owner }, 'run is running elsewhere');
+      await this.queue.extendVisibility(m.receipt, Math.max(1, claim.leaseSeconds));
+      return;
+    }
+    const keeper = setInterval(
+      () => {
+        void Promise.all([
+          this.queue.extendVisibility(m.receipt, this.lease),
+          this.env.backend.runs.renew(realm, job.run_id, this.owner, this.lease),
+        ]).catch((err: unknown) => this.env.logger.error({ run_id: job.run_id, err: errorMessage(err) }, 'lease renewal failed'));
+      },
+      Math.max(200, (this.lease * 1000) / 3),
+    );
+    try {
+      await runJob(this.env, job, { attempt: claim.attempt });
+    } catch (err) {
+      if (this.runAbort.signal.aborted) {
+        clearInterval(keeper);
+        await recordEvent(this.env, job, 'interrupted', 'worker stopped: run handed back to the queue');
+        await this.env.backend.runs.release(realm, job.run_id, this.owner);
+        await this.queue.extendVisibility(m.receipt, 0);
+        return;
+      }
+      this.env.logger.error({ job_id: job.job_id, run_id: job.run_id, err: errorMessage(err) }, 'run crashed');
+      await recordEvent(this.env, job, 'failed', { error: errorMessage(err), error_data: null });
+    } finally {
+      clearInterval(keeper);
+    }
+    this.handled++;
+    await this.env.backend.runs.finish(realm, job.run_id, this.owner);
+    await this.queue.delete(m.receipt);
+  }
+
+  private startHeartbeat(): NodeJS.Timeout | undefined {
+    const every = this.o.heartbeatSeconds ?? 0;
+    if (every <= 0) return undefined;
+    const file = path.join(this.env.workerDir, this.env.config.str('HEARTBEAT_FILE'));
+    return setInterval(() => {
+      void (async () => {
+        const now = new Date();
+        try {
+          fs.writeFileSync(file, now.toISOString());
+        } catch {
+          // The scratch dir was removed under us; the missing heartbeat shows it.
+        }
+        const counts = await this.queue.counts().catch(() => ({ visible: -1, inflight: -1, delayed: -1 }));
+        this.env.logger.info({ event_type: 'heartbeat', queue: counts, running: this.active.size }, `heartbeat realm=${this.o.realm} worker=${this.o.worker}`);
+      })();
+    }, every * 1000);
+  }
+}
+
+function safeIds(body: string): { job_id?: string; run_id?: string; ts_dispatch?: string } | undefined {
+  try {
+    const v = JSON.parse(body) as Record<string, unknown>;
+    return {
+      ...(typeof v.job_id === 'string' ? { job_id: v.job_id } : {}),
+      ...(typeof v.run_id === 'string' ? { run_id: v.run_id } : {}),
+      ...(typeof v.ts_dispatch === 'string' ? { ts_dispatch: v.ts_dispatch } : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}

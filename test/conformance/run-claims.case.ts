@@ -1,0 +1,140 @@
+/**
+ * RunClaims conformance: at most one live owner of a run id at a time, with leases.
+ * Backend-agnostic: every test uses its own realm.
+ */
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Backend } from '../../src/backends/ports.js';
+
+export interface RunClaimsConformanceOptions {
+  name: string;
+  make: () => Promise<{ backend: Backend; cleanup: () => Promise<void> }>;
+  /** Test title → why it is skipped on this backend. */
+  skip?: Record<string, string>;
+}
+
+function uniqueRealm(label: string): string {
+  const slug = label.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 20);
+  return `${slug}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Long enough past a 1 s lease for any clock granularity we expect. */
+const PAST_LEASE_MS = 1_300;
+
+export function runRunClaimsConformance(opts: RunClaimsConformanceOptions): void {
+  const skip = opts.skip ?? {};
+  const test = (title: string, fn: () => Promise<void>, timeout?: number) => {
+    const reason = skip[title];
+    if (reason !== undefined) it.skip(`${title} [skipped on ${opts.name}: ${reason}]`, fn);
+    else it(title, fn, timeout);
+  };
+
+  describe(`RunClaims conformance: ${opts.name}`, () => {
+    let backend: Backend;
+    let cleanup: () => Promise<void> = async () => {};
+
+    beforeAll(async () => {
+      ({ backend, cleanup } = await opts.make());
+    }, 60_000);
+    afterAll(async () => {
+      await cleanup();
+    }, 60_000);
+
+    async function freshRealm(label: string): Promise<string> {
+      const realm = uniqueRealm(label);
+      await backend.config.putRealm({ realm, s3_payloads: 'file:///tmp/p', s3_temp: 'file:///tmp/t' });
+      return realm;
+    }
+
+    test('first claim is attempt 1; another owner is busy while the lease lives', async () => {
+      const realm = await freshRealm('rc-first');
+      expect(await backend.runs.claim(realm, 'run-1', 'worker-a', 60)).toEqual({ outcome: 'claimed', attempt: 1 });
+      const busy = await backend.runs.claim(realm, 'run-1', 'worker-b', 60);
+      expect(busy.outcome).toBe('busy');
+      if (busy.outcome !== 'busy') return;
+      expect(busy.owner).toBe('worker-a');
+      expect(busy.leaseSeconds).toBeGreaterThan(0);
+      expect(busy.leaseSeconds).toBeLessThanOrEqual(60);
+      // Asking again does not take it either.
+      expect(await backend.runs.claim(realm, 'run-1', 'worker-c', 60)).toMatchObject({ outcome: 'busy', owner: 'worker-a' });
+    });
+
+    test('claims are per run id and per realm', async () => {
+      const r1 = await freshRealm('rc-iso-1');
+      const r2 = await freshRealm('rc-iso-2');
+      expect(await backend.runs.claim(r1, 'run', 'a', 60)).toEqual({ outcome: 'claimed', attempt: 1 });
+      expect(await backend.runs.claim(r1, 'run-other', 'b', 60)).toEqual({ outcome: 'claimed', attempt: 1 });
+      expect(await backend.runs.claim(r2, 'run', 'b', 60)).toEqual({ outcome: 'claimed', attempt: 1 });
+      await backend.runs.finish(r2, 'run', 'b');
+      expect(await backend.runs.claim(r1, 'run', 'c', 60)).toMatchObject({ outcome: 'busy', owner: 'a' });
+    });
+
+    test(
+      'after the lease expires a new owner claims attempt 2',
+      async () => {
+        const realm = await freshRealm('rc-expire');
+        expect(await backend.runs.claim(realm, 'run', 'worker-a', 1)).toEqual({ outcome: 'claimed', attempt: 1 });
+        await sleep(PAST_LEASE_MS);
+        expect(await backend.runs.claim(realm, 'run', 'worker-b', 60)).toEqual({ outcome: 'claimed', attempt: 2 });
+        expect(await backend.runs.claim(realm, 'run', 'worker-a', 60)).toMatchObject({ outcome: 'busy', owner: 'worker-b' });
+        // The old owner lost it: it can no longer renew.
+        expect(await backend.runs.renew(realm, 'run', 'worker-a', 60)).toBe(false);
+        expect(await backend.runs.renew(realm, 'run', 'worker-b', 60)).toBe(true);
+      },
+      10_000,
+    );
+
+    test(
+      'renew by the owner extends the lease; by anyone else it fails',
+      async () => {
+        const realm = await freshRealm('rc-renew');
+        expect(await backend.runs.claim(realm, 'run', 'owner', 1)).toEqual({ outcome: 'claimed', attempt: 1 });
+        expect(await backend.runs.renew(realm, 'run', 'owner', 30)).toBe(true);
+        expect(await backend.runs.renew(realm, 'run', 'intruder', 30)).toBe(false);
+        expect(await backend.runs.renew(realm, 'never-claimed', 'owner', 30)).toBe(false);
+        await sleep(PAST_LEASE_MS);
+        // Without the renewal the 1 s lease would have ended by now.
+        const busy = await backend.runs.claim(realm, 'run', 'intruder', 30);
+        expect(busy).toMatchObject({ outcome: 'busy', owner: 'owner' });
+        if (busy.outcome === 'busy') expect(busy.leaseSeconds).toBeGreaterThan(20);
+      },
+      10_000,
+    );
+
+    test('finish makes later claims return done', async () => {
+      const realm = await freshRealm('rc-finish');
+      expect(await backend.runs.claim(realm, 'run', 'a', 60)).toEqual({ outcome: 'claimed', attempt: 1 });
+      await backend.runs.finish(realm, 'run', 'a');
+      expect(await backend.runs.claim(realm, 'run', 'b', 60)).toEqual({ outcome: 'done' });
+      expect(await backend.runs.claim(realm, 'run', 'a', 60)).toEqual({ outcome: 'done' });
+      expect(await backend.runs.renew(realm, 'run', 'a', 60)).toBe(false);
+      // Releasing a finished run does not reopen it.
+      await backend.runs.release(realm, 'run', 'a');
+      expect(await backend.runs.claim(realm, 'run', 'b', 60)).toEqual({ outcome: 'done' });
+    });
+
+    test('release lets another owner claim at once', async () => {
+      const realm = await freshRealm('rc-release');
+      expect(await backend.runs.claim(realm, 'run', 'a', 300)).toEqual({ outcome: 'claimed', attempt: 1 });
+      // Release by someone who does not own it changes nothing.
+      await backend.runs.release(realm, 'run', 'b');
+      expect(await backend.runs.claim(realm, 'run', 'b', 300)).toMatchObject({ outcome: 'busy', owner: 'a' });
+      await backend.runs.release(realm, 'run', 'a');
+      expect(await backend.runs.claim(realm, 'run', 'b', 300)).toEqual({ outcome: 'claimed', attempt: 2 });
+      expect(await backend.runs.claim(realm, 'run', 'a', 300)).toMatchObject({ outcome: 'busy', owner: 'b' });
+      await backend.runs.finish(realm, 'run', 'b');
+      expect(await backend.runs.claim(realm, 'run', 'c', 300)).toEqual({ outcome: 'done' });
+    });
+
+    test('concurrent claims of one run: exactly one wins', async () => {
+      const realm = await freshRealm('rc-race');
+      const owners = Array.from({ length: 8 }, (_, i) => `w${i}`);
+      const results = await Promise.all(owners.map((o) => backend.runs.claim(realm, 'race', o, 60)));
+      const winners = results.filter((r) => r.outcome === 'claimed');
+      expect(winners).toEqual([{ outcome: 'claimed', attempt: 1 }]);
+      const winner = owners[results.findIndex((r) => r.outcome === 'claimed')];
+      for (const r of results) if (r.outcome === 'busy') expect(r.owner).toBe(winner);
+    });
+  });
+}
