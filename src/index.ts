@@ -1,1 +1,13 @@
-export const version = "0.1.0";
+/** Public API: open a backend, dispatch jobs, run workers, read and write state. */
+export { openBackend, backendUrl, DEFAULT_BACKEND } from './backends/index.js';
+export type * from './backends/ports.js';
+export { dispatch, type DispatchRequest } from './dispatch/dispatch.js';
+export { Worker, type WorkerOptions } from './worker/worker.js';
+export { putState, getState } from './state/state.js';
+export { Config, CONFIG_PARAMS } from './core/config.js';
+export * from './core/errors.js';
+export type { JobSpec, RealmSpec, ConnectionSpec, TriggerSpec, StateItem, DispatchMessage } from './core/schemas.js';
+export type { Handler, HandlerContext, JobResult, RunJob } from './handlers/types.js';
+export type { Action, ActionContext } from './actions/types.js';
+export { createLogger } from './core/logger.js';
+export const version = '0.1.0';

@@ -1,0 +1,59 @@
+/** The `lava` command line. */
+import { Command, CommanderError } from 'commander';
+import { LavaError, errorMessage } from '../core/errors.js';
+import { registerCheck } from './check.js';
+import type { GlobalOptions } from './context.js';
+import { registerDispatch } from './dispatch.js';
+import { registerEvents } from './events.js';
+import { registerInit } from './init.js';
+import { registerItemCommands } from './items.js';
+import { registerPayload } from './payload.js';
+import { registerPs } from './ps.js';
+import { registerQuickstart } from './quickstart.js';
+import { registerWorker } from './worker.js';
+
+export const VERSION = '0.1.0';
+
+export function buildProgram(): Command {
+  const program = new Command('lava')
+    .description('Lava for TypeScript: run Lava job specs — dispatch, workers, events')
+    .version(VERSION)
+    .option('--backend <url>', 'backend URL (default LAVA_BACKEND, else sqlite:./.lava/lava.db)')
+    .option('--realm <name>', 'realm (default LAVA_REALM, else the only realm in the backend)')
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      `
+Environment: LAVA_BACKEND, LAVA_REALM, LAVA_LOGLEVEL, and LAVA_<PARAM> for any configuration parameter.
+
+Examples:
+  lava quickstart
+  lava init && lava job put examples/jobs/demo.yaml && lava dispatch demo/hello
+  lava worker -w core --batch && lava events demo/hello`,
+    );
+  const g = (): GlobalOptions => program.opts<GlobalOptions>();
+  registerInit(program, g);
+  registerItemCommands(program, g);
+  registerPayload(program, g);
+  registerDispatch(program, g);
+  registerWorker(program, g);
+  registerEvents(program, g);
+  registerPs(program);
+  registerCheck(program);
+  registerQuickstart(program);
+  return program;
+}
+
+export async function main(argv: string[] = process.argv): Promise<void> {
+  const program = buildProgram().exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    process.stderr.write(`lava: ${err instanceof LavaError ? err.message : errorMessage(err)}\n`);
+    process.exitCode = 1;
+  }
+}

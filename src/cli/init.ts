@@ -1,0 +1,64 @@
+/** `lava init`: an embedded realm in a directory (database, payload area, temp area). */
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Command } from 'commander';
+import { openBackend } from '../backends/index.js';
+import type { RealmSpec } from '../core/schemas.js';
+import type { GlobalOptions } from './context.js';
+
+export const DEFAULT_REALM = 'default';
+
+export interface EmbeddedRealm {
+  backendUrl: string;
+  realm: RealmSpec;
+  created: boolean;
+}
+
+/** Realm-wide actions a new realm starts with: failures are logged with their reason. */
+export const DEFAULT_ON_FAIL = [
+  { action: 'log', message: 'job {{ job.job_id }} run {{ job.run_id }} failed: {{ result.error }}' },
+];
+
+export async function initEmbeddedRealm(dir: string, realmName: string, backendFlag?: string): Promise<EmbeddedRealm> {
+  const root = path.resolve(dir);
+  fs.mkdirSync(path.join(root, 'payloads'), { recursive: true });
+  fs.mkdirSync(path.join(root, 'temp'), { recursive: true });
+  const backendUrl = backendFlag ?? `sqlite:${path.join(root, 'lava.db')}`;
+  const backend = await openBackend(backendUrl);
+  try {
+    const existing = await backend.config.getRealm(realmName);
+    if (existing) return { backendUrl: backend.url, realm: existing, created: false };
+    const realm: RealmSpec = {
+      realm: realmName,
+      s3_payloads: pathToFileURL(path.join(root, 'payloads')).href,
+      s3_temp: pathToFileURL(path.join(root, 'temp')).href,
+      config: {},
+      on_success: [],
+      on_fail: DEFAULT_ON_FAIL,
+    };
+    await backend.config.putRealm(realm);
+    return { backendUrl: backend.url, realm, created: true };
+  } finally {
+    await backend.close();
+  }
+}
+
+export function registerInit(program: Command, g: () => GlobalOptions): void {
+  program
+    .command('init')
+    .description('create an embedded realm: a SQLite database, a payload area and a temp area in one directory')
+    .option('--dir <dir>', 'directory for the realm', '.lava')
+    .action(async (o: { dir: string }) => {
+      const name = g().realm || process.env.LAVA_REALM || DEFAULT_REALM;
+      const flag = g().backend ?? (path.resolve(o.dir) === path.resolve('.lava') ? process.env.LAVA_BACKEND : undefined);
+      const r = await initEmbeddedRealm(o.dir, name, flag);
+      process.stdout.write(
+        `${r.created ? 'created' : 'found existing'} realm ${r.realm.realm} in ${r.backendUrl}\n` +
+          `  payloads: ${r.realm.s3_payloads}\n  temp:     ${r.realm.s3_temp}\n`,
+      );
+      if (path.resolve(o.dir) !== path.resolve('.lava') && !g().backend) {
+        process.stdout.write(`use it with: export LAVA_BACKEND=${r.backendUrl}\n`);
+      }
+    });
+}

@@ -1,0 +1,57 @@
+/** Reading spec files: JSON or YAML, one spec or many per file. */
+import fs from 'node:fs';
+import YAML from 'yaml';
+import { ValidationError } from '../core/errors.js';
+import type { SchemaKind } from '../core/schemas.js';
+
+export interface LoadedSpec {
+  file: string;
+  index: number;
+  spec: Record<string, unknown>;
+}
+
+export function loadSpecFile(file: string): LoadedSpec[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ValidationError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  let docs: unknown[];
+  try {
+    if (/^\s*[[{]/.test(text)) {
+      const v = JSON.parse(text) as unknown;
+      docs = Array.isArray(v) ? v : [v];
+    } else {
+      docs = YAML.parseAllDocuments(text).flatMap((d) => {
+        if (d.errors.length) throw new Error(d.errors.map((e) => e.message).join('; '));
+        const v = d.toJS() as unknown;
+        return v == null ? [] : Array.isArray(v) ? v : [v];
+      });
+    }
+  } catch (err) {
+    throw new ValidationError(`${file}: not valid JSON or YAML: ${(err as Error).message}`);
+  }
+  return docs.map((spec, index) => {
+    if (!spec || typeof spec !== 'object' || Array.isArray(spec)) {
+      throw new ValidationError(`${file}[${index}]: a spec must be an object (a map of fields)`);
+    }
+    return { file, index, spec: spec as Record<string, unknown> };
+  });
+}
+
+/** Which kind of spec this is, by its key field. */
+export function specKind(spec: Record<string, unknown>): SchemaKind | undefined {
+  if ('job_id' in spec && 'type' in spec) return 'job';
+  if ('conn_id' in spec) return 'connection';
+  if ('trigger_id' in spec) return 'trigger';
+  if ('state_id' in spec) return 'state';
+  if ('realm' in spec && 's3_payloads' in spec) return 'realm';
+  if ('job_id' in spec) return 'job';
+  return undefined;
+}
+
+export function label(s: LoadedSpec): string {
+  const id = s.spec.job_id ?? s.spec.conn_id ?? s.spec.trigger_id ?? s.spec.state_id ?? s.spec.realm;
+  return `${s.file}[${s.index}]${typeof id === 'string' ? ` (${id})` : ''}`;
+}

@@ -1,0 +1,83 @@
+/** `lava worker`: the worker daemon. Only this command installs signal handlers. */
+import type { Command } from 'commander';
+import { openBackend, backendUrl } from '../backends/index.js';
+import { ValidationError } from '../core/errors.js';
+import { createLogger } from '../core/logger.js';
+import { Worker } from '../worker/worker.js';
+import { resolveRealm, type GlobalOptions } from './context.js';
+
+interface Opts {
+  worker: string;
+  threads: string;
+  dev?: boolean;
+  batch?: boolean;
+  once?: boolean;
+  heartbeat: string;
+  wait?: string;
+  retries: string;
+  level?: string;
+  logJson?: boolean;
+}
+
+function int(value: string, flag: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new ValidationError(`${flag} ${JSON.stringify(value)}: use an integer ≥ ${min}`);
+  return n;
+}
+
+export function registerWorker(program: Command, g: () => GlobalOptions): void {
+  program
+    .command('worker')
+    .description('run jobs dispatched to a worker (SIGINT/SIGTERM: finish running jobs, then exit; twice: hand them back now)')
+    .requiredOption('-w, --worker <name>', 'worker (fleet) name')
+    .option('-t, --threads <n>', 'jobs run at once', '5')
+    .option('--dev', 'dev mode: job output goes to this terminal too')
+    .option('--batch', 'exit when the queue is empty and nothing runs')
+    .option('--once', 'exit after one message')
+    .option('-b, --heartbeat <seconds>', 'seconds between heartbeat log lines (0 = off)', '0')
+    .option('--wait <seconds>', 'long-poll wait (default 10; 1 with --batch)')
+    .option('--retries <n>', 'discard a message received more than n+1 times (negative = never)', '2')
+    .option('-l, --level <level>', 'log level (default LAVA_LOGLEVEL or info)')
+    .option('--log-json', 'JSON log lines even on a terminal')
+    .action(async (o: Opts) => {
+      const heartbeat = int(o.heartbeat, '--heartbeat', 0);
+      const logger = createLogger({ ...(o.level ? { level: o.level } : {}), ...(o.logJson ? { json: true } : {}) });
+      const backend = await openBackend(backendUrl(g().backend));
+      try {
+        const realm = await resolveRealm(backend, g());
+        const worker = await Worker.create({
+          backend,
+          realm: realm.realm,
+          worker: o.worker,
+          threads: int(o.threads, '--threads', 1),
+          dev: o.dev ?? false,
+          batch: o.batch ?? false,
+          once: o.once ?? false,
+          heartbeatSeconds: heartbeat,
+          retries: int(o.retries, '--retries', -1000),
+          ...(o.wait !== undefined ? { waitSeconds: int(o.wait, '--wait', 0) } : {}),
+          logger,
+        });
+        let signals = 0;
+        const onSignal = (sig: NodeJS.Signals) => {
+          signals++;
+          if (signals === 1 && sig !== 'SIGTERM') {
+            logger.info({ signal: sig }, 'stopping: no new jobs; running jobs may finish (signal again to stop now)');
+            void worker.stop();
+          } else if (signals === 1) {
+            logger.info({ signal: sig }, 'stopping: no new jobs; running jobs get SHUTDOWN_GRACE to finish');
+            void worker.stop();
+          } else {
+            logger.warn({ signal: sig }, 'stopping now');
+            worker.kill();
+          }
+        };
+        for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+        process.on('SIGUSR1', () => logger.info({ state: worker.state, config: worker.env.config.dump() }, 'worker status'));
+        await worker.run();
+        for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR1'] as const) process.removeAllListeners(sig);
+      } finally {
+        await backend.close();
+      }
+    });
+}

@@ -1,0 +1,67 @@
+/** A throwaway embedded realm per test, and small helpers to drive it. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openBackend } from '../src/backends/index.js';
+import type { Backend, EventRecord } from '../src/backends/ports.js';
+import { initEmbeddedRealm } from '../src/cli/init.js';
+import { dispatch, type DispatchRequest } from '../src/dispatch/dispatch.js';
+import type { RealmSpec } from '../src/core/schemas.js';
+import { Worker, type WorkerOptions } from '../src/worker/worker.js';
+
+export interface TestRealm {
+  dir: string;
+  backend: Backend;
+  backendUrl: string;
+  realm: RealmSpec;
+  tmpRoot: string;
+  putJob(spec: Record<string, unknown>): Promise<void>;
+  dispatch(jobId: string, req?: Partial<DispatchRequest>): Promise<string>;
+  /** Run a batch worker until the queue is empty. */
+  drain(options?: Partial<WorkerOptions>): Promise<Worker>;
+  events(runId: string, jobId?: string): Promise<EventRecord[]>;
+  statuses(runId: string, jobId: string): Promise<string[]>;
+  writePayload(rel: string, content: string, mode?: number): void;
+  close(): Promise<void>;
+}
+
+export async function makeRealm(config: Record<string, unknown> = {}): Promise<TestRealm> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lava-test-'));
+  const tmpRoot = path.join(dir, 'scratch');
+  const init = await initEmbeddedRealm(dir, 'test');
+  const backend = await openBackend(init.backendUrl);
+  const realm: RealmSpec = { ...init.realm, config: { TMPDIR: tmpRoot, ...config } };
+  await backend.config.putRealm(realm);
+  const payloadDir = path.join(dir, 'payloads');
+  const t: TestRealm = {
+    dir,
+    backend,
+    backendUrl: init.backendUrl,
+    realm,
+    tmpRoot,
+    putJob: (spec) => backend.config.put('test', 'jobs', { worker: 'w', enabled: true, payload: null, ...spec }),
+    dispatch: (jobId, req = {}) => dispatch(backend, { realm: 'test', jobId, ...req }),
+    async drain(options = {}) {
+      const worker = await Worker.create({ backend, realm: 'test', worker: 'w', batch: true, waitSeconds: 0, ...options });
+      await worker.run();
+      return worker;
+    },
+    async events(runId, jobId) {
+      return backend.events.query('test', { runId, ...(jobId ? { jobId } : {}), limit: 1000 });
+    },
+    async statuses(runId, jobId) {
+      const rec = await backend.events.get('test', jobId, runId);
+      return rec ? rec.log.map((e) => e.status) : [];
+    },
+    writePayload(rel, content, mode = 0o644) {
+      const file = path.join(payloadDir, rel);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, content, { mode });
+    },
+    async close() {
+      await backend.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return t;
+}
