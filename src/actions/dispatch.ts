@@ -27,6 +27,9 @@ export const dispatchAction: Action = {
       },
       { maxDelayMinutes: ctx.config.int('SQS_MAX_DELAY_MINS') },
     );
-    ctx.logger.info({ job_id: ctx.job.job_id, run_id: ctx.job.run_id, dispatched: jobId, dispatched_run_id: runId }, 'dispatch action');
+    ctx.logger.info(
+      { job_id: ctx.job.job_id, run_id: ctx.job.run_id, dispatched: jobId, dispatched_run_id: runId },
+      'dispatch action',
+    );
   },
 };

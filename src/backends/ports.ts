@@ -80,9 +80,7 @@ export interface EventStore {
 }
 
 export type ClaimResult =
-  | { outcome: 'claimed'; attempt: number }
-  | { outcome: 'busy'; owner: string; leaseSeconds: number }
-  | { outcome: 'done' };
+  { outcome: 'claimed'; attempt: number } | { outcome: 'busy'; owner: string; leaseSeconds: number } | { outcome: 'done' };
 
 /**
  * At-most-once-at-a-time execution of a run id across every worker (beyond upstream Lava, where a

@@ -46,11 +46,14 @@ export function registerCheck(program: Command): void {
     .option('-t, --type <kind>', `validate as this kind: ${Object.keys(SCHEMAS).join(', ')}`)
     .option('-q, --quiet', 'do not print warnings')
     .action((files: string[], o: { type?: string; quiet?: boolean }) => {
-      if (o.type && !(o.type in SCHEMAS)) throw new ValidationError(`--type ${o.type}: use one of ${Object.keys(SCHEMAS).join(', ')}`);
+      if (o.type && !(o.type in SCHEMAS))
+        throw new ValidationError(`--type ${o.type}: use one of ${Object.keys(SCHEMAS).join(', ')}`);
       const report = checkFiles(files, o.type as SchemaKind | undefined);
       for (const e of report.errors) process.stderr.write(`error: ${e}\n`);
       if (!o.quiet) for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
-      process.stdout.write(`${report.checked} spec(s) checked, ${report.errors.length} error(s), ${report.warnings.length} warning(s)\n`);
+      process.stdout.write(
+        `${report.checked} spec(s) checked, ${report.errors.length} error(s), ${report.warnings.length} warning(s)\n`,
+      );
       if (report.errors.length) process.exitCode = 1;
     });
 
@@ -59,8 +62,11 @@ export function registerCheck(program: Command): void {
     .argument('[kind]', `one of ${Object.keys(SCHEMAS).join(', ')} (default: all)`)
     .description('print JSON Schema (2020-12) for specs')
     .action((kind?: string) => {
-      if (kind && !(kind in SCHEMAS)) throw new ValidationError(`unknown kind ${kind}: use one of ${Object.keys(SCHEMAS).join(', ')}`);
+      if (kind && !(kind in SCHEMAS))
+        throw new ValidationError(`unknown kind ${kind}: use one of ${Object.keys(SCHEMAS).join(', ')}`);
       const one = (k: SchemaKind) => z.toJSONSchema(SCHEMAS[k], { unrepresentable: 'any', io: 'input' });
-      printJson(kind ? one(kind as SchemaKind) : Object.fromEntries((Object.keys(SCHEMAS) as SchemaKind[]).map((k) => [k, one(k)])));
+      printJson(
+        kind ? one(kind as SchemaKind) : Object.fromEntries((Object.keys(SCHEMAS) as SchemaKind[]).map((k) => [k, one(k)])),
+      );
     });
 }

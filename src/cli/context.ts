@@ -23,13 +23,16 @@ export async function resolveRealm(backend: Backend, g: GlobalOptions): Promise<
   const name = g.realm || process.env.LAVA_REALM;
   if (name) {
     const realm = await backend.config.getRealm(name);
-    if (!realm) throw new ConfigError(`realm "${name}" does not exist in ${backend.url}: create it with \`lava init --realm ${name}\``);
+    if (!realm)
+      throw new ConfigError(`realm "${name}" does not exist in ${backend.url}: create it with \`lava init --realm ${name}\``);
     return realm;
   }
   const realms = await backend.config.listRealms();
   if (realms.length === 1) return realms[0] as RealmSpec;
   if (!realms.length) throw new ConfigError(`no realm in ${backend.url}: create one with \`lava init\``);
-  throw new ConfigError(`several realms in ${backend.url} (${realms.map((r) => r.realm).join(', ')}): pass --realm or set LAVA_REALM`);
+  throw new ConfigError(
+    `several realms in ${backend.url} (${realms.map((r) => r.realm).join(', ')}): pass --realm or set LAVA_REALM`,
+  );
 }
 
 export function printJson(value: unknown): void {

@@ -40,10 +40,15 @@ export function registerPayload(program: Command, g: () => GlobalOptions): void 
       await withBackend(g(), async (backend) => {
         const realm = await resolveRealm(backend, g());
         const root = realm.s3_payloads.replace(/\/+$/, '') + '/';
-        const items = await blobStoreFor(root).listRecursive(joinUri(root, prefix) + (prefix === '' || prefix.endsWith('/') ? '/' : ''));
+        const items = await blobStoreFor(root).listRecursive(
+          joinUri(root, prefix) + (prefix === '' || prefix.endsWith('/') ? '/' : ''),
+        );
         const rows = items.map((i) => ({ path: i.uri.slice(root.length), size: i.size, modified: i.modified.toISOString() }));
         if (o.json) return printJson(rows);
-        printTable(['PATH', 'SIZE', 'MODIFIED'], rows.map((r) => [r.path, String(r.size), r.modified]));
+        printTable(
+          ['PATH', 'SIZE', 'MODIFIED'],
+          rows.map((r) => [r.path, String(r.size), r.modified]),
+        );
       });
     });
 }

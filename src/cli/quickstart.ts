@@ -39,7 +39,10 @@ export async function loadExamples(backendUrl: string, realmName: string, exampl
     const packages = path.join(examples, 'packages');
     for (const name of fs.readdirSync(packages)) {
       const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lava-pkg-')), `${name}.tar.gz`);
-      await tar.c({ gzip: true, file: tmp, cwd: path.join(packages, name), portable: true }, fs.readdirSync(path.join(packages, name)));
+      await tar.c(
+        { gzip: true, file: tmp, cwd: path.join(packages, name), portable: true },
+        fs.readdirSync(path.join(packages, name)),
+      );
       const uri = joinUri(realm.s3_payloads, 'demo', `${name}.tar.gz`);
       await blobStoreFor(uri).upload(tmp, uri);
       fs.rmSync(path.dirname(tmp), { recursive: true, force: true });

@@ -24,7 +24,7 @@ export const CONFIG_PARAMS = {
   NO_DISPATCH: { kind: 'str', default: '/tmp/lava/__nodispatch__', doc: 'dispatch suppression file' },
   SQS_MAX_DELAY_MINS: { kind: 'int', default: 15, doc: 'maximum dispatch delay (minutes)' },
   EVENT_TTL: { kind: 'duration', default: '2d', doc: 'how long event records are kept; empty keeps them forever' },
-  STDERR_SIZE: { kind: 'int', default: 2000, doc: 'bytes of stderr put into a failed run\'s result; negative = tail' },
+  STDERR_SIZE: { kind: 'int', default: 2000, doc: "bytes of stderr put into a failed run's result; negative = tail" },
   DEBUG: { kind: 'bool', default: false, doc: 'add a stack trace to failure results' },
   JOB_LOCAL_TMPDIR: { kind: 'bool', default: true, doc: 'give cmd/exe/pkg a private TMPDIR' },
   ITERATION_MAX_DELAY: { kind: 'duration', default: '5m', doc: 'cap for iteration_delay' },
@@ -61,7 +61,11 @@ export const CONFIG_PARAMS = {
   SQLV_TIMEOUT: { kind: 'duration', default: '10m', doc: 'default sqlv timeout' },
   // Beyond upstream: the queue lease, renewed while a run is alive.
   VISIBILITY_TIMEOUT: { kind: 'duration', default: '5m', doc: 'message lease; extended while the run is alive' },
-  SHUTDOWN_GRACE: { kind: 'duration', default: '30s', doc: 'on SIGTERM, time running jobs get to finish before they are killed and handed back' },
+  SHUTDOWN_GRACE: {
+    kind: 'duration',
+    default: '30s',
+    doc: 'on SIGTERM, time running jobs get to finish before they are killed and handed back',
+  },
 } as const satisfies Record<string, Param>;
 
 export type ConfigKey = keyof typeof CONFIG_PARAMS;

@@ -26,7 +26,9 @@ export const scheduleSchema = z.union([z.string(), scheduleObjectSchema, z.array
 
 export const realmSchema = z.looseObject({
   realm: z.string().min(1),
-  s3_payloads: z.string({ error: 's3_payloads is required: a URI such as file:///srv/lava/payloads or s3://bucket/payloads' }).min(1),
+  s3_payloads: z
+    .string({ error: 's3_payloads is required: a URI such as file:///srv/lava/payloads or s3://bucket/payloads' })
+    .min(1),
   s3_temp: z.string({ error: 's3_temp is required: a URI such as file:///srv/lava/temp or s3://bucket/temp' }).min(1),
   s3_key: z.string().optional(),
   config: record.optional(),
@@ -126,9 +128,27 @@ export const dispatchMessageSchema = z.strictObject({
 export type DispatchMessage = z.infer<typeof dispatchMessageSchema>;
 
 export const KNOWN_JOB_FIELDS = new Set([
-  'job_id', 'type', 'worker', 'payload', 'enabled', 'description', 'owner', 'dispatcher', 'schedule',
-  'parameters', 'globals', 'state', 'event_log', 'iteration_limit', 'iteration_delay', 'max_tries',
-  'max_run_delay', 'cw_metrics', 'on_success', 'on_fail', 'on_retry',
+  'job_id',
+  'type',
+  'worker',
+  'payload',
+  'enabled',
+  'description',
+  'owner',
+  'dispatcher',
+  'schedule',
+  'parameters',
+  'globals',
+  'state',
+  'event_log',
+  'iteration_limit',
+  'iteration_delay',
+  'max_tries',
+  'max_run_delay',
+  'cw_metrics',
+  'on_success',
+  'on_fail',
+  'on_retry',
 ]);
 
 /** Non-`x-` fields a spec has that Lava does not know (upstream warns about them and ignores them). */

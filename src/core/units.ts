@@ -18,9 +18,23 @@ export function parseDuration(value: unknown, field = 'duration'): number {
 }
 
 const SIZE_UNITS: Record<string, number> = {
-  '': 1, B: 1,
-  K: 1e3, KB: 1e3, M: 1e6, MB: 1e6, G: 1e9, GB: 1e9, T: 1e12, TB: 1e12, P: 1e15, PB: 1e15,
-  KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40, PiB: 2 ** 50,
+  '': 1,
+  B: 1,
+  K: 1e3,
+  KB: 1e3,
+  M: 1e6,
+  MB: 1e6,
+  G: 1e9,
+  GB: 1e9,
+  T: 1e12,
+  TB: 1e12,
+  P: 1e15,
+  PB: 1e15,
+  KiB: 2 ** 10,
+  MiB: 2 ** 20,
+  GiB: 2 ** 30,
+  TiB: 2 ** 40,
+  PiB: 2 ** 50,
 };
 const SIZE_RE = new RegExp(`^(${NUMBER})([A-Za-z]*)$`);
 

@@ -15,10 +15,7 @@ export interface FileRun {
 }
 
 /** Worker env < job `env` (rendered) < handler extras < Lava's own variables. */
-export async function jobEnv(
-  ctx: HandlerContext,
-  extras: Record<string, string> = {},
-): Promise<NodeJS.ProcessEnv> {
+export async function jobEnv(ctx: HandlerContext, extras: Record<string, string> = {}): Promise<NodeJS.ProcessEnv> {
   const p = ctx.job.parameters;
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (p.env !== undefined) {
@@ -73,7 +70,15 @@ export function paramArgs(ctx: HandlerContext): unknown[] {
 /** Run one program; upload its non-empty output as `<base>stdout` / `<base>stderr`. */
 export async function runOne(
   ctx: HandlerContext,
-  o: { payload: string; command: string; args: string[]; cwd: string; env: NodeJS.ProcessEnv; timeout: number; outputBase: string },
+  o: {
+    payload: string;
+    command: string;
+    args: string[];
+    cwd: string;
+    env: NodeJS.ProcessEnv;
+    timeout: number;
+    outputBase: string;
+  },
 ): Promise<{ run: FileRun; error: string | null; message?: string }> {
   const outDir = await fsp.mkdtemp(path.join(ctx.scratch, '.out-'));
   const stdoutFile = path.join(outDir, 'stdout');
@@ -92,7 +97,10 @@ export async function runOne(
   });
   const run: FileRun = { payload: o.payload, exit_status: r.exitStatus };
   if (!ctx.dev) {
-    for (const [stream, file] of [['stdout', stdoutFile], ['stderr', stderrFile]] as const) {
+    for (const [stream, file] of [
+      ['stdout', stdoutFile],
+      ['stderr', stderrFile],
+    ] as const) {
       const st = await fsp.stat(file);
       if (st.size === 0) continue;
       const uri = joinUri(ctx.s3tmp, `${o.outputBase}${stream}`);

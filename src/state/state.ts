@@ -57,7 +57,12 @@ export async function putState(
 }
 
 /** The decoded value of a state item, or undefined when missing or expired. */
-export async function getState(backend: Backend, realm: string, stateId: string, clock: Clock = systemClock): Promise<{ found: boolean; value?: unknown; item?: StateItem }> {
+export async function getState(
+  backend: Backend,
+  realm: string,
+  stateId: string,
+  clock: Clock = systemClock,
+): Promise<{ found: boolean; value?: unknown; item?: StateItem }> {
   const item = await backend.state.get(realm, stateId);
   // Unlike upstream (which returns items DynamoDB has not reaped yet), an expired item is gone.
   if (!item || item.ttl * 1000 < clock.now().getTime()) return { found: false };

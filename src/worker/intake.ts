@@ -11,9 +11,7 @@ import type { RunJob } from '../handlers/types.js';
 import { reviveLavaGlobals } from './globals.js';
 import type { RunEnvironment } from './run-job.js';
 
-export type IntakeResult =
-  | { ok: true; job: RunJob }
-  | { ok: false; reason: string; message?: Partial<DispatchMessage> };
+export type IntakeResult = { ok: true; job: RunJob } | { ok: false; reason: string; message?: Partial<DispatchMessage> };
 
 export async function intake(env: RunEnvironment, msg: QueueMessage): Promise<IntakeResult> {
   let m: DispatchMessage;

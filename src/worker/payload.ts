@@ -33,7 +33,9 @@ export async function downloadPayload(opts: {
     const files: string[] = [];
     for (const obj of objects) {
       if (obj.size > opts.maxSize) {
-        throw new JobError(`payload file ${obj.uri} is ${obj.size} bytes, over the limit of ${opts.maxSize}: raise the *_MAX_PAYLOAD_SIZE config`);
+        throw new JobError(
+          `payload file ${obj.uri} is ${obj.size} bytes, over the limit of ${opts.maxSize}: raise the *_MAX_PAYLOAD_SIZE config`,
+        );
       }
       const local = path.join(dir, obj.name);
       await store.download(obj.uri, local);

@@ -107,11 +107,7 @@ export async function runProcess(o: RunProcessOptions): Promise<ProcessResult> {
         // Kill stray grandchildren left in the group, as upstream does on completion.
         kill();
         if (pid !== undefined) o.registry?.remove(pid);
-        const exitStatus = timedOut
-          ? TIMEOUT_EXIT_STATUS
-          : spawnError
-            ? 127
-            : (code ?? -(sig ? (osSignals[sig] ?? 1) : 1));
+        const exitStatus = timedOut ? TIMEOUT_EXIT_STATUS : spawnError ? 127 : (code ?? -(sig ? (osSignals[sig] ?? 1) : 1));
         resolve({ exitStatus, timedOut, aborted, ...(spawnError ? { spawnError } : {}) });
       });
     });

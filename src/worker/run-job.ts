@@ -283,7 +283,10 @@ async function runActions(
     const action = env.actions.get(spec.action);
     try {
       if (!action) {
-        throw new LavaError('LAVA_ACTION', `unknown action "${spec.action}": use one of ${[...env.actions.keys()].sort().join(', ')}`);
+        throw new LavaError(
+          'LAVA_ACTION',
+          `unknown action "${spec.action}": use one of ${[...env.actions.keys()].sort().join(', ')}`,
+        );
       }
       await action.run(spec, ctx);
     } catch (err) {
@@ -307,7 +310,9 @@ async function runChild(
   if (!raw) throw new JobError(`child job "${jobId}" does not exist: add it with \`lava job put\` or fix the job id`);
   const spec = parseSpec('job', raw, jobId);
   if (spec.worker !== parent.worker) {
-    throw new JobError(`child job "${jobId}" belongs to worker "${spec.worker}", not "${parent.worker}": children run on their parent's worker`);
+    throw new JobError(
+      `child job "${jobId}" belongs to worker "${spec.worker}", not "${parent.worker}": children run on their parent's worker`,
+    );
   }
   const own = structuredClone(spec);
   const inherited = structuredClone(globals);

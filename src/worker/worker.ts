@@ -98,7 +98,13 @@ export class Worker {
     (self.env as { signal: AbortSignal }).signal = self.runAbort.signal;
     await fsp.writeFile(
       path.join(workerDir, 'worker.json'),
-      JSON.stringify({ realm: o.realm, worker: o.worker, pid: process.pid, started: new Date().toISOString(), backend: o.backend.url }),
+      JSON.stringify({
+        realm: o.realm,
+        worker: o.worker,
+        pid: process.pid,
+        started: new Date().toISOString(),
+        backend: o.backend.url,
+      }),
     );
     return self;
   }
@@ -264,7 +270,10 @@ export class Worker {
           // The scratch dir was removed under us; the missing heartbeat shows it.
         }
         const counts = await this.queue.counts().catch(() => ({ visible: -1, inflight: -1, delayed: -1 }));
-        this.env.logger.info({ event_type: 'heartbeat', queue: counts, running: this.active.size }, `heartbeat realm=${this.o.realm} worker=${this.o.worker}`);
+        this.env.logger.info(
+          { event_type: 'heartbeat', queue: counts, running: this.active.size },
+          `heartbeat realm=${this.o.realm} worker=${this.o.worker}`,
+        );
       })();
     }, every * 1000);
   }

@@ -94,97 +94,93 @@ describe('SQLite backend shared by several processes', () => {
     if (dir) await fsp.rm(dir, { recursive: true, force: true });
   });
 
-  it(
-    `${PROCESSES} processes receive and delete ${MESSAGES} messages, each exactly once`,
-    async () => {
-      const dbPath = path.join(dir, 'lava.db');
-      const realm = 'mp';
-      const worker = 'core';
-      const backend = await openBackend(`sqlite:${dbPath}`);
-      try {
-        const q = backend.queue(realm, worker);
-        const sent = new Set<string>();
-        for (let i = 0; i < MESSAGES; i++) sent.add(await q.send(JSON.stringify({ n: i })));
-        expect(sent.size).toBe(MESSAGES);
-        expect(await q.counts()).toEqual({ visible: MESSAGES, inflight: 0, delayed: 0 });
+  it(`${PROCESSES} processes receive and delete ${MESSAGES} messages, each exactly once`, async () => {
+    const dbPath = path.join(dir, 'lava.db');
+    const realm = 'mp';
+    const worker = 'core';
+    const backend = await openBackend(`sqlite:${dbPath}`);
+    try {
+      const q = backend.queue(realm, worker);
+      const sent = new Set<string>();
+      for (let i = 0; i < MESSAGES; i++) sent.add(await q.send(JSON.stringify({ n: i })));
+      expect(sent.size).toBe(MESSAGES);
+      expect(await q.counts()).toEqual({ visible: MESSAGES, inflight: 0, delayed: 0 });
 
-        const ready: Promise<void>[] = [];
-        const reports: Promise<ChildReport>[] = [];
-        for (let i = 0; i < PROCESSES; i++) {
-          const child = spawn(
-            process.execPath,
-            [path.join(dir, 'receiver.mjs'), pathToFileURL(distIndex).href, dbPath, realm, worker],
-            { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] },
-          );
-          children.push(child);
-          const report: ChildReport = { deleted: [], received: [], maxBatch: 0, code: null, stderr: '' };
-          child.stderr?.on('data', (d: Buffer) => (report.stderr += d.toString()));
-          let onReady!: () => void;
-          let notReady!: (err: Error) => void;
-          ready.push(
-            new Promise<void>((resolve, reject) => {
-              onReady = resolve;
-              notReady = reject;
-            }),
-          );
-          // A hung receiver must fail the test, not hang it.
-          setTimeout(() => child.kill(), 40_000).unref();
-          const lines = readline.createInterface({ input: child.stdout! });
-          lines.on('line', (line) => {
-            const msg = JSON.parse(line) as {
-              ready?: boolean;
-              deleted?: string;
-              done?: boolean;
-              received?: ChildReport['received'];
-              maxBatch?: number;
-            };
-            if (msg.ready) onReady();
-            if (msg.deleted !== undefined) report.deleted.push(msg.deleted);
-            if (msg.done) {
-              report.received = msg.received ?? [];
-              report.maxBatch = msg.maxBatch ?? 0;
-            }
-          });
-          reports.push(
-            new Promise<ChildReport>((resolve, reject) => {
-              child.on('error', reject);
-              child.on('close', (code) => {
-                report.code = code;
-                notReady(new Error(`receiver exited (${code}) before it was ready:\n${report.stderr}`));
-                resolve(report);
-              });
-            }),
-          );
-        }
-
-        // Start all receivers together so they really compete.
-        await Promise.all(ready);
-        for (const c of children) c.stdin?.end('go\n');
-        const results = await Promise.all(reports);
-
-        for (const r of results) {
-          expect(r.stderr).toBe('');
-          expect(r.code).toBe(0);
-          expect(r.maxBatch).toBeGreaterThan(0);
-          expect(r.maxBatch).toBeLessThanOrEqual(5);
-        }
-        const deleted = results.flatMap((r) => r.deleted);
-        const received = results.flatMap((r) => r.received);
-        // Every message deleted exactly once across the processes...
-        expect(deleted).toHaveLength(MESSAGES);
-        expect(new Set(deleted)).toEqual(sent);
-        // ...and, with a 30 s lease, never handed to two processes.
-        expect(received).toHaveLength(MESSAGES);
-        expect(received.every((m) => m.receiveCount === 1)).toBe(true);
-        // The work really was shared.
-        expect(results.filter((r) => r.deleted.length > 0).length).toBeGreaterThanOrEqual(2);
-
-        expect(await q.counts()).toEqual({ visible: 0, inflight: 0, delayed: 0 });
-        expect(await q.receive({ max: 10, visibilitySeconds: 30, waitSeconds: 0 })).toEqual([]);
-      } finally {
-        await backend.close();
+      const ready: Promise<void>[] = [];
+      const reports: Promise<ChildReport>[] = [];
+      for (let i = 0; i < PROCESSES; i++) {
+        const child = spawn(
+          process.execPath,
+          [path.join(dir, 'receiver.mjs'), pathToFileURL(distIndex).href, dbPath, realm, worker],
+          { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] },
+        );
+        children.push(child);
+        const report: ChildReport = { deleted: [], received: [], maxBatch: 0, code: null, stderr: '' };
+        child.stderr?.on('data', (d: Buffer) => (report.stderr += d.toString()));
+        let onReady!: () => void;
+        let notReady!: (err: Error) => void;
+        ready.push(
+          new Promise<void>((resolve, reject) => {
+            onReady = resolve;
+            notReady = reject;
+          }),
+        );
+        // A hung receiver must fail the test, not hang it.
+        setTimeout(() => child.kill(), 40_000).unref();
+        const lines = readline.createInterface({ input: child.stdout! });
+        lines.on('line', (line) => {
+          const msg = JSON.parse(line) as {
+            ready?: boolean;
+            deleted?: string;
+            done?: boolean;
+            received?: ChildReport['received'];
+            maxBatch?: number;
+          };
+          if (msg.ready) onReady();
+          if (msg.deleted !== undefined) report.deleted.push(msg.deleted);
+          if (msg.done) {
+            report.received = msg.received ?? [];
+            report.maxBatch = msg.maxBatch ?? 0;
+          }
+        });
+        reports.push(
+          new Promise<ChildReport>((resolve, reject) => {
+            child.on('error', reject);
+            child.on('close', (code) => {
+              report.code = code;
+              notReady(new Error(`receiver exited (${code}) before it was ready:\n${report.stderr}`));
+              resolve(report);
+            });
+          }),
+        );
       }
-    },
-    60_000,
-  );
+
+      // Start all receivers together so they really compete.
+      await Promise.all(ready);
+      for (const c of children) c.stdin?.end('go\n');
+      const results = await Promise.all(reports);
+
+      for (const r of results) {
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        expect(r.maxBatch).toBeGreaterThan(0);
+        expect(r.maxBatch).toBeLessThanOrEqual(5);
+      }
+      const deleted = results.flatMap((r) => r.deleted);
+      const received = results.flatMap((r) => r.received);
+      // Every message deleted exactly once across the processes...
+      expect(deleted).toHaveLength(MESSAGES);
+      expect(new Set(deleted)).toEqual(sent);
+      // ...and, with a 30 s lease, never handed to two processes.
+      expect(received).toHaveLength(MESSAGES);
+      expect(received.every((m) => m.receiveCount === 1)).toBe(true);
+      // The work really was shared.
+      expect(results.filter((r) => r.deleted.length > 0).length).toBeGreaterThanOrEqual(2);
+
+      expect(await q.counts()).toEqual({ visible: 0, inflight: 0, delayed: 0 });
+      expect(await q.receive({ max: 10, visibilitySeconds: 30, waitSeconds: 0 })).toEqual([]);
+    } finally {
+      await backend.close();
+    }
+  }, 60_000);
 });

@@ -152,10 +152,7 @@ export function runBlobStoreConformance(opts: BlobStoreConformanceOptions): void
         `${root}/dir2/other.txt`,
       ]);
       expect(uris(await store.listRecursive(`${root}/dir/x`))).toEqual([`${root}/dir/x.sh`, `${root}/dir/x.sh.bak`]);
-      expect(uris(await store.listRecursive(`${root}/dir/s`))).toEqual([
-        `${root}/dir/sub/deeper/w.txt`,
-        `${root}/dir/sub/z.txt`,
-      ]);
+      expect(uris(await store.listRecursive(`${root}/dir/s`))).toEqual([`${root}/dir/sub/deeper/w.txt`, `${root}/dir/sub/z.txt`]);
       expect(names(await store.listRecursive(`${root}/dir/sub/`))).toEqual(['w.txt', 'z.txt']);
       expect(await store.listRecursive(`${root}/missing/`)).toEqual([]);
       expect(await store.listRecursive(`${root}/missing/deeper/x`)).toEqual([]);

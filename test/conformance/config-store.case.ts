@@ -16,7 +16,11 @@ export interface ConfigStoreConformanceOptions {
 
 /** A short realm name unique to this run, valid as part of an SQS queue or table name. */
 function uniqueRealm(label: string): string {
-  const slug = label.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 20);
+  const slug = label
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 20);
   return `${slug}-${randomBytes(4).toString('hex')}`;
 }
 
@@ -155,8 +159,7 @@ export function runConfigStoreConformance(opts: ConfigStoreConformanceOptions): 
       await backend.config.put(realm, 'jobs', sampleItem('jobs', 'j4', { worker: 'w1' })); // no dispatcher
       await backend.config.put(realm, 'jobs', sampleItem('jobs', 'j5', { dispatcher: 'd1x', worker: 'w1' }));
 
-      const ids = async (where: Record<string, string>) =>
-        (await backend.config.list(realm, 'jobs', where)).map((j) => j.job_id);
+      const ids = async (where: Record<string, string>) => (await backend.config.list(realm, 'jobs', where)).map((j) => j.job_id);
       expect(await ids({ dispatcher: 'd1' })).toEqual(['j1', 'j3']);
       expect(await ids({ dispatcher: 'd2' })).toEqual(['j2']);
       expect(await ids({ dispatcher: 'nope' })).toEqual([]);

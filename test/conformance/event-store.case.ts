@@ -15,7 +15,11 @@ export interface EventStoreConformanceOptions {
 }
 
 function uniqueRealm(label: string): string {
-  const slug = label.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 20);
+  const slug = label
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 20);
   return `${slug}-${randomBytes(4).toString('hex')}`;
 }
 
@@ -80,7 +84,9 @@ export function runEventStoreConformance(opts: EventStoreConformanceOptions): vo
         worker: 'core',
         hostname: 'host-a',
       });
-      expect(first?.log).toEqual([{ ts_event: isoLocal(at(0)), tu_event: isoUtcNaive(at(0)), status: 'dispatched', info: 'queued' }]);
+      expect(first?.log).toEqual([
+        { ts_event: isoLocal(at(0)), tu_event: isoUtcNaive(at(0)), status: 'dispatched', info: 'queued' },
+      ]);
 
       await backend.events.record(realm, ev('demo/job', 'run-1', 'starting', 5, { info: { pid: 42 } }));
       await backend.events.record(realm, ev('demo/job', 'run-1', 'complete', 9, { info: { exit: 0, out: ['a', 'b'] } }));

@@ -20,7 +20,11 @@ export interface QueueConformanceOptions {
 }
 
 function uniqueRealm(label: string): string {
-  const slug = label.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 20);
+  const slug = label
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 20);
   return `${slug}-${randomBytes(4).toString('hex')}`;
 }
 
@@ -107,65 +111,53 @@ export function runQueueConformance(opts: QueueConformanceOptions): void {
       expect(await b.receive(NOW)).toEqual([]);
     });
 
-    test(
-      'a delayed message is hidden until it is due',
-      async () => {
-        const q = await freshQueue('q-delay');
-        const sent = Date.now();
-        await q.send('later', { delaySeconds: 1 });
-        expect(await q.receive(NOW)).toEqual([]);
-        expect(await q.counts()).toEqual({ visible: 0, inflight: 0, delayed: 1 });
-        const got = await q.receive({ max: 10, visibilitySeconds: 30, waitSeconds: 5 });
-        const elapsed = Date.now() - sent;
-        expect(got.map((m) => m.body)).toEqual(['later']);
-        expect(got[0]?.receiveCount).toBe(1);
-        expect(elapsed).toBeGreaterThanOrEqual(900);
-        expect(elapsed).toBeLessThan(4_000);
-      },
-      10_000,
-    );
+    test('a delayed message is hidden until it is due', async () => {
+      const q = await freshQueue('q-delay');
+      const sent = Date.now();
+      await q.send('later', { delaySeconds: 1 });
+      expect(await q.receive(NOW)).toEqual([]);
+      expect(await q.counts()).toEqual({ visible: 0, inflight: 0, delayed: 1 });
+      const got = await q.receive({ max: 10, visibilitySeconds: 30, waitSeconds: 5 });
+      const elapsed = Date.now() - sent;
+      expect(got.map((m) => m.body)).toEqual(['later']);
+      expect(got[0]?.receiveCount).toBe(1);
+      expect(elapsed).toBeGreaterThanOrEqual(900);
+      expect(elapsed).toBeLessThan(4_000);
+    }, 10_000);
 
-    test(
-      'a received message stays hidden until its lease ends, then comes back with count 2 and a new receipt',
-      async () => {
-        const q = await freshQueue('q-visibility');
-        const id = await q.send('leased');
-        const [first] = await q.receive({ max: 10, visibilitySeconds: 1, waitSeconds: 0 });
-        expect(first?.id).toBe(id);
-        expect(first?.receiveCount).toBe(1);
-        expect(await q.receive(NOW)).toEqual([]);
-        expect(await q.counts()).toEqual({ visible: 0, inflight: 1, delayed: 0 });
+    test('a received message stays hidden until its lease ends, then comes back with count 2 and a new receipt', async () => {
+      const q = await freshQueue('q-visibility');
+      const id = await q.send('leased');
+      const [first] = await q.receive({ max: 10, visibilitySeconds: 1, waitSeconds: 0 });
+      expect(first?.id).toBe(id);
+      expect(first?.receiveCount).toBe(1);
+      expect(await q.receive(NOW)).toEqual([]);
+      expect(await q.counts()).toEqual({ visible: 0, inflight: 1, delayed: 0 });
 
-        const again = await q.receive({ max: 10, visibilitySeconds: 30, waitSeconds: 5 });
-        expect(again).toHaveLength(1);
-        const [second] = again;
-        expect(second?.id).toBe(id);
-        expect(second?.body).toBe('leased');
-        expect(second?.receiveCount).toBe(2);
-        expect(second?.receipt).not.toBe(first?.receipt);
-        expect(second?.sentAt.getTime()).toBe(first?.sentAt.getTime());
-      },
-      10_000,
-    );
+      const again = await q.receive({ max: 10, visibilitySeconds: 30, waitSeconds: 5 });
+      expect(again).toHaveLength(1);
+      const [second] = again;
+      expect(second?.id).toBe(id);
+      expect(second?.body).toBe('leased');
+      expect(second?.receiveCount).toBe(2);
+      expect(second?.receipt).not.toBe(first?.receipt);
+      expect(second?.sentAt.getTime()).toBe(first?.sentAt.getTime());
+    }, 10_000);
 
-    test(
-      'extendVisibility keeps the message hidden past its original lease',
-      async () => {
-        const q = await freshQueue('q-extend');
-        await q.send('extend me');
-        const [msg] = await q.receive({ max: 10, visibilitySeconds: 1, waitSeconds: 0 });
-        expect(msg).toBeDefined();
-        if (!msg) return;
-        expect(await q.extendVisibility(msg.receipt, 30)).toBe(true);
-        await sleep(1_300);
-        expect(await q.receive(NOW)).toEqual([]);
-        expect(await q.counts()).toEqual({ visible: 0, inflight: 1, delayed: 0 });
-        // The receipt is still the latest one, so it deletes.
-        expect(await q.delete(msg.receipt)).toBe(true);
-        expect(await q.counts()).toEqual({ visible: 0, inflight: 0, delayed: 0 });
-      },
-      10_000,
-    );
+    test('extendVisibility keeps the message hidden past its original lease', async () => {
+      const q = await freshQueue('q-extend');
+      await q.send('extend me');
+      const [msg] = await q.receive({ max: 10, visibilitySeconds: 1, waitSeconds: 0 });
+      expect(msg).toBeDefined();
+      if (!msg) return;
+      expect(await q.extendVisibility(msg.receipt, 30)).toBe(true);
+      await sleep(1_300);
+      expect(await q.receive(NOW)).toEqual([]);
+      expect(await q.counts()).toEqual({ visible: 0, inflight: 1, delayed: 0 });
+      // The receipt is still the latest one, so it deletes.
+      expect(await q.delete(msg.receipt)).toBe(true);
+      expect(await q.counts()).toEqual({ visible: 0, inflight: 0, delayed: 0 });
+    }, 10_000);
 
     test('extendVisibility to 0 makes the message visible at once', async () => {
       const q = await freshQueue('q-extend-zero');
@@ -178,29 +170,25 @@ export function runQueueConformance(opts: QueueConformanceOptions): void {
       expect(again.map((m) => [m.body, m.receiveCount])).toEqual([['give back', 2]]);
     });
 
-    test(
-      'a stale receipt can neither delete nor extend',
-      async () => {
-        const q = await freshQueue('q-stale');
-        await q.send('twice');
-        const [first] = await q.receive({ max: 10, visibilitySeconds: 1, waitSeconds: 0 });
-        expect(first).toBeDefined();
-        const [second] = await q.receive({ max: 10, visibilitySeconds: 30, waitSeconds: 5 });
-        expect(second).toBeDefined();
-        if (!first || !second) return;
-        expect(second.receipt).not.toBe(first.receipt);
+    test('a stale receipt can neither delete nor extend', async () => {
+      const q = await freshQueue('q-stale');
+      await q.send('twice');
+      const [first] = await q.receive({ max: 10, visibilitySeconds: 1, waitSeconds: 0 });
+      expect(first).toBeDefined();
+      const [second] = await q.receive({ max: 10, visibilitySeconds: 30, waitSeconds: 5 });
+      expect(second).toBeDefined();
+      if (!first || !second) return;
+      expect(second.receipt).not.toBe(first.receipt);
 
-        expect(await q.extendVisibility(first.receipt, 0)).toBe(false);
-        expect(await q.receive(NOW)).toEqual([]); // the failed extend did not make it visible
-        expect(await q.delete(first.receipt)).toBe(false);
-        expect(await q.counts()).toEqual({ visible: 0, inflight: 1, delayed: 0 });
+      expect(await q.extendVisibility(first.receipt, 0)).toBe(false);
+      expect(await q.receive(NOW)).toEqual([]); // the failed extend did not make it visible
+      expect(await q.delete(first.receipt)).toBe(false);
+      expect(await q.counts()).toEqual({ visible: 0, inflight: 1, delayed: 0 });
 
-        expect(await q.extendVisibility(second.receipt, 30)).toBe(true);
-        expect(await q.delete(second.receipt)).toBe(true);
-        expect(await q.counts()).toEqual({ visible: 0, inflight: 0, delayed: 0 });
-      },
-      10_000,
-    );
+      expect(await q.extendVisibility(second.receipt, 30)).toBe(true);
+      expect(await q.delete(second.receipt)).toBe(true);
+      expect(await q.counts()).toEqual({ visible: 0, inflight: 0, delayed: 0 });
+    }, 10_000);
 
     test('delete removes the message; unknown receipts are refused', async () => {
       const q = await freshQueue('q-delete');
@@ -253,61 +241,49 @@ export function runQueueConformance(opts: QueueConformanceOptions): void {
       expect(one).toHaveLength(1);
     });
 
-    test(
-      'a long poll returns as soon as a message is sent during the wait',
-      async () => {
-        const q = await freshQueue('q-longpoll');
-        const start = Date.now();
-        const pending = q.receive({ max: 10, visibilitySeconds: 30, waitSeconds: 10 });
-        await sleep(300);
-        await q.send('wake up');
-        const got = await pending;
-        const elapsed = Date.now() - start;
-        expect(got.map((m) => m.body)).toEqual(['wake up']);
-        expect(elapsed).toBeGreaterThanOrEqual(250);
-        expect(elapsed).toBeLessThan(3_000);
-      },
-      15_000,
-    );
+    test('a long poll returns as soon as a message is sent during the wait', async () => {
+      const q = await freshQueue('q-longpoll');
+      const start = Date.now();
+      const pending = q.receive({ max: 10, visibilitySeconds: 30, waitSeconds: 10 });
+      await sleep(300);
+      await q.send('wake up');
+      const got = await pending;
+      const elapsed = Date.now() - start;
+      expect(got.map((m) => m.body)).toEqual(['wake up']);
+      expect(elapsed).toBeGreaterThanOrEqual(250);
+      expect(elapsed).toBeLessThan(3_000);
+    }, 15_000);
 
-    test(
-      'a long poll with nothing to receive returns [] after the wait',
-      async () => {
-        const q = await freshQueue('q-longpoll-empty');
-        const start = Date.now();
-        const got = await q.receive({ max: 10, visibilitySeconds: 30, waitSeconds: 1 });
-        const elapsed = Date.now() - start;
-        expect(got).toEqual([]);
-        expect(elapsed).toBeGreaterThanOrEqual(900);
-        expect(elapsed).toBeLessThan(3_000);
-      },
-      10_000,
-    );
+    test('a long poll with nothing to receive returns [] after the wait', async () => {
+      const q = await freshQueue('q-longpoll-empty');
+      const start = Date.now();
+      const got = await q.receive({ max: 10, visibilitySeconds: 30, waitSeconds: 1 });
+      const elapsed = Date.now() - start;
+      expect(got).toEqual([]);
+      expect(elapsed).toBeGreaterThanOrEqual(900);
+      expect(elapsed).toBeLessThan(3_000);
+    }, 10_000);
 
-    test(
-      'an AbortSignal ends a long poll early',
-      async () => {
-        const q = await freshQueue('q-abort');
-        const ac = new AbortController();
-        const start = Date.now();
-        const pending = q.receive({ max: 10, visibilitySeconds: 30, waitSeconds: 10, signal: ac.signal });
-        await sleep(200);
-        ac.abort();
-        const got = await pending;
-        expect(got).toEqual([]);
-        expect(Date.now() - start).toBeLessThan(2_000);
+    test('an AbortSignal ends a long poll early', async () => {
+      const q = await freshQueue('q-abort');
+      const ac = new AbortController();
+      const start = Date.now();
+      const pending = q.receive({ max: 10, visibilitySeconds: 30, waitSeconds: 10, signal: ac.signal });
+      await sleep(200);
+      ac.abort();
+      const got = await pending;
+      expect(got).toEqual([]);
+      expect(Date.now() - start).toBeLessThan(2_000);
 
-        // An already-aborted signal returns at once.
-        const t2 = Date.now();
-        expect(await q.receive({ max: 10, visibilitySeconds: 30, waitSeconds: 10, signal: AbortSignal.abort() })).toEqual([]);
-        expect(Date.now() - t2).toBeLessThan(1_000);
+      // An already-aborted signal returns at once.
+      const t2 = Date.now();
+      expect(await q.receive({ max: 10, visibilitySeconds: 30, waitSeconds: 10, signal: AbortSignal.abort() })).toEqual([]);
+      expect(Date.now() - t2).toBeLessThan(1_000);
 
-        // An aborted poll leased nothing: a later send is received normally.
-        await q.send('after abort');
-        expect((await receiveN(q, 1, 10)).map((m) => m.body)).toEqual(['after abort']);
-      },
-      15_000,
-    );
+      // An aborted poll leased nothing: a later send is received normally.
+      await q.send('after abort');
+      expect((await receiveN(q, 1, 10)).map((m) => m.body)).toEqual(['after abort']);
+    }, 15_000);
 
     test('counts reports visible, inflight and delayed messages', async () => {
       const q = await freshQueue('q-counts');

@@ -15,7 +15,11 @@ export interface RunClaimsConformanceOptions {
 }
 
 function uniqueRealm(label: string): string {
-  const slug = label.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 20);
+  const slug = label
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 20);
   return `${slug}-${randomBytes(4).toString('hex')}`;
 }
 
@@ -70,37 +74,29 @@ export function runRunClaimsConformance(opts: RunClaimsConformanceOptions): void
       expect(await backend.runs.claim(r1, 'run', 'c', 60)).toMatchObject({ outcome: 'busy', owner: 'a' });
     });
 
-    test(
-      'after the lease expires a new owner claims attempt 2',
-      async () => {
-        const realm = await freshRealm('rc-expire');
-        expect(await backend.runs.claim(realm, 'run', 'worker-a', 1)).toEqual({ outcome: 'claimed', attempt: 1 });
-        await sleep(PAST_LEASE_MS);
-        expect(await backend.runs.claim(realm, 'run', 'worker-b', 60)).toEqual({ outcome: 'claimed', attempt: 2 });
-        expect(await backend.runs.claim(realm, 'run', 'worker-a', 60)).toMatchObject({ outcome: 'busy', owner: 'worker-b' });
-        // The old owner lost it: it can no longer renew.
-        expect(await backend.runs.renew(realm, 'run', 'worker-a', 60)).toBe(false);
-        expect(await backend.runs.renew(realm, 'run', 'worker-b', 60)).toBe(true);
-      },
-      10_000,
-    );
+    test('after the lease expires a new owner claims attempt 2', async () => {
+      const realm = await freshRealm('rc-expire');
+      expect(await backend.runs.claim(realm, 'run', 'worker-a', 1)).toEqual({ outcome: 'claimed', attempt: 1 });
+      await sleep(PAST_LEASE_MS);
+      expect(await backend.runs.claim(realm, 'run', 'worker-b', 60)).toEqual({ outcome: 'claimed', attempt: 2 });
+      expect(await backend.runs.claim(realm, 'run', 'worker-a', 60)).toMatchObject({ outcome: 'busy', owner: 'worker-b' });
+      // The old owner lost it: it can no longer renew.
+      expect(await backend.runs.renew(realm, 'run', 'worker-a', 60)).toBe(false);
+      expect(await backend.runs.renew(realm, 'run', 'worker-b', 60)).toBe(true);
+    }, 10_000);
 
-    test(
-      'renew by the owner extends the lease; by anyone else it fails',
-      async () => {
-        const realm = await freshRealm('rc-renew');
-        expect(await backend.runs.claim(realm, 'run', 'owner', 1)).toEqual({ outcome: 'claimed', attempt: 1 });
-        expect(await backend.runs.renew(realm, 'run', 'owner', 30)).toBe(true);
-        expect(await backend.runs.renew(realm, 'run', 'intruder', 30)).toBe(false);
-        expect(await backend.runs.renew(realm, 'never-claimed', 'owner', 30)).toBe(false);
-        await sleep(PAST_LEASE_MS);
-        // Without the renewal the 1 s lease would have ended by now.
-        const busy = await backend.runs.claim(realm, 'run', 'intruder', 30);
-        expect(busy).toMatchObject({ outcome: 'busy', owner: 'owner' });
-        if (busy.outcome === 'busy') expect(busy.leaseSeconds).toBeGreaterThan(20);
-      },
-      10_000,
-    );
+    test('renew by the owner extends the lease; by anyone else it fails', async () => {
+      const realm = await freshRealm('rc-renew');
+      expect(await backend.runs.claim(realm, 'run', 'owner', 1)).toEqual({ outcome: 'claimed', attempt: 1 });
+      expect(await backend.runs.renew(realm, 'run', 'owner', 30)).toBe(true);
+      expect(await backend.runs.renew(realm, 'run', 'intruder', 30)).toBe(false);
+      expect(await backend.runs.renew(realm, 'never-claimed', 'owner', 30)).toBe(false);
+      await sleep(PAST_LEASE_MS);
+      // Without the renewal the 1 s lease would have ended by now.
+      const busy = await backend.runs.claim(realm, 'run', 'intruder', 30);
+      expect(busy).toMatchObject({ outcome: 'busy', owner: 'owner' });
+      if (busy.outcome === 'busy') expect(busy.leaseSeconds).toBeGreaterThan(20);
+    }, 10_000);
 
     test('finish makes later claims return done', async () => {
       const realm = await freshRealm('rc-finish');

@@ -14,7 +14,11 @@ export interface SecretStoreConformanceOptions {
 }
 
 function uniqueRealm(label: string): string {
-  const slug = label.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 20);
+  const slug = label
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 20);
   return `${slug}-${randomBytes(4).toString('hex')}`;
 }
 

@@ -93,4 +93,3 @@ function toPath(uri: string): string {
 function toUri(p: string): string {
   return pathToFileURL(p).href;
 }
-

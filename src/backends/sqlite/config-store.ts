@@ -25,8 +25,7 @@ export class SqliteConfigStore implements ConfigStore {
 
   async get(realm: string, table: ConfigTable, id: string): Promise<Item | undefined> {
     const row = this.db.prepare('SELECT spec FROM items WHERE realm = ? AND tbl = ? AND id = ?').get(realm, table, id) as
-      | { spec: string }
-      | undefined;
+      { spec: string } | undefined;
     return row ? (JSON.parse(row.spec) as Item) : undefined;
   }
 

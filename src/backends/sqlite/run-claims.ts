@@ -40,7 +40,9 @@ export class SqliteRunClaims implements RunClaims {
     const now = Date.now();
     return (
       this.db
-        .prepare('UPDATE run_claims SET lease_until = ?, updated_at = ? WHERE realm = ? AND run_id = ? AND owner = ? AND done = 0')
+        .prepare(
+          'UPDATE run_claims SET lease_until = ?, updated_at = ? WHERE realm = ? AND run_id = ? AND owner = ? AND done = 0',
+        )
         .run(now + leaseSeconds * 1000, now, realm, runId, owner).changes > 0
     );
   }

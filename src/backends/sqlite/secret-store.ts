@@ -15,8 +15,7 @@ export class SqliteSecretStore implements SecretStore {
 
   async get(realm: string, name: string): Promise<string | undefined> {
     const row = this.db.prepare('SELECT value FROM secrets WHERE realm = ? AND name = ?').get(realm, name) as
-      | { value: string }
-      | undefined;
+      { value: string } | undefined;
     return row ? this.decrypt(realm, row.value) : undefined;
   }
 

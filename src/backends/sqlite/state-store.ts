@@ -7,8 +7,7 @@ export class SqliteStateStore implements StateStore {
 
   async get(realm: string, stateId: string): Promise<StateItem | undefined> {
     const row = this.db.prepare('SELECT item FROM state WHERE realm = ? AND state_id = ?').get(realm, stateId) as
-      | { item: string }
-      | undefined;
+      { item: string } | undefined;
     return row ? (JSON.parse(row.item) as StateItem) : undefined;
   }
 
@@ -24,7 +23,7 @@ export class SqliteStateStore implements StateStore {
 
   async list(realm: string, prefix = ''): Promise<StateItem[]> {
     const rows = this.db
-      .prepare("SELECT item FROM state WHERE realm = ? AND substr(state_id, 1, length(?)) = ? ORDER BY state_id")
+      .prepare('SELECT item FROM state WHERE realm = ? AND substr(state_id, 1, length(?)) = ? ORDER BY state_id')
       .all(realm, prefix, prefix) as { item: string }[];
     return rows.map((r) => JSON.parse(r.item) as StateItem);
   }

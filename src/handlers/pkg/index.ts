@@ -20,7 +20,9 @@ export const pkgHandler: Handler = {
     }
     const commandLine = p.command ?? p.main;
     if (typeof commandLine !== 'string' || !commandLine.trim()) {
-      throw new JobError('pkg job needs parameters.command: the entry point inside the package and its arguments, e.g. "bin/run.sh --day today"');
+      throw new JobError(
+        'pkg job needs parameters.command: the entry point inside the package and its arguments, e.g. "bin/run.sh --day today"',
+      );
     }
     const [entry, ...rest] = shlexSplit(commandLine, 'parameters.command');
     const args = renderArgs(ctx, [...rest, ...paramArgs(ctx)]);
@@ -47,13 +49,18 @@ export const pkgHandler: Handler = {
             message: `${name}: ${message}`,
           });
           try {
-            await withTimeout(unpack(file, dir, ctx.signal), unpackTimeout, `unpacking ${name} took over ${unpackTimeout}s (PKG_UNPACK_TIMEOUT)`);
+            await withTimeout(
+              unpack(file, dir, ctx.signal),
+              unpackTimeout,
+              `unpacking ${name} took over ${unpackTimeout}s (PKG_UNPACK_TIMEOUT)`,
+            );
           } catch (err) {
             const msg = err instanceof Error ? err.message.replace(/^\[[A-Z_]+\] /, '') : String(err);
             return failed(msg, msg);
           }
           const program = path.resolve(dir, entry as string);
-          if (path.relative(dir, program).startsWith('..')) return failed(`command ${entry} is outside the package`, 'bad command');
+          if (path.relative(dir, program).startsWith('..'))
+            return failed(`command ${entry} is outside the package`, 'bad command');
           try {
             await fsp.chmod(program, 0o755);
           } catch {

@@ -22,15 +22,19 @@ function inside(root: string, target: string): boolean {
 }
 
 function refuse(pkg: string, entry: string): never {
-  throw new JobError(`package ${pkg} has an entry that escapes its directory: ${JSON.stringify(entry)}: rebuild it with relative paths`, {
-    exit_status: 1,
-  });
+  throw new JobError(
+    `package ${pkg} has an entry that escapes its directory: ${JSON.stringify(entry)}: rebuild it with relative paths`,
+    {
+      exit_status: 1,
+    },
+  );
 }
 
 export async function unpack(file: string, dest: string, signal?: AbortSignal): Promise<void> {
   const name = path.basename(file);
   const kind = packageKind(name);
-  if (!kind) throw new JobError(`cannot unpack ${name}: packages must be .zip, .tar or .tar.* (e.g. .tar.gz)`, { exit_status: 1 });
+  if (!kind)
+    throw new JobError(`cannot unpack ${name}: packages must be .zip, .tar or .tar.* (e.g. .tar.gz)`, { exit_status: 1 });
   const root = path.resolve(dest);
   if (kind === 'tar') await unpackTar(file, root, name, signal);
   else await unpackZip(file, root, name, signal);
