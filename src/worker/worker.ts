@@ -50,6 +50,8 @@ export type WorkerState = 'created' | 'running' | 'draining' | 'stopped';
 export class Worker {
   state: WorkerState = 'created';
   private readonly active = new Set<Promise<void>>();
+  /** Run ids running in this process: a redelivery of one of them must wait, not run twice. */
+  private readonly running = new Set<string>();
   private readonly receiveAbort = new AbortController();
   private readonly runAbort = new AbortController();
   private readonly queue: Queue;
@@ -216,6 +218,10 @@ export class Worker {
     const got = await intake(this.env, m);
     if (!got.ok) return this.discard(m, got.reason, got.message);
     const job = got.job;
+    if (this.running.has(job.run_id)) {
+      await this.queue.extendVisibility(m.receipt, this.lease);
+      return;
+    }
     const claim = await this.env.backend.runs.claim(realm, job.run_id, this.owner, this.lease);
     if (claim.outcome === 'done') {
       this.env.logger.info({ job_id: job.job_id, run_id: job.run_id }, 'run already finished; dropping duplicate delivery');
@@ -237,6 +243,7 @@ export class Worker {
       },
       Math.max(200, (this.lease * 1000) / 3),
     );
+    this.running.add(job.run_id);
     try {
       await runJob(this.env, job, { attempt: claim.attempt });
     } catch (err) {
@@ -251,6 +258,7 @@ export class Worker {
       await recordEvent(this.env, job, 'failed', { error: errorMessage(err), error_data: null });
     } finally {
       clearInterval(keeper);
+      this.running.delete(job.run_id);
     }
     this.handled++;
     await this.env.backend.runs.finish(realm, job.run_id, this.owner);
