@@ -1,10 +1,12 @@
 /** Action types by name: adding one is one file exporting an Action, listed here. */
 import { dispatchAction } from './dispatch.js';
+import { eventAction } from './event.js';
 import { logAction } from './log.js';
+import { stateAction } from './state.js';
 import type { Action } from './types.js';
 
 export type ActionRegistry = ReadonlyMap<string, Action>;
 
 export function builtinActions(): Map<string, Action> {
-  return new Map([logAction, dispatchAction].map((a) => [a.type, a]));
+  return new Map([logAction, dispatchAction, stateAction, eventAction].map((a) => [a.type, a]));
 }

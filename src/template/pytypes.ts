@@ -303,7 +303,7 @@ function isLeap(y: number): boolean {
   return y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
 }
 
-function daysInMonth(y: number, m: number): number {
+export function daysInMonth(y: number, m: number): number {
   return [31, isLeap(y) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1] ?? 31;
 }
 
@@ -1466,7 +1466,7 @@ export class PyRelativedelta extends PyObject {
     let months = (a.year - b.year) * 12 + (a.month - b.month);
     const at = (m: number): PyDatetime => new PyRelativedelta({ months: m }, {})._apply(b) as PyDatetime;
     let dtm = at(months);
-    const [, , cmp] = [0, 0, (x: PyDatetime, y: PyDatetime): number => x._cmp(y) ?? 0];
+    const cmp = (x: PyDatetime, y: PyDatetime): number => x._cmp(y) ?? 0;
     const increment = cmp(a, b) < 0 ? 1 : -1;
     while (increment === 1 ? cmp(a, dtm) > 0 : cmp(a, dtm) < 0) {
       months += increment;
@@ -2261,7 +2261,14 @@ const STR_METHODS: Record<string, MethodSpec<string>> = {
       return tuple(i < 0 ? ['', '', s] : [s.slice(0, i), sep, s.slice(i + sep.length)]);
     },
   },
-  removeprefix: { params: ['prefix'], required: 1, fn: (s, a) => (s.startsWith(toStr(a.prefix, 'prefix')) ? s.slice((a.prefix as string).length) : s) },
+  removeprefix: {
+    params: ['prefix'],
+    required: 1,
+    fn: (s, a) => {
+      const x = toStr(a.prefix, 'prefix');
+      return s.startsWith(x) ? s.slice(x.length) : s;
+    },
+  },
   removesuffix: {
     params: ['suffix'],
     required: 1,
@@ -2283,10 +2290,13 @@ const STR_METHODS: Record<string, MethodSpec<string>> = {
   expandtabs: { params: ['tabsize'], fn: (s, a) => s.replace(/\t/g, ' '.repeat(optInt(a.tabsize, 'tabsize', 8))) },
 };
 
+/** Mutating list methods return None, as in Python. */
+const none = (_: unknown): null => null;
+
 const LIST_METHODS: Record<string, MethodSpec<unknown[]>> = {
-  append: { params: ['object'], required: 1, fn: (l, a) => void l.push(a.object) ?? null },
-  extend: { params: ['iterable'], required: 1, fn: (l, a) => void l.push(...pyIter(a.iterable)) ?? null },
-  insert: { params: ['index', 'object'], required: 2, fn: (l, a) => void l.splice(toInt(a.index, 'index'), 0, a.object) ?? null },
+  append: { params: ['object'], required: 1, fn: (l, a) => none(l.push(a.object)) },
+  extend: { params: ['iterable'], required: 1, fn: (l, a) => none(l.push(...pyIter(a.iterable))) },
+  insert: { params: ['index', 'object'], required: 2, fn: (l, a) => none(l.splice(toInt(a.index, 'index'), 0, a.object)) },
   pop: {
     params: ['index'],
     fn: (l, a) => {
@@ -2316,8 +2326,8 @@ const LIST_METHODS: Record<string, MethodSpec<unknown[]>> = {
   },
   count: { params: ['value'], required: 1, fn: (l, a) => l.filter((x) => pyEq(x, a.value)).length },
   copy: { params: [], fn: (l) => [...l] },
-  clear: { params: [], fn: (l) => void l.splice(0) ?? null },
-  reverse: { params: [], fn: (l) => void l.reverse() ?? null },
+  clear: { params: [], fn: (l) => none(l.splice(0)) },
+  reverse: { params: [], fn: (l) => none(l.reverse()) },
   sort: {
     params: ['key', 'reverse'],
     fn: (l, a) => {
@@ -2546,11 +2556,11 @@ export function percentFormat(fmt: string, values: unknown): string {
       const width = widthS === '*' ? toInt(next(), '* width') : widthS ? Number(widthS) : 0;
       const prec = precS === '*' ? toInt(next(), '* precision') : precS;
       if (key === undefined) value = next();
-      let spec = flags.includes('-') ? '<' : '>';
+      const zeroPad = flags.includes('0') && !flags.includes('-') && !'sra'.includes(conv);
+      let spec = flags.includes('-') ? '<' : zeroPad ? '0=' : '>';
       if (flags.includes('+')) spec += '+';
       else if (flags.includes(' ')) spec += ' ';
       if (flags.includes('#')) spec += '#';
-      if (flags.includes('0') && !flags.includes('-') && conv !== 's' && conv !== 'r') spec = '0' + spec.slice(1).replace('>', '') + (spec.startsWith('>') ? '' : '');
       if (width) spec += String(width);
       if (prec !== undefined) spec += '.' + prec;
       switch (conv) {

@@ -269,7 +269,7 @@ async function runActions(
   templateContext: () => Record<string, unknown>,
 ): Promise<void> {
   // A job's list replaces the realm's, even when empty.
-  const list = (key in job ? job[key] : env.realm[key]) as ActionSpec[] | undefined;
+  const list = (key in job ? job[key] : env.realm[key]);
   if (!list?.length) return;
   const ctx = {
     job,

@@ -186,7 +186,7 @@ export interface CliRealm {
   write(name: string, text: string): string;
   /** `lava events --run RUN --json` → the run's event records. */
   events(runId: string): Promise<EventRecordJson[]>;
-  /** Statuses of a run's events, oldest first. */
+  /** Statuses of a run's events, in the order they were recorded. */
   statuses(runId: string): Promise<string[]>;
   cleanup(): void;
 }
@@ -240,10 +240,8 @@ export async function makeCliRealm(extraEnv: NodeJS.ProcessEnv = {}, prefix = 'l
     },
     async statuses(runId) {
       const recs = await r.events(runId);
-      return recs
-        .flatMap((rec) => rec.log)
-        .sort((a, b) => a.ts_event.localeCompare(b.ts_event))
-        .map((e) => e.status);
+      // One record per run; its log is in the order the events were written.
+      return recs.flatMap((rec) => rec.log).map((e) => e.status);
     },
     cleanup() {
       fs.rmSync(dir, { recursive: true, force: true });

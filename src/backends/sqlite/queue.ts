@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
+import type { EventEmitter } from 'node:events';
 import type Database from 'better-sqlite3';
 import { sleep } from '../../core/time.js';
 import type { Queue, QueueMessage, ReceiveOptions } from '../ports.js';
