@@ -95,6 +95,30 @@ export interface RunClaims {
   release(realm: string, runId: string, owner: string): Promise<void>;
 }
 
+export interface TickClaim {
+  jobId: string;
+  fireTime: Date;
+  runId: string;
+}
+
+/**
+ * Scheduler bookkeeping shared by every replica of a dispatcher: each (dispatcher, job, fire
+ * time) is claimed once, with the run id it will be dispatched under, then marked dispatched.
+ */
+export interface ScheduleClaims {
+  /** True if this caller won the tick; false if another replica already has it. */
+  claim(realm: string, dispatcher: string, tick: TickClaim, owner: string): Promise<boolean>;
+  markDispatched(realm: string, dispatcher: string, jobId: string, fireTime: Date): Promise<void>;
+  /** Ticks claimed before `claimedBefore` and never marked dispatched: their replica died mid-way. */
+  stale(realm: string, dispatcher: string, claimedBefore: Date): Promise<TickClaim[]>;
+  /** How far the dispatcher's replicas have evaluated schedules. */
+  getMark(realm: string, dispatcher: string): Promise<Date | undefined>;
+  /** Moves the mark forward only. */
+  setMark(realm: string, dispatcher: string, at: Date): Promise<void>;
+  /** Forget ticks older than this. */
+  prune(realm: string, before: Date): Promise<number>;
+}
+
 export interface StateStore {
   get(realm: string, stateId: string): Promise<StateItem | undefined>;
   put(realm: string, item: StateItem): Promise<void>;
@@ -169,6 +193,7 @@ export interface Backend {
   readonly config: ConfigStore;
   readonly events: EventStore;
   readonly runs: RunClaims;
+  readonly schedules: ScheduleClaims;
   readonly state: StateStore;
   readonly secrets: SecretStore;
   queue(realm: string, worker: string): Queue;

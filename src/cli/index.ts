@@ -10,6 +10,7 @@ import { registerItemCommands } from './items.js';
 import { registerPayload } from './payload.js';
 import { registerPs } from './ps.js';
 import { registerQuickstart } from './quickstart.js';
+import { registerSchedule } from './schedule.js';
 import { registerWorker } from './worker.js';
 
 export const VERSION = '0.1.0';
@@ -41,6 +42,7 @@ Examples:
   registerPs(program);
   registerCheck(program);
   registerQuickstart(program);
+  registerSchedule(program, g);
   return program;
 }
 

@@ -61,6 +61,9 @@ export const CONFIG_PARAMS = {
   SQLV_TIMEOUT: { kind: 'duration', default: '10m', doc: 'default sqlv timeout' },
   // Beyond upstream: the queue lease, renewed while a run is alive.
   VISIBILITY_TIMEOUT: { kind: 'duration', default: '5m', doc: 'message lease; extended while the run is alive' },
+  DISPATCHER_GRACE: { kind: 'duration', default: '1m', doc: 'a fire time this late is still dispatched as on time' },
+  DISPATCHER_CATCHUP: { kind: 'str', default: 'skip', doc: 'fire times missed by more than DISPATCHER_GRACE: skip, once (the latest) or all' },
+  DISPATCHER_CATCHUP_WINDOW: { kind: 'duration', default: '1h', doc: 'how far back catch-up looks' },
   SHUTDOWN_GRACE: {
     kind: 'duration',
     default: '30s',

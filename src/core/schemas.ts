@@ -21,6 +21,8 @@ export const scheduleObjectSchema = z.strictObject({
   crontab: z.string().min(1),
   from: z.string().optional(),
   to: z.string().optional(),
+  /** Extension: the zone this entry's cron line is read in (default: the dispatcher's). */
+  tz: z.string().optional(),
 });
 export const scheduleSchema = z.union([z.string(), scheduleObjectSchema, z.array(z.union([z.string(), scheduleObjectSchema]))]);
 

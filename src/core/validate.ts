@@ -1,6 +1,7 @@
 /** Turn schema failures into errors that name every field and say how to fix it. */
 import type { z } from 'zod';
 import { ValidationError } from './errors.js';
+import { scheduleProblems } from '../dispatch/schedule.js';
 import { KNOWN_JOB_FIELDS, SCHEMAS, unknownFields, type SchemaKind } from './schemas.js';
 
 export function formatIssues(error: z.ZodError): string[] {
@@ -31,7 +32,11 @@ export function checkSpec<K extends SchemaKind>(kind: K, raw: unknown): CheckRes
     if (r.description === undefined) warnings.push('description: missing: say what the job does');
     if (r.owner === undefined) warnings.push('owner: missing: name who to ask about the job');
   }
-  if (!parsed.success) return { errors: formatIssues(parsed.error), warnings };
+  const errors = parsed.success ? [] : formatIssues(parsed.error);
+  if (kind === 'job' && raw && typeof raw === 'object' && 'schedule' in raw) {
+    errors.push(...scheduleProblems((raw as Record<string, unknown>).schedule));
+  }
+  if (!parsed.success || errors.length) return { errors, warnings };
   return { value: parsed.data as z.infer<(typeof SCHEMAS)[K]>, errors: [], warnings };
 }
 

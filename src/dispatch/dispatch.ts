@@ -16,6 +16,8 @@ export interface DispatchRequest {
   globals?: Record<string, unknown>;
   /** Seconds, or a duration string such as "5m". */
   delay?: number | string;
+  /** Reuse a run id made earlier (the scheduler claims ticks with one, so a retried dispatch stays one run). */
+  runId?: string;
 }
 
 export interface DispatchOptions {
@@ -34,7 +36,7 @@ export async function dispatch(backend: Backend, req: DispatchRequest, options: 
     }
     worker = parseSpec('job', raw, req.jobId).worker;
   }
-  const runId = newRunId();
+  const runId = req.runId ?? newRunId();
   const now = wholeSeconds((options.clock ?? systemClock).now());
   const body = encodeMessage({
     realm: req.realm,

@@ -1,6 +1,10 @@
 /** Job types by name. Adding a job type is one folder exporting a Handler, listed here. */
+import { chainHandler } from './chain/index.js';
 import { cmdHandler } from './cmd/index.js';
+import { dagHandler } from './dag/index.js';
+import { dispatchHandler } from './dispatch/index.js';
 import { exeHandler } from './exe/index.js';
+import { foreachHandler } from './foreach/index.js';
 import { logHandler } from './log/index.js';
 import { pkgHandler } from './pkg/index.js';
 import type { Handler } from './types.js';
@@ -8,5 +12,10 @@ import type { Handler } from './types.js';
 export type HandlerRegistry = ReadonlyMap<string, Handler>;
 
 export function builtinHandlers(): Map<string, Handler> {
-  return new Map([cmdHandler, exeHandler, pkgHandler, logHandler].map((h) => [h.type, h]));
+  return new Map(
+    [cmdHandler, exeHandler, pkgHandler, logHandler, chainHandler, dagHandler, foreachHandler, dispatchHandler].map((h) => [
+      h.type,
+      h,
+    ]),
+  );
 }

@@ -1966,7 +1966,7 @@ export function pyGetattr(obj: unknown, name: string): unknown {
     if (hasOwn(o, name)) return fromJs(o[name]);
     return boundMethod(DICT_METHODS, o, 'dict', name);
   }
-  if (typeof o === 'object' && !name.startsWith('_') && !HIDDEN.has(name) && hasOwn(o, name)) {
+  if (typeof o === 'object' && o !== null && !name.startsWith('_') && !HIDDEN.has(name) && hasOwn(o, name)) {
     return fromJs((o as Record<string, unknown>)[name]);
   }
   return undefined;

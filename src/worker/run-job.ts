@@ -8,7 +8,6 @@ import path from 'node:path';
 import { joinUri } from '../backends/blob/index.js';
 import type { Backend } from '../backends/ports.js';
 import type { ActionRegistry } from '../actions/registry.js';
-import type { ActionSpec } from '../actions/types.js';
 import type { Config } from '../core/config.js';
 import { JobError, LavaError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -269,7 +268,7 @@ async function runActions(
   templateContext: () => Record<string, unknown>,
 ): Promise<void> {
   // A job's list replaces the realm's, even when empty.
-  const list = (key in job ? job[key] : env.realm[key]);
+  const list = key in job ? job[key] : env.realm[key];
   if (!list?.length) return;
   const ctx = {
     job,

@@ -9,6 +9,7 @@ import { SqliteConfigStore } from './config-store.js';
 import { SqliteEventStore } from './event-store.js';
 import { SqliteQueue } from './queue.js';
 import { SqliteRunClaims } from './run-claims.js';
+import { SqliteScheduleClaims } from './schedule-claims.js';
 import { migrate } from './schema.js';
 import { SqliteSecretStore } from './secret-store.js';
 import { SqliteStateStore } from './state-store.js';
@@ -35,6 +36,7 @@ export function createSqliteBackend(file: string): Backend {
     config: new SqliteConfigStore(db),
     events: new SqliteEventStore(db),
     runs: new SqliteRunClaims(db),
+    schedules: new SqliteScheduleClaims(db),
     state: new SqliteStateStore(db),
     secrets: new SqliteSecretStore(db, secretKey),
     queue(realm: string, worker: string): Queue {

@@ -32,6 +32,15 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX messages_ready ON messages (queue, visible_at);
   `,
+  `
+  CREATE TABLE schedule_ticks (
+    realm TEXT NOT NULL, dispatcher TEXT NOT NULL, job_id TEXT NOT NULL, fire_time INTEGER NOT NULL,
+    run_id TEXT NOT NULL, owner TEXT NOT NULL, claimed_at INTEGER NOT NULL, dispatched INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (realm, dispatcher, job_id, fire_time)
+  );
+  CREATE INDEX schedule_ticks_pending ON schedule_ticks (realm, dispatcher, dispatched, claimed_at);
+  CREATE TABLE schedule_marks (realm TEXT NOT NULL, dispatcher TEXT NOT NULL, mark INTEGER NOT NULL, PRIMARY KEY (realm, dispatcher));
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -1,0 +1,138 @@
+/** `lava schedule next|ls`, `lava dispatcher` and `lava up`. */
+import type { Command } from 'commander';
+import { backendUrl, openBackend } from '../backends/index.js';
+import { NotFoundError, ValidationError } from '../core/errors.js';
+import { createLogger } from '../core/logger.js';
+import type { JobSpec } from '../core/schemas.js';
+import { isoLocal } from '../core/time.js';
+import { checkZone, localZone, zoneOffsetMinutes } from '../core/zones.js';
+import { Dispatcher } from '../dispatch/dispatcher.js';
+import { nextFires, scheduleEntries } from '../dispatch/schedule.js';
+import { Worker } from '../worker/worker.js';
+import { collect, printJson, printTable, resolveRealm, withBackend, type GlobalOptions } from './context.js';
+
+/** `2026-11-24 09:00:00 +11:00` in a zone. */
+export function formatInZone(d: Date, tz: string): string {
+  const off = zoneOffsetMinutes(d, tz);
+  const shifted = new Date(d.getTime() + off * 60000);
+  const sign = off >= 0 ? '+' : '-';
+  const hh = String(Math.floor(Math.abs(off) / 60)).padStart(2, '0');
+  const mm = String(Math.abs(off) % 60).padStart(2, '0');
+  return `${shifted.toISOString().slice(0, 19).replace('T', ' ')} ${sign}${hh}:${mm}`;
+}
+
+function zone(tz?: string): string {
+  const z = tz ?? process.env.LAVA_DISPATCHER_TZ ?? localZone();
+  checkZone(z);
+  return z;
+}
+
+export function registerSchedule(program: Command, g: () => GlobalOptions): void {
+  const cmd = program.command('schedule').description('inspect job schedules');
+  cmd
+    .command('next')
+    .argument('<job-id>')
+    .option('-n, --count <n>', 'how many fire times', '10')
+    .option('--tz <zone>', 'zone the cron lines are read in (default: LAVA_DISPATCHER_TZ or this machine)')
+    .option('--json', 'print JSON')
+    .description('show the next fire times of a job')
+    .action(async (jobId: string, o: { count: string; tz?: string; json?: boolean }) => {
+      const tz = zone(o.tz);
+      await withBackend(g(), async (backend) => {
+        const realm = await resolveRealm(backend, g());
+        const job = (await backend.config.get(realm.realm, 'jobs', jobId)) as JobSpec | undefined;
+        if (!job) throw new NotFoundError('job', jobId, 'list jobs with `lava job ls`');
+        if (!scheduleEntries(job.schedule).length) throw new ValidationError(`job ${jobId} has no schedule`);
+        const fires = nextFires(job.schedule, new Date(), Number(o.count), tz);
+        if (o.json) return printJson(fires.map((f) => ({ time: isoLocal(f.time), utc: f.time.toISOString(), crontab: f.entry.crontab })));
+        printTable(
+          ['FIRE_TIME', 'UTC', 'CRONTAB'],
+          fires.map((f) => [formatInZone(f.time, f.entry.tz ?? tz), f.time.toISOString().slice(0, 19) + 'Z', f.entry.crontab]),
+        );
+      });
+    });
+  cmd
+    .command('ls')
+    .option('--dispatcher <name>', 'only jobs of this dispatcher')
+    .option('--tz <zone>', 'zone the cron lines are read in')
+    .option('--json', 'print JSON')
+    .description('list scheduled jobs with their next fire time')
+    .action(async (o: { dispatcher?: string; tz?: string; json?: boolean }) => {
+      const tz = zone(o.tz);
+      await withBackend(g(), async (backend) => {
+        const realm = await resolveRealm(backend, g());
+        const jobs = (await backend.config.list(realm.realm, 'jobs', o.dispatcher ? { dispatcher: o.dispatcher } : {})) as JobSpec[];
+        const rows = jobs
+          .filter((j) => scheduleEntries(j.schedule).length)
+          .map((j) => {
+            const next = nextFires(j.schedule, new Date(), 1, tz)[0];
+            return {
+              job_id: j.job_id,
+              dispatcher: j.dispatcher ?? '',
+              worker: j.worker,
+              schedule: j.schedule,
+              next: next ? formatInZone(next.time, next.entry.tz ?? tz) : '',
+            };
+          });
+        if (o.json) return printJson(rows);
+        printTable(
+          ['JOB_ID', 'DISPATCHER', 'WORKER', 'NEXT', 'SCHEDULE'],
+          rows.map((r) => [r.job_id, r.dispatcher, r.worker, r.next, JSON.stringify(r.schedule)]),
+        );
+      });
+    });
+
+  program
+    .command('dispatcher')
+    .description('dispatch scheduled jobs of one dispatcher name; run several for high availability')
+    .requiredOption('-d, --dispatcher <name>', 'dispatcher name (jobs whose `dispatcher` field is this)')
+    .option('--tz <zone>', 'zone cron lines are read in (default: LAVA_DISPATCHER_TZ or this machine)')
+    .option('-l, --level <level>', 'log level')
+    .action(async (o: { dispatcher: string; tz?: string; level?: string }) => {
+      const logger = createLogger(o.level ? { level: o.level } : {});
+      const backend = await openBackend(backendUrl(g().backend));
+      try {
+        const realm = await resolveRealm(backend, g());
+        const d = await Dispatcher.create({ backend, realm: realm.realm, name: o.dispatcher, tz: zone(o.tz), logger });
+        const stop = () => void d.stop();
+        process.once('SIGINT', stop).once('SIGTERM', stop).once('SIGHUP', stop);
+        await d.run();
+      } finally {
+        await backend.close();
+      }
+    });
+
+  program
+    .command('up')
+    .description('run workers and dispatchers together in one process (a single-machine deployment)')
+    .option('-w, --worker <name>', 'a worker to run (repeatable)', collect, [])
+    .option('-d, --dispatcher <name>', 'a dispatcher to run (repeatable)', collect, [])
+    .option('-t, --threads <n>', 'threads per worker', '5')
+    .option('--tz <zone>', 'dispatcher zone')
+    .option('-l, --level <level>', 'log level')
+    .action(async (o: { worker: string[]; dispatcher: string[]; threads: string; tz?: string; level?: string }) => {
+      if (!o.worker.length && !o.dispatcher.length) throw new ValidationError('name at least one -w WORKER or -d DISPATCHER');
+      const logger = createLogger(o.level ? { level: o.level } : {});
+      const backend = await openBackend(backendUrl(g().backend));
+      try {
+        const realm = await resolveRealm(backend, g());
+        const workers = await Promise.all(
+          o.worker.map((w) => Worker.create({ backend, realm: realm.realm, worker: w, threads: Number(o.threads), logger })),
+        );
+        const dispatchers = await Promise.all(
+          o.dispatcher.map((d) => Dispatcher.create({ backend, realm: realm.realm, name: d, tz: zone(o.tz), logger })),
+        );
+        let signals = 0;
+        const onSignal = () => {
+          if (++signals > 1) return workers.forEach((w) => w.kill());
+          for (const d of dispatchers) void d.stop();
+          for (const w of workers) void w.stop();
+        };
+        for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+        await Promise.all([...workers.map((w) => w.run()), ...dispatchers.map((d) => d.run())]);
+        for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(sig, onSignal);
+      } finally {
+        await backend.close();
+      }
+    });
+}

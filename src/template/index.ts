@@ -1,0 +1,27 @@
+/**
+ * Jinja templating for Lava job specs: Jinja2 semantics over Python-compatible value shims.
+ * See docs/templating.md.
+ */
+export { renderTemplate, renderStructure, jsonDumps } from './render.js';
+export type { RenderOptions } from './render.js';
+export { buildTemplateContext } from './context.js';
+export type { TemplateContextInput } from './context.js';
+export { utils, s3Split } from './utils.js';
+export {
+  PyDate,
+  PyDatetime,
+  PyError,
+  PyObject,
+  PyRelativedelta,
+  PyTime,
+  PyTimedelta,
+  PyTzInfo,
+  TZ_TZUTC,
+  TZ_UTC,
+  gettz,
+  localZoneName,
+  pyBool,
+  pyRepr,
+  pyStr,
+  tzLocal,
+} from './pytypes.js';
