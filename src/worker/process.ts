@@ -99,7 +99,7 @@ export async function runProcess(o: RunProcessOptions): Promise<ProcessResult> {
       if (o.signal?.aborted) onAbort();
       let spawnError: string | undefined;
       child.on('error', (e: NodeJS.ErrnoException) => {
-        spawnError = `cannot run ${o.command}: ${e.code === 'ENOEXEC' ? 'Exec format error (is there a #! line, and LF line endings?)' : e.message}`;
+        spawnError = `cannot run ${o.command}: ${spawnProblem(o.command, e)}`;
       });
       child.on('close', (code, sig) => {
         clearTimeout(timer);
@@ -115,6 +115,16 @@ export async function runProcess(o: RunProcessOptions): Promise<ProcessResult> {
     fs.closeSync(out);
     fs.closeSync(err);
   }
+}
+
+function spawnProblem(command: string, e: NodeJS.ErrnoException): string {
+  if (e.code === 'ENOEXEC') return 'Exec format error: is there a #! line?';
+  if (e.code === 'ENOENT' && command.includes('/') && fs.existsSync(command)) {
+    return 'the interpreter named in its #! line was not found (are the line endings CRLF? use LF)';
+  }
+  if (e.code === 'ENOENT') return 'no such program: check the name, or give its full path';
+  if (e.code === 'EACCES') return 'permission denied: the file is not executable';
+  return e.message;
 }
 
 const osSignals: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };

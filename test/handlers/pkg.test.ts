@@ -36,17 +36,21 @@ async function makeTarGz(name: string): Promise<string> {
   return file;
 }
 
-function makeZip(name: string, entries: [string, string, number?][]): Promise<string> {
+/** yazl refuses unsafe names, so such entries are written as `xx/…` and patched to `../…` afterwards. */
+async function makeZip(name: string, entries: [string, string, number?][]): Promise<string> {
   const file = path.join(work, name);
   const zip = new yazl.ZipFile();
-  for (const [entry, content, mode] of entries) zip.addBuffer(Buffer.from(content), entry, { mode: mode ?? 0o100644 });
+  for (const [entry, content, mode] of entries) {
+    zip.addBuffer(Buffer.from(content), entry.replaceAll('../', 'xx/'), { mode: mode ?? 0o100644 });
+  }
   zip.end();
-  return new Promise((resolve, reject) => {
-    zip.outputStream
-      .pipe(fs.createWriteStream(file))
-      .on('close', () => resolve(file))
-      .on('error', reject);
+  await new Promise((resolve, reject) => {
+    zip.outputStream.pipe(fs.createWriteStream(file)).on('close', resolve).on('error', reject);
   });
+  let bytes = fs.readFileSync(file).toString('latin1');
+  for (const [entry] of entries) bytes = bytes.replaceAll(entry.replaceAll('../', 'xx/'), entry);
+  fs.writeFileSync(file, Buffer.from(bytes, 'latin1'));
+  return file;
 }
 
 async function runPkg(payload: string | string[], command = 'bin/main.sh --x 1') {

@@ -68,7 +68,16 @@ async function unpackZip(file: string, root: string, name: string, signal?: Abor
   const zip = await openZip(file);
   try {
     await new Promise<void>((resolve, reject) => {
-      zip.on('error', reject);
+      zip.on('error', (err: Error) => {
+        // yauzl checks names itself; report its refusal the same way as ours.
+        const bad = /^(?:invalid relative path|absolute path): (.*)$/.exec(err.message);
+        if (!bad) return reject(err);
+        try {
+          refuse(name, bad[1] as string);
+        } catch (e) {
+          reject(e as Error);
+        }
+      });
       zip.on('end', resolve);
       zip.on('entry', (entry: yauzl.Entry) => {
         void (async () => {
