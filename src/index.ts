@@ -4,6 +4,7 @@ export type * from './backends/ports.js';
 export { dispatch, type DispatchRequest } from './dispatch/dispatch.js';
 export { Worker, type WorkerOptions } from './worker/worker.js';
 export { putState, getState } from './state/state.js';
+export { openState, LavaState, type OpenStateOptions, type StatePutOptions, type StateEntry } from './state/api.js';
 export { Config, CONFIG_PARAMS } from './core/config.js';
 export * from './core/errors.js';
 export type { JobSpec, RealmSpec, ConnectionSpec, TriggerSpec, StateItem, DispatchMessage } from './core/schemas.js';

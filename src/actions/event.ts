@@ -99,6 +99,7 @@ export const eventAction: Action = {
       ts_dispatch: ctx.job.ts_dispatch,
       worker: ctx.job.worker,
       ttlSeconds: ctx.config.optDuration('EVENT_TTL'),
+      keepStatus: true,
     });
     ctx.logger.info(
       { job_id: ctx.job.job_id, run_id: ctx.job.run_id, action: 'event', source: info.source, detail_type: info.detail_type },

@@ -57,6 +57,8 @@ export interface NewEvent {
   hostname?: string | null;
   /** Seconds the record is kept after this event; undefined keeps it. */
   ttlSeconds?: number;
+  /** Append to the log without changing the record's status (for informational entries such as `event`). */
+  keepStatus?: boolean;
 }
 
 export interface EventQuery {

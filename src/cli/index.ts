@@ -11,6 +11,7 @@ import { registerPayload } from './payload.js';
 import { registerPs } from './ps.js';
 import { registerQuickstart } from './quickstart.js';
 import { registerSchedule } from './schedule.js';
+import { registerState } from './state.js';
 import { registerWorker } from './worker.js';
 
 export const VERSION = '0.1.0';
@@ -43,6 +44,7 @@ Examples:
   registerCheck(program);
   registerQuickstart(program);
   registerSchedule(program, g);
+  registerState(program, g);
   return program;
 }
 

@@ -31,6 +31,8 @@ export interface DispatcherOptions {
   tickMs?: number;
   /** Seconds between reloads of the job specs (changes are picked up without restart). @default 10 */
   reloadSeconds?: number;
+  /** A claim left undispatched this long (real time) is taken to be from a dead replica. @default 10 */
+  staleSeconds?: number;
 }
 
 export class Dispatcher {
@@ -114,7 +116,7 @@ export class Dispatcher {
         if (late.length) await this.recordCatchup(job, late, catchup, policy);
       }
     }
-    await this.finishStale(now);
+    await this.finishStale();
     await backend.schedules.setMark(realm, name, now);
   }
 
@@ -130,7 +132,7 @@ export class Dispatcher {
 
   private async reloadJobs(): Promise<void> {
     const every = (this.o.reloadSeconds ?? 10) * 1000;
-    if (Date.now() - this.loadedAt < every && this.loadedAt) return;
+    if (this.loadedAt && Date.now() - this.loadedAt < every) return;
     const items = await this.o.backend.config.list(this.o.realm, 'jobs', { dispatcher: this.o.name });
     this.jobs = (items as JobSpec[]).filter((j) => j.schedule !== undefined && j.schedule !== null && j.schedule !== '');
     this.loadedAt = Date.now();
@@ -157,8 +159,9 @@ export class Dispatcher {
   }
 
   /** Claims another replica (or an earlier try) made but never dispatched. */
-  private async finishStale(now: Date): Promise<void> {
-    const stale = await this.o.backend.schedules.stale(this.o.realm, this.o.name, new Date(now.getTime() - 10_000));
+  private async finishStale(): Promise<void> {
+    const age = (this.o.staleSeconds ?? 10) * 1000;
+    const stale = await this.o.backend.schedules.stale(this.o.realm, this.o.name, new Date(Date.now() - age));
     for (const tick of stale) {
       const job = this.jobs.find((j) => j.job_id === tick.jobId);
       if (job) await this.send(tick.jobId, job.worker, tick.fireTime, tick.runId, true);

@@ -43,9 +43,7 @@ export function parseJobList(value: unknown, what: string, example: string): str
   if (typeof value === 'string') items = value.split(',');
   else if (Array.isArray(value)) items = value;
   else {
-    throw new JobError(
-      `${what} must be a comma-separated string or a list of job ids, e.g. ${example}; got ${describe(value)}`,
-    );
+    throw new JobError(`${what} must be a comma-separated string or a list of job ids, e.g. ${example}; got ${describe(value)}`);
   }
   const ids: string[] = [];
   for (const [i, item] of items.entries()) {
@@ -97,12 +95,7 @@ export function boolParam(params: Record<string, unknown>, key: string, defaultV
 }
 
 /** An integer parameter (a number or a string of digits), at least `min`. */
-export function intParam(
-  params: Record<string, unknown>,
-  key: string,
-  defaultValue: number,
-  min: number,
-): number {
+export function intParam(params: Record<string, unknown>, key: string, defaultValue: number, min: number): number {
   const v = params[key];
   if (v === undefined || v === null) return defaultValue;
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*[+-]?\d+\s*$/.test(v) ? Number(v) : NaN;

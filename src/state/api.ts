@@ -71,7 +71,9 @@ export class LavaState {
       const name = o.realm || env.LAVA_REALM || (await onlyRealm(backend));
       const realm = await backend.config.getRealm(name);
       if (!realm) {
-        throw new ConfigError(`realm "${name}" does not exist in ${backend.url}: pass {realm} or set LAVA_REALM to an existing one`);
+        throw new ConfigError(
+          `realm "${name}" does not exist in ${backend.url}: pass {realm} or set LAVA_REALM to an existing one`,
+        );
       }
       return new LavaState(backend, name, new Config(realm.config ?? {}, env), env, o.clock ?? systemClock, owned);
     } catch (err) {
@@ -87,7 +89,7 @@ export class LavaState {
   async get<T = unknown>(stateId: string, ...fallback: [] | [T]): Promise<T> {
     const got = await getState(this.backend, this.realm, stateId, this.clock);
     if (got.found) return got.value as T;
-    if (fallback.length) return fallback[0] as T;
+    if (fallback.length) return fallback[0];
     throw new NotFoundError('state item', stateId, `in realm ${this.realm}; pass a fallback, e.g. get(id, null), to allow that`);
   }
 

@@ -35,7 +35,9 @@ export async function putState(
   }
   const type = o.type ?? 'json';
   if (!['json', 'raw', 'secure'].includes(type)) throw new ValidationError(`state type "${type}": use json, raw or secure`);
-  const ttl = Math.min(parseDuration(o.ttl ?? config.duration('STATE_TTL'), 'ttl'), config.duration('STATE_MAX_TTL'));
+  const requested = parseDuration(o.ttl ?? config.duration('STATE_TTL'), 'ttl');
+  if (requested <= 0) throw new ValidationError(`ttl ${JSON.stringify(o.ttl)} must be positive, e.g. "7d"`);
+  const ttl = Math.min(requested, config.duration('STATE_MAX_TTL'));
   const now = clock.now();
   let stored: unknown = value;
   if (type === 'json') stored = JSON.stringify(value);

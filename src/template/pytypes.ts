@@ -127,6 +127,25 @@ export function asStr(v: unknown): string | undefined {
 
 const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 
+/**
+ * A Python float with an integral value. JS numbers cannot tell 2.0 from 2, but Python prints
+ * them differently ("2.0"), so float-returning operations (/, total_seconds(), timestamp(),
+ * |float, |round) box integral results in this Number subclass. Non-integral floats stay plain.
+ */
+export class PyFloat extends Number {}
+
+/** The float result `n`: boxed when integral so it prints as Python would. */
+export function pyFloat(n: number): number {
+  return Number.isInteger(n) ? (new PyFloat(n) as unknown as number) : n;
+}
+
+/** Python float repr: '2.0', '1e+16', 'nan'. */
+function floatRepr(n: number): string {
+  if (!Number.isFinite(n) || !Number.isInteger(n)) return pyNumStr(n);
+  if (Math.abs(n) >= 1e16) return pyNumStr(Number(n.toExponential()));
+  return `${Object.is(n, -0) ? '-0' : n}.0`;
+}
+
 /** Tuples are JS arrays tagged here, so that `%` formatting and repr can tell them from lists. */
 const TUPLES = new WeakSet<unknown[]>();
 
@@ -145,6 +164,7 @@ export function pyTypeName(v: unknown): string {
   if (v === null) return 'NoneType';
   if (typeof v === 'boolean') return 'bool';
   if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float';
+  if (v instanceof PyFloat) return 'float';
   if (typeof v === 'bigint') return 'int';
   if (isStr(v)) return 'str';
   if (Array.isArray(v)) return isTuple(v) ? 'tuple' : 'list';
@@ -157,13 +177,14 @@ export function pyTypeName(v: unknown): string {
 export function toInt(v: unknown, what: string): number {
   if (typeof v === 'boolean') return v ? 1 : 0;
   if (typeof v === 'number' && Number.isInteger(v)) return v;
-  if (typeof v === 'number') throw typeError(`${what}: integer argument expected, got float`);
+  if (typeof v === 'number' || v instanceof PyFloat) throw typeError(`${what}: integer argument expected, got float`);
   throw typeError(`${what}: '${pyTypeName(v)}' object cannot be interpreted as an integer`);
 }
 
 export function toNum(v: unknown, what: string): number {
   if (typeof v === 'boolean') return v ? 1 : 0;
   if (typeof v === 'number') return v;
+  if (v instanceof PyFloat) return v.valueOf();
   throw typeError(`${what}: unsupported type '${pyTypeName(v)}' (a number is required)`);
 }
 
@@ -657,7 +678,7 @@ export class PyTimedelta extends PyObject {
     return 'datetime.timedelta';
   }
   total_seconds(): number {
-    return Number(this._us) / 1e6;
+    return pyFloat(Number(this._us) / 1e6);
   }
   _str(): string {
     const hh = Math.floor(this.seconds / 3600);
@@ -704,7 +725,7 @@ export class PyTimedelta extends PyObject {
           return new PyTimedelta(l - r);
         case 'truediv':
           if (r === 0n) throw new PyError('ZeroDivisionError', 'division by zero');
-          return Number(l) / Number(r);
+          return pyFloat(Number(l) / Number(r));
         case 'floordiv':
           if (r === 0n) throw new PyError('ZeroDivisionError', 'integer division or modulo by zero');
           return Number(floorDiv(l, r));
@@ -715,7 +736,7 @@ export class PyTimedelta extends PyObject {
           return NotImplemented;
       }
     }
-    if (typeof other === 'number' || typeof other === 'boolean') {
+    if (isNumeric(other)) {
       const n = Number(other);
       if (op === 'mul') return new PyTimedelta(BigInt(Math.round(Number(this._us) * n)));
       if (reflected) return NotImplemented;
@@ -1208,7 +1229,7 @@ export class PyDatetime extends PyObject {
     return Number(floorDiv(this._wall, US_PER_DAY)) + EPOCH_ORDINAL;
   }
   timestamp(): number {
-    return Number(this._utcUs) / 1e6;
+    return pyFloat(Number(this._utcUs) / 1e6);
   }
   utcoffset(): PyTimedelta | null {
     return this._offset === null ? null : PyTimedelta.ofSeconds(this._offset);
@@ -1594,7 +1615,7 @@ export class PyRelativedelta extends PyObject {
       rel.microseconds += s * other.microseconds;
       return new PyRelativedelta(rel, this._abs());
     }
-    if (op === 'mul' && (typeof other === 'number' || typeof other === 'boolean')) return this._scaled(Number(other));
+    if (op === 'mul' && isNumeric(other)) return this._scaled(Number(other));
     return NotImplemented;
   }
 }
@@ -1732,6 +1753,7 @@ export function pyRepr(v: unknown): string {
   if (v === null) return 'None';
   if (typeof v === 'boolean') return v ? 'True' : 'False';
   if (typeof v === 'number') return pyNumStr(v);
+  if (v instanceof PyFloat) return floatRepr(v.valueOf());
   if (typeof v === 'bigint') return v.toString();
   const s = asStr(v);
   if (s !== undefined) return reprString(s);
@@ -1764,6 +1786,7 @@ export function pyBool(v: unknown): boolean {
   if (v === undefined || v === null) return false;
   if (typeof v === 'boolean') return v;
   if (typeof v === 'number') return v !== 0;
+  if (v instanceof PyFloat) return v.valueOf() !== 0;
   if (typeof v === 'bigint') return v !== 0n;
   const s = asStr(v);
   if (s !== undefined) return s.length > 0;
@@ -1774,7 +1797,7 @@ export function pyBool(v: unknown): boolean {
   return true;
 }
 
-const isNumeric = (v: unknown): v is number | boolean => typeof v === 'number' || typeof v === 'boolean';
+export const isNumeric = (v: unknown): v is number | boolean | PyFloat => typeof v === 'number' || typeof v === 'boolean' || v instanceof PyFloat;
 
 /** Python ==. Undefined equals only undefined (Jinja's Undefined.__eq__). */
 export function pyEq(a: unknown, b: unknown): boolean {
@@ -1891,7 +1914,10 @@ export function pyBinop(op: BinOp, a: unknown, b: unknown): unknown {
     const r = b._binop(op, a, true);
     if (r !== NotImplemented) return r;
   }
-  if (isNumeric(a) && isNumeric(b)) return numericBinop(op, Number(a), Number(b));
+  if (isNumeric(a) && isNumeric(b)) {
+    const r = numericBinop(op, Number(a), Number(b));
+    return op === 'truediv' || a instanceof PyFloat || b instanceof PyFloat ? pyFloat(r) : r;
+  }
   const sa = asStr(a);
   if (op === 'add' && sa !== undefined && asStr(b) !== undefined) return sa + asStr(b)!;
   if (op === 'add' && Array.isArray(a) && Array.isArray(b)) return isTuple(a) && isTuple(b) ? tuple([...a, ...b]) : [...a, ...b];
@@ -1907,12 +1933,14 @@ export function pyBinop(op: BinOp, a: unknown, b: unknown): unknown {
 }
 
 export function pyNeg(v: unknown): unknown {
+  if (v instanceof PyFloat) return pyFloat(-v.valueOf());
   if (isNumeric(v)) return -Number(v);
   if (v instanceof PyObject) return v._neg();
   throw typeError(`bad operand type for unary -: '${pyTypeName(v)}'`);
 }
 
 export function pyAbs(v: unknown): unknown {
+  if (v instanceof PyFloat) return pyFloat(Math.abs(v.valueOf()));
   if (isNumeric(v)) return Math.abs(Number(v));
   if (v instanceof PyTimedelta) return v._abs();
   throw typeError(`bad operand type for abs(): '${pyTypeName(v)}'`);
@@ -2446,9 +2474,10 @@ export function formatValue(value: unknown, spec: string): string {
     const neg = x < 0 || Object.is(x, -0);
     const ax = Math.abs(x);
     signStr = neg ? '-' : signCh === '+' ? '+' : signCh === ' ' ? ' ' : '';
-    const t = typeCh ?? (Number.isInteger(x) && precision === undefined ? 'd' : 'g');
+    const isFloat = value instanceof PyFloat || !Number.isInteger(x);
+    const t = typeCh ?? (!isFloat && precision === undefined ? 'd' : 'g');
     const needInt = (): void => {
-      if (!Number.isInteger(x)) throw valueError(`Unknown format code '${t}' for object of type 'float'`);
+      if (isFloat) throw valueError(`Unknown format code '${t}' for object of type 'float'`);
     };
     switch (t) {
       case 'd':
@@ -2466,7 +2495,7 @@ export function formatValue(value: unknown, spec: string): string {
         break;
       case 'g':
       case 'G':
-        body = typeCh ? formatGeneral(ax, precision ?? 6, Boolean(alt)) : precision === undefined ? pyNumStr(ax) : formatGeneral(ax, precision, Boolean(alt));
+        body = typeCh ? formatGeneral(ax, precision ?? 6, Boolean(alt)) : precision === undefined ? floatRepr(ax) : formatGeneral(ax, precision, Boolean(alt));
         break;
       case '%':
         body = toFixedPy(ax * 100, precision ?? 6) + '%';

@@ -23,10 +23,12 @@ import nunjucks from 'nunjucks';
 import { TemplateError } from '../core/errors.js';
 import {
   PyError,
+  PyFloat,
   PyObject,
   asStr,
   bindArgs,
   fromJs,
+  isNumeric,
   isPlainObject,
   isPyCallable,
   isStr,
@@ -37,6 +39,7 @@ import {
   pyCmp,
   pyCompare,
   pyEq,
+  pyFloat,
   pyGetattr,
   pyGetitem,
   pyIn,
@@ -91,6 +94,9 @@ interface NjParser {
   peekToken(): NjToken | null;
   nextToken(): NjToken | null;
   skip(type: string): boolean;
+  skipSymbol(name: string): boolean;
+  parseCompare(): NjNode;
+  parsePrimary(noPostfix?: boolean): NjNode;
   parseExpression(): NjNode;
   parseSignature(): NjNode;
   parseAsRoot(): NjNode;
@@ -137,7 +143,7 @@ interface Nunjucks {
   lexer: Record<string, string> & { lex(src: string, opts: Record<string, unknown>): NjTokenizer };
   parser: { Parser: new (tokens: NjTokenizer) => NjParser };
   compiler: { Compiler: new (name: string, throwOnUndefined: boolean) => NjCompiler };
-  nodes: Record<'FunCall' | 'LookupVal' | 'Literal' | 'Array' | 'Symbol', NjNodeClass> & {
+  nodes: Record<'FunCall' | 'LookupVal' | 'Literal' | 'Array' | 'Symbol' | 'Is' | 'Not' | 'NodeList', NjNodeClass> & {
     Node: { extend(name: string, props: object): NjNodeClass };
   };
   runtime: Record<string, unknown> & { SafeString: new (s: string) => object; markSafe(s: string): unknown };
@@ -225,6 +231,30 @@ class PyParser extends nj.parser.Parser {
     return node;
   }
 
+  /**
+   * `x is [not] name`, `x is name(args)` or Jinja's `x is name arg`. nunjucks parses the test as a
+   * general expression, which rejects the paren-less form.
+   */
+  parseIs(): NjNode {
+    let node = this.parseCompare();
+    if (!this.skipSymbol('is')) return node;
+    const not = this.skipSymbol('not');
+    const name = this.nextToken();
+    if (!name || ![tok('TOKEN_SYMBOL'), tok('TOKEN_BOOLEAN'), tok('TOKEN_NONE')].includes(name.type)) {
+      this.fail(`expected a test name after 'is', got ${name?.value ?? 'end of template'}`, node.lineno, node.colno);
+    }
+    const testName = new nodes.Symbol(name.lineno, name.colno, name.value);
+    let test: NjNode = testName;
+    const next = this.peekToken();
+    if (next?.type === tok('TOKEN_LEFT_PAREN')) {
+      test = new nodes.FunCall(name.lineno, name.colno, testName, this.parseSignature());
+    } else if (next && [...TEST_ARG_START].some((t) => tok(t) === next.type) && !NOT_TEST_ARG.has(next.value)) {
+      test = new nodes.FunCall(name.lineno, name.colno, testName, new nodes.NodeList(next.lineno, next.colno, [this.parsePrimary()]));
+    }
+    node = new nodes.Is(node.lineno, node.colno, node, test);
+    return not ? new nodes.Not(node.lineno, node.colno, node) : node;
+  }
+
   /** `[expr]` or a slice `[start:stop:step]` (each part optional). */
   parseSubscript(): NjNode {
     const open = this.nextToken()!;
@@ -251,6 +281,10 @@ class PyParser extends nj.parser.Parser {
     return parts[0];
   }
 }
+
+/** Tokens that may start a paren-less test argument (`x is divisibleby 3`), as in Jinja. */
+const TEST_ARG_START = new Set(['TOKEN_SYMBOL', 'TOKEN_STRING', 'TOKEN_INT', 'TOKEN_FLOAT', 'TOKEN_BOOLEAN', 'TOKEN_NONE', 'TOKEN_LEFT_BRACKET', 'TOKEN_LEFT_CURLY']);
+const NOT_TEST_ARG = new Set(['else', 'or', 'and', 'if', 'is', 'in', 'not']);
 
 // ---------------------------------------------------------------------------------------------
 // Compiling: Python semantics via runtime helpers
@@ -327,6 +361,19 @@ class PyCompiler extends nj.compiler.Compiler {
   }
   compilePos(node: NjNode, frame: NjFrame): void {
     this.emitCall('pyPos', [node.target as NjNode], frame);
+  }
+  /** env.getTest(name).call(context, value, ...args) === true, with comma-separated args. */
+  compileIs(node: NjNode, frame: NjFrame): void {
+    const right = node.right as NjNode;
+    const call = isNode(right, nodes.FunCall);
+    const name = String((call ? (right.name as NjNode) : right).value);
+    this._emit(`env.getTest(${JSON.stringify(name)}).call(context, `);
+    this.compile(node.left as NjNode, frame);
+    for (const arg of call ? ((right.args as NjNode).children as NjNode[]) : []) {
+      this._emit(', ');
+      this.compile(arg, frame);
+    }
+    this._emit(') === true');
   }
   compileIn(node: NjNode, frame: NjFrame): void {
     this.emitCall('pyIn', [node.left as NjNode, node.right as NjNode], frame);
@@ -521,7 +568,12 @@ export function jsonDumps(value: unknown, indent: number | null = null, level = 
   const v = fromJs(value);
   if (v === undefined || v === null) return 'null';
   if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : Number.isFinite(v) ? pyNumStr(v) : v > 0 ? 'Infinity' : '-Infinity';
+  if (typeof v === 'number' || v instanceof PyFloat) {
+    const n = Number(v);
+    if (Number.isNaN(n)) return 'NaN';
+    if (!Number.isFinite(n)) return n > 0 ? 'Infinity' : '-Infinity';
+    return v instanceof PyFloat ? pyRepr(v) : pyNumStr(n);
+  }
   if (typeof v === 'bigint') return v.toString();
   const s = asStr(v);
   if (s !== undefined) return jsonString(s);
@@ -542,7 +594,7 @@ export function jsonDumps(value: unknown, indent: number | null = null, level = 
 
 function toIntFilter(value: unknown, dflt: unknown, base: number): unknown {
   if (typeof value === 'boolean') return Number(value);
-  if (typeof value === 'number') return Number.isFinite(value) ? Math.trunc(value) : dflt;
+  if (typeof value === 'number' || value instanceof PyFloat) return Number.isFinite(Number(value)) ? Math.trunc(Number(value)) : dflt;
   const s = asStr(value)?.trim().replace(/_/g, '');
   if (s === undefined) return dflt;
   const prefixed = base === 16 ? s.replace(/^([+-]?)0x/i, '$1') : base === 8 ? s.replace(/^([+-]?)0o/i, '$1') : base === 2 ? s.replace(/^([+-]?)0b/i, '$1') : s;
@@ -553,22 +605,22 @@ function toIntFilter(value: unknown, dflt: unknown, base: number): unknown {
 }
 
 function toFloatFilter(value: unknown, dflt: unknown): unknown {
-  if (typeof value === 'number' || typeof value === 'boolean') return Number(value);
+  if (isNumeric(value)) return pyFloat(Number(value));
   const s = asStr(value)?.trim().toLowerCase().replace(/_/g, '');
   if (s === undefined) return dflt;
-  if (/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/.test(s)) return Number(s);
+  if (/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/.test(s)) return pyFloat(Number(s));
   if (/^[+-]?(inf|infinity)$/.test(s)) return s.startsWith('-') ? -Infinity : Infinity;
   if (/^[+-]?nan$/.test(s)) return NaN;
   return dflt;
 }
 
 /** Jinja round(): 'common' is Python's round() (ties to even), else floor/ceil. */
-function roundFilter(value: unknown, precision: number, method: string): number {
+function roundFilter(value: unknown, precision: number, method: string): unknown {
   const x = Number(value);
-  if (method === 'common') return Number(toFixedPy(x, precision));
+  if (method === 'common') return pyFloat(Number(toFixedPy(x, precision)));
   const f = 10 ** precision;
-  if (method === 'floor') return Math.floor(x * f) / f;
-  if (method === 'ceil') return Math.ceil(x * f) / f;
+  if (method === 'floor') return pyFloat(Math.floor(x * f) / f);
+  if (method === 'ceil') return pyFloat(Math.ceil(x * f) / f);
   throw new PyError('FilterArgumentError', 'method must be common, ceil or floor');
 }
 
@@ -618,7 +670,7 @@ const FILTERS: Record<string, (this: NjContext, value: unknown, ...args: unknown
   ),
   center: filter('center', ['width'], (v, a) => (pyGetattr(pyStr(v), 'center') as (w: unknown) => string)(a.width ?? 80)),
   int: filter('int', ['default', 'base'], (v, a) => toIntFilter(v, a.default ?? 0, a.base === undefined ? 10 : toInt(a.base, 'base'))),
-  float: filter('float', ['default'], (v, a) => toFloatFilter(v, a.default ?? 0)),
+  float: filter('float', ['default'], (v, a) => toFloatFilter(v, a.default ?? pyFloat(0))),
   round: filter('round', ['precision', 'method'], (v, a) => roundFilter(v, a.precision === undefined ? 0 : toInt(a.precision, 'precision'), a.method === undefined ? 'common' : pyStr(a.method))),
   abs: (v) => pyAbs(v),
   reverse: (v) => {
@@ -689,9 +741,9 @@ const TESTS: Record<string, (...args: unknown[]) => boolean> = {
   boolean: (v) => typeof v === 'boolean',
   true: (v) => v === true,
   false: (v) => v === false,
-  number: (v) => typeof v === 'number' || typeof v === 'boolean',
+  number: (v) => isNumeric(v),
   integer: (v) => typeof v === 'number' && Number.isInteger(v),
-  float: (v) => typeof v === 'number' && !Number.isInteger(v),
+  float: (v) => v instanceof PyFloat || (typeof v === 'number' && !Number.isInteger(v)),
   string: (v) => isStr(v),
   mapping: (v) => isPlainObject(v),
   sequence: (v) => isStr(v) || Array.isArray(v) || isPlainObject(v),

@@ -603,9 +603,11 @@ function extractTime(s: string, r: Parsed): string {
 }
 
 function extractAmPm(s: string, r: Parsed): string {
-  return s.replace(/(\d{1,2})?\s*\b([ap])\.?m\b\.?/i, (_w, h: string | undefined, ap: string) => {
+  return s.replace(/(?:(?<!\d)(\d{1,2})\s*|\b)([ap])\.?m\b\.?/i, (_w, h: string | undefined, ap: string) => {
     r.ampm = ap.toLowerCase() === 'a' ? 'am' : 'pm';
-    if (h !== undefined && r.hour === undefined) r.hour = Number(h);
+    if (h === undefined) return ' ';
+    if (r.hour !== undefined) return ` ${h} `; // "Jan 2 10:30 PM": the number is not the hour
+    r.hour = Number(h);
     return ' ';
   });
 }

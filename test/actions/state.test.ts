@@ -54,7 +54,7 @@ describe('state action', () => {
     expect(got.item!.ttl - before).toBeLessThanOrEqual(7 * 86400 + 1);
   });
 
-  it('feeds the next run: a value written by the action replaces the job\'s state default', async () => {
+  it("feeds the next run: a value written by the action replaces the job's state default", async () => {
     const spec = {
       job_id: 'counter',
       type: 'log',

@@ -234,5 +234,14 @@ export function runEventStoreConformance(opts: EventStoreConformanceOptions): vo
       expect(await backend.events.expire(realm, at(10 * 86400))).toBe(1);
       expect((await backend.events.query(realm, {})).map((r) => r.run_id)).toEqual(['forever']);
     });
+
+    test('keepStatus appends an entry without changing the record status', async () => {
+      const realm = await freshRealm('ev-keep');
+      await backend.events.record(realm, ev('j', 'r', 'complete', 0));
+      await backend.events.record(realm, { ...ev('j', 'r', 'event', 1), keepStatus: true });
+      const rec = await backend.events.get(realm, 'j', 'r');
+      expect(rec?.status).toBe('complete');
+      expect(rec?.log.map((e) => e.status)).toEqual(['complete', 'event']);
+    });
   });
 }

@@ -26,7 +26,11 @@ async function putTimed(jobId: string, sleep = '1'): Promise<void> {
 }
 
 function times(jobId: string): { start: number; end: number } {
-  const [start, end] = fs.readFileSync(path.join(dir, jobId.replace(/\//g, '_')), 'utf8').trim().split('\n').map(Number);
+  const [start, end] = fs
+    .readFileSync(path.join(dir, jobId.replace(/\//g, '_')), 'utf8')
+    .trim()
+    .split('\n')
+    .map(Number);
   return { start: start!, end: end! };
 }
 
@@ -52,7 +56,7 @@ describe('dag graph', () => {
     expect(g.nodes).toEqual(['p/c', 'p/a', 'p/b', 'p/d', 'p/e']);
     expect(g.predecessors.get('p/c')).toEqual(['p/a', 'p/b']);
     expect(g.successors.get('p/c')).toEqual(['p/d']);
-    expect(topologicalOrder(g)).toEqual(['p/a', 'p/b', 'p/c', 'p/e', 'p/d']);
+    expect(topologicalOrder(g)).toEqual(['p/a', 'p/b', 'p/c', 'p/d', 'p/e']);
   });
 
   it('finds a cycle and names its jobs', () => {
@@ -102,7 +106,7 @@ describe('dag job type', () => {
     await putTimed('t/after', '0');
     const r = await run({
       job_id: 't/top',
-      payload: { 'after': 'flaky' },
+      payload: { after: 'flaky' },
       parameters: { job_prefix: 't/', can_fail: 't/fl*' },
     });
     expect(r.statuses.at(-1)).toBe('complete');

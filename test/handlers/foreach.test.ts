@@ -110,8 +110,17 @@ describe('foreach job type', () => {
 
   it('jsonl: a relative filename is read from the run scratch dir, where an earlier chain step wrote it', async () => {
     await putChild();
-    await t.putJob({ job_id: 'fe/write', type: 'cmd', payload: `sh -c 'echo {"x":"s1"} > list.jsonl; echo {"x":"s2"} >> list.jsonl'` });
-    await t.putJob({ job_id: 'fe/loop', type: 'foreach', payload: 'fe/child', parameters: { foreach: { type: 'jsonl', filename: 'list.jsonl' } } });
+    await t.putJob({
+      job_id: 'fe/write',
+      type: 'cmd',
+      payload: `sh -c "printf '%s\\n' '{\\"x\\":\\"s1\\"}' '{\\"x\\":\\"s2\\"}' > list.jsonl"`,
+    });
+    await t.putJob({
+      job_id: 'fe/loop',
+      type: 'foreach',
+      payload: 'fe/child',
+      parameters: { foreach: { type: 'jsonl', filename: 'list.jsonl' } },
+    });
     await t.putJob({ job_id: 'fe/chain', type: 'chain', payload: 'fe/write, fe/loop' });
     const runId = await t.dispatch('fe/chain');
     await t.drain();
@@ -158,7 +167,9 @@ describe('foreach job type', () => {
     expect(String(lava.last.error)).toMatch(/value 2 has key "lavax": keys starting with "lava" are reserved/);
     expect(lines()).toEqual([]);
     const field = await run({ job_id: 'fe/field', parameters: { foreach: { type: 'range', stop: 2, stpe: 1 } } });
-    expect(String(field.last.error)).toMatch(/unexpected field\(s\) stpe for generator type range: it takes type, stop, start, step, name/);
+    expect(String(field.last.error)).toMatch(
+      /unexpected field\(s\) stpe for generator type range: it takes type, stop, start, step, name/,
+    );
     const type = await run({ job_id: 'fe/type', parameters: { foreach: { type: 'list', values: [] } } });
     expect(String(type.last.error)).toMatch(/is not a generator type: use one of range, inline, jsonl, csv, s3list, query/);
     const query = await run({ job_id: 'fe/query', parameters: { foreach: { type: 'query', conn_id: 'db', query: 'select 1' } } });

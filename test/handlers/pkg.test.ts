@@ -44,8 +44,11 @@ async function makeZip(name: string, entries: [string, string, number?][]): Prom
     zip.addBuffer(Buffer.from(content), entry.replaceAll('../', 'xx/'), { mode: mode ?? 0o100644 });
   }
   zip.end();
-  await new Promise((resolve, reject) => {
-    zip.outputStream.pipe(fs.createWriteStream(file)).on('close', resolve).on('error', reject);
+  await new Promise<void>((resolve, reject) => {
+    zip.outputStream
+      .pipe(fs.createWriteStream(file))
+      .on('close', () => resolve())
+      .on('error', reject);
   });
   let bytes = fs.readFileSync(file).toString('latin1');
   for (const [entry] of entries) bytes = bytes.replaceAll(entry.replaceAll('../', 'xx/'), entry);

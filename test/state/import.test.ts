@@ -36,7 +36,8 @@ async function runOnce(spec: Record<string, unknown>): Promise<Ran> {
 
 /** The stdout a cmd job stored, from its `complete` result. */
 function stdoutOf(ran: Ran): string {
-  const result = ran.info('complete') as { output: { stdout: string }[] };
+  const result = ran.info('complete') as { output: { stdout: string }[] } | undefined;
+  if (!result) throw new Error(`the run did not complete: ${JSON.stringify(ran.log)}`);
   const uri = result.output[0]?.stdout;
   if (!uri) throw new Error(`no stdout in ${JSON.stringify(result)}`);
   return fs.readFileSync(fileURLToPath(uri), 'utf8');
@@ -50,7 +51,9 @@ describe('job state import', () => {
     const ran = await runOnce({
       job_id: 'reader',
       type: 'cmd',
-      payload: 'echo {{ state.cutoff }} {{ job.state.cutoff }} {{ state.limits.rows }} {{ job.state.token }} {{ state.missing }} {{ job.state.missing }}',
+      // Quoted: cmd payloads are split like a shell line before rendering (upstream quirk A9).
+      payload:
+        'echo "{{ state.cutoff }} {{ job.state.cutoff }} {{ state.limits.rows }} {{ job.state.token }} {{ state.missing }} {{ job.state.missing }}"',
       state: { cutoff: '1970-01-01', limits: { rows: 1 }, token: 'none', missing: 'dflt' },
     });
     expect(ran.statuses).toEqual(['starting', 'running', 'complete']);
@@ -63,7 +66,7 @@ describe('job state import', () => {
     const ran = await runOnce({
       job_id: 'reader2',
       type: 'cmd',
-      payload: 'echo {{ state.cutoff }}',
+      payload: 'echo "{{ state.cutoff }}"',
       state: { cutoff: 'default' },
     });
     expect(stdoutOf(ran)).toBe('default\n');

@@ -51,9 +51,9 @@ describe('putState / getState', () => {
   });
 
   it('refuses an unknown type', async () => {
-    await expect(
-      putState(t.backend, 'test', config(), 'odd', 1, { type: 'yaml' as unknown as 'json' }),
-    ).rejects.toThrow(/use json, raw or secure/);
+    await expect(putState(t.backend, 'test', config(), 'odd', 1, { type: 'yaml' as unknown as 'json' })).rejects.toThrow(
+      /use json, raw or secure/,
+    );
   });
 
   it('gives items a TTL of STATE_TTL (7d) by default, and silently caps a longer one at STATE_MAX_TTL (366d)', async () => {
@@ -94,9 +94,7 @@ describe('putState / getState', () => {
   });
 
   it('rejects ids starting with "lava" (any case) only when asked to, as the action and CLI do', async () => {
-    await expect(
-      putState(t.backend, 'test', config(), 'LavaThing', 1, { checkReserved: true }),
-    ).rejects.toThrow(/reserved/);
+    await expect(putState(t.backend, 'test', config(), 'LavaThing', 1, { checkReserved: true })).rejects.toThrow(/reserved/);
     await putState(t.backend, 'test', config(), 'LavaThing', 1);
     expect((await getState(t.backend, 'test', 'LavaThing')).value).toBe(1);
   });

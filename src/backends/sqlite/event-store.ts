@@ -17,7 +17,7 @@ export class SqliteEventStore implements EventStore {
       INSERT INTO events (realm, job_id, run_id, status, ts_dispatch, ts_event, tu_event, ttl, worker, hostname, log)
       VALUES (@realm, @job_id, @run_id, @status, @ts_dispatch, @ts_event, @tu_event, @ttl, @worker, @hostname, json_array(json(@entry)))
       ON CONFLICT (realm, job_id, run_id) DO UPDATE SET
-        status = excluded.status, ts_event = excluded.ts_event, tu_event = excluded.tu_event, ttl = excluded.ttl,
+        status = CASE WHEN @keep_status = 1 THEN events.status ELSE excluded.status END, ts_event = excluded.ts_event, tu_event = excluded.tu_event, ttl = excluded.ttl,
         ts_dispatch = coalesce(excluded.ts_dispatch, ts_dispatch), worker = coalesce(excluded.worker, worker),
         hostname = coalesce(excluded.hostname, hostname),
         log = json_insert(log, '$[#]', json(@entry))`);
@@ -38,6 +38,7 @@ export class SqliteEventStore implements EventStore {
       worker: e.worker ?? null,
       hostname: e.hostname ?? null,
       entry: JSON.stringify({ ts_event, tu_event, status: e.status, info: e.info ?? null }),
+      keep_status: e.keepStatus ? 1 : 0,
     });
   }
 

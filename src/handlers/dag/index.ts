@@ -7,14 +7,7 @@
  * can_fail does not tolerate stops new starts; jobs already running finish, then the dag fails.
  */
 import { JobError } from '../../core/errors.js';
-import {
-  canFailGlobs,
-  intParam,
-  jobPrefix,
-  mayFail,
-  runChildJob,
-  type ChildEnd,
-} from '../orchestration.js';
+import { canFailGlobs, intParam, jobPrefix, mayFail, runChildJob, type ChildEnd } from '../orchestration.js';
 import type { Handler } from '../types.js';
 import { assertAcyclic, buildGraph } from './graph.js';
 

@@ -33,7 +33,9 @@ export const dispatchHandler: Handler = {
     let parameters: Record<string, unknown> | undefined;
     if (params.parameters !== undefined && params.parameters !== null) {
       if (!isPlainObject(params.parameters)) {
-        throw new JobError(`parameters.parameters must be a map of the parameters to give each target, not ${describe(params.parameters)}`);
+        throw new JobError(
+          `parameters.parameters must be a map of the parameters to give each target, not ${describe(params.parameters)}`,
+        );
       }
       const rendered = boolParam(params, 'jinja', true)
         ? renderStructure(params.parameters, ctx.templateContext())
@@ -42,7 +44,9 @@ export const dispatchHandler: Handler = {
       parameters = rendered;
     }
     if (targets.includes(ctx.job.job_id)) {
-      throw new JobError(`Circular dispatch not permitted: job "${ctx.job.job_id}" lists itself as a target; remove it from the payload`);
+      throw new JobError(
+        `Circular dispatch not permitted: job "${ctx.job.job_id}" lists itself as a target; remove it from the payload`,
+      );
     }
 
     const jobs: string[] = [];

@@ -110,8 +110,10 @@ const GENERATORS: Record<string, GeneratorDef> = {
       if (typeof prefix !== 'string') throw new JobError(`foreach s3list: prefix must be a string, not ${describe(prefix)}`);
       const glob = spec.glob;
       const globs = glob === undefined || glob === null ? undefined : typeof glob === 'string' ? [glob] : glob;
-      if (globs !== undefined && (!Array.isArray(globs) || !globs.every((g) => typeof g === 'string'))) {
-        throw new JobError(`foreach s3list: glob must be a glob or a list of globs matched against object keys, not ${describe(glob)}`);
+      if (globs !== undefined && (!Array.isArray(globs) || !globs.every((g): g is string => typeof g === 'string'))) {
+        throw new JobError(
+          `foreach s3list: glob must be a glob or a list of globs matched against object keys, not ${describe(glob)}`,
+        );
       }
       const root = (bucket.includes('://') ? bucket : `s3://${bucket}`).replace(/\/+$/, '');
       const listing = await blobStoreFor(root).listRecursive(`${root}/${prefix.replace(/^\/+/, '')}`);
@@ -119,7 +121,7 @@ const GENERATORS: Record<string, GeneratorDef> = {
       for (const info of listing) {
         if (out.length >= max) break;
         const key = keyOf(root, info.uri);
-        if (globs && !fnmatchAny(key, globs as string[])) continue;
+        if (globs && !fnmatchAny(key, globs)) continue;
         out.push({
           s3obj: {
             Bucket: bucket,
