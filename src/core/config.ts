@@ -20,7 +20,8 @@ const cpus = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
 export const CONFIG_PARAMS = {
   TMPDIR: { kind: 'str', default: '/tmp/lava', doc: 'worker scratch root' },
   HEARTBEAT_FILE: { kind: 'str', default: '.heartbeat', doc: 'touched each heartbeat in the worker scratch dir' },
-  DISPATCHER: { kind: 'str', default: 'lava', doc: 'executable written into crontab lines' },
+  DISPATCHER: { kind: 'str', default: '', doc: 'command written into crontab lines to dispatch (default: this installation\'s node and lava)' },
+  CRONTAB_FILE: { kind: 'str', default: '', doc: 'lavasched writes this file instead of running `crontab` (for /etc/cron.d-style systems and tests)' },
   NO_DISPATCH: { kind: 'str', default: '/tmp/lava/__nodispatch__', doc: 'dispatch suppression file' },
   SQS_MAX_DELAY_MINS: { kind: 'int', default: 15, doc: 'maximum dispatch delay (minutes)' },
   EVENT_TTL: { kind: 'duration', default: '2d', doc: 'how long event records are kept; empty keeps them forever' },

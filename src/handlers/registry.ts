@@ -5,6 +5,7 @@ import { dagHandler } from './dag/index.js';
 import { dispatchHandler } from './dispatch/index.js';
 import { exeHandler } from './exe/index.js';
 import { foreachHandler } from './foreach/index.js';
+import { lavaschedHandler } from './lavasched/index.js';
 import { logHandler } from './log/index.js';
 import { pkgHandler } from './pkg/index.js';
 import type { Handler } from './types.js';
@@ -13,7 +14,7 @@ export type HandlerRegistry = ReadonlyMap<string, Handler>;
 
 export function builtinHandlers(): Map<string, Handler> {
   return new Map(
-    [cmdHandler, exeHandler, pkgHandler, logHandler, chainHandler, dagHandler, foreachHandler, dispatchHandler].map((h) => [
+    [cmdHandler, exeHandler, pkgHandler, logHandler, chainHandler, dagHandler, foreachHandler, dispatchHandler, lavaschedHandler].map((h) => [
       h.type,
       h,
     ]),

@@ -67,7 +67,8 @@ function nowWholeSeconds(): Date {
 export function buildTemplateContext(input: TemplateContextInput): Record<string, unknown> {
   const startDate = input.start ?? nowWholeSeconds();
   const jobGlobals = input.job.globals;
-  const globalsIn = input.globals ?? (typeof jobGlobals === 'object' && jobGlobals !== null ? (jobGlobals as Record<string, unknown>) : {});
+  const globalsIn =
+    input.globals ?? (typeof jobGlobals === 'object' && jobGlobals !== null ? (jobGlobals as Record<string, unknown>) : {});
   const globals = convertGlobals(globalsIn);
 
   const job = withDatetimes(input.job, JOB_TIMESTAMPS);

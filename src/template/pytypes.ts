@@ -433,7 +433,14 @@ function zoneOffsetAt(zone: string, utcMs: number): number {
   for (const p of zoneFormatter(zone).formatToParts(new Date(utcMs))) {
     if (p.type !== 'literal') parts[p.type] = Number(p.value);
   }
-  const wall = civilToMs(parts.year ?? 1970, parts.month ?? 1, parts.day ?? 1, parts.hour ?? 0, parts.minute ?? 0, parts.second ?? 0);
+  const wall = civilToMs(
+    parts.year ?? 1970,
+    parts.month ?? 1,
+    parts.day ?? 1,
+    parts.hour ?? 0,
+    parts.minute ?? 0,
+    parts.second ?? 0,
+  );
   return Math.round((wall - Math.floor(utcMs / 1000) * 1000) / 1000);
 }
 
@@ -754,7 +761,20 @@ export class PyTimedelta extends PyObject {
 const DAY_ABBR = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 const DAY_FULL = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
 const MON_ABBR = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const MON_FULL = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+const MON_FULL = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
 
 interface TimeParts extends Fields {
   /** UTC offset in seconds, null when naive. */
@@ -777,50 +797,91 @@ export function strftime(fmt: string, p: TimeParts): string {
   };
   const code = (c: string, flag: string): string | undefined => {
     switch (c) {
-      case 'a': return DAY_ABBR[wd];
-      case 'A': return DAY_FULL[wd];
-      case 'w': return String((wd + 1) % 7);
-      case 'u': return String(wd + 1);
-      case 'd': return num(p.day, 2, flag);
-      case 'e': return num(p.day, 2, flag || '_');
+      case 'a':
+        return DAY_ABBR[wd];
+      case 'A':
+        return DAY_FULL[wd];
+      case 'w':
+        return String((wd + 1) % 7);
+      case 'u':
+        return String(wd + 1);
+      case 'd':
+        return num(p.day, 2, flag);
+      case 'e':
+        return num(p.day, 2, flag || '_');
       case 'b':
-      case 'h': return MON_ABBR[p.month - 1];
-      case 'B': return MON_FULL[p.month - 1];
-      case 'm': return num(p.month, 2, flag);
-      case 'y': return num(p.year % 100, 2, flag);
-      case 'Y': return String(p.year);
-      case 'C': return num(Math.floor(p.year / 100), 2, flag);
-      case 'G': return String(isoCalendar(p.year, p.month, p.day)[0]);
-      case 'g': return num(isoCalendar(p.year, p.month, p.day)[0] % 100, 2, flag);
-      case 'V': return num(isoCalendar(p.year, p.month, p.day)[1], 2, flag);
-      case 'H': return num(p.hour, 2, flag);
-      case 'k': return num(p.hour, 2, flag || '_');
-      case 'I': return num(h12, 2, flag);
-      case 'l': return num(h12, 2, flag || '_');
-      case 'p': return p.hour < 12 ? 'AM' : 'PM';
-      case 'P': return p.hour < 12 ? 'am' : 'pm';
-      case 'M': return num(p.minute, 2, flag);
-      case 'S': return num(p.second, 2, flag);
-      case 'f': return pad(p.microsecond, 6);
-      case 'j': return num(yday, 3, flag);
-      case 'U': return num(Math.floor((yday - 1 + 7 - ((wd + 1) % 7)) / 7), 2, flag);
-      case 'W': return num(Math.floor((yday - 1 + 7 - wd) / 7), 2, flag);
-      case 'z': return p.offset === null ? '' : formatOffset(p.offset, '');
-      case ':z': return p.offset === null ? '' : formatOffset(p.offset, ':');
-      case 'Z': return p.tzname ?? '';
-      case 's': return String(Math.floor(p.epoch()));
-      case 'c': return strftime('%a %b %e %H:%M:%S %Y', p);
+      case 'h':
+        return MON_ABBR[p.month - 1];
+      case 'B':
+        return MON_FULL[p.month - 1];
+      case 'm':
+        return num(p.month, 2, flag);
+      case 'y':
+        return num(p.year % 100, 2, flag);
+      case 'Y':
+        return String(p.year);
+      case 'C':
+        return num(Math.floor(p.year / 100), 2, flag);
+      case 'G':
+        return String(isoCalendar(p.year, p.month, p.day)[0]);
+      case 'g':
+        return num(isoCalendar(p.year, p.month, p.day)[0] % 100, 2, flag);
+      case 'V':
+        return num(isoCalendar(p.year, p.month, p.day)[1], 2, flag);
+      case 'H':
+        return num(p.hour, 2, flag);
+      case 'k':
+        return num(p.hour, 2, flag || '_');
+      case 'I':
+        return num(h12, 2, flag);
+      case 'l':
+        return num(h12, 2, flag || '_');
+      case 'p':
+        return p.hour < 12 ? 'AM' : 'PM';
+      case 'P':
+        return p.hour < 12 ? 'am' : 'pm';
+      case 'M':
+        return num(p.minute, 2, flag);
+      case 'S':
+        return num(p.second, 2, flag);
+      case 'f':
+        return pad(p.microsecond, 6);
+      case 'j':
+        return num(yday, 3, flag);
+      case 'U':
+        return num(Math.floor((yday - 1 + 7 - ((wd + 1) % 7)) / 7), 2, flag);
+      case 'W':
+        return num(Math.floor((yday - 1 + 7 - wd) / 7), 2, flag);
+      case 'z':
+        return p.offset === null ? '' : formatOffset(p.offset, '');
+      case ':z':
+        return p.offset === null ? '' : formatOffset(p.offset, ':');
+      case 'Z':
+        return p.tzname ?? '';
+      case 's':
+        return String(Math.floor(p.epoch()));
+      case 'c':
+        return strftime('%a %b %e %H:%M:%S %Y', p);
       case 'x':
-      case 'D': return strftime('%m/%d/%y', p);
+      case 'D':
+        return strftime('%m/%d/%y', p);
       case 'X':
-      case 'T': return strftime('%H:%M:%S', p);
-      case 'F': return strftime('%Y-%m-%d', p);
-      case 'R': return strftime('%H:%M', p);
-      case 'r': return strftime('%I:%M:%S %p', p);
-      case 'n': return '\n';
-      case 't': return '\t';
-      case '%': return '%';
-      default: return undefined;
+      case 'T':
+        return strftime('%H:%M:%S', p);
+      case 'F':
+        return strftime('%Y-%m-%d', p);
+      case 'R':
+        return strftime('%H:%M', p);
+      case 'r':
+        return strftime('%I:%M:%S %p', p);
+      case 'n':
+        return '\n';
+      case 't':
+        return '\t';
+      case '%':
+        return '%';
+      default:
+        return undefined;
     }
   };
   return fmt.replace(/%([-_^]?)(:z|[a-zA-Z%])/g, (whole, flag: string, c: string) => {
@@ -1070,7 +1131,10 @@ export class PyTime extends PyObject {
   isoformat(...args: unknown[]): string {
     const { a } = bindArgs({ name: 'isoformat', params: ['timespec'] }, args);
     const p = this._parts();
-    return isoTime(p, a.timespec === undefined ? 'auto' : toStr(a.timespec, 'timespec')) + (p.offset === null ? '' : formatOffset(p.offset, ':'));
+    return (
+      isoTime(p, a.timespec === undefined ? 'auto' : toStr(a.timespec, 'timespec')) +
+      (p.offset === null ? '' : formatOffset(p.offset, ':'))
+    );
   }
   strftime(fmt: unknown): string {
     return strftime(toStr(fmt, 'strftime() argument 1'), this._parts());
@@ -1195,14 +1259,23 @@ export class PyDatetime extends PyObject {
     return 'datetime.datetime';
   }
   _fields(): Fields {
-    return { year: this.year, month: this.month, day: this.day, hour: this.hour, minute: this.minute, second: this.second, microsecond: this.microsecond };
+    return {
+      year: this.year,
+      month: this.month,
+      day: this.day,
+      hour: this.hour,
+      minute: this.minute,
+      second: this.second,
+      microsecond: this.microsecond,
+    };
   }
   _parts(): TimeParts {
     return {
       ...this._fields(),
       offset: this._offset,
       tzname: this.tzname(),
-      epoch: () => this.timestamp(),
+      // glibc's %s (which Python uses) runs mktime() on the wall clock, i.e. reads it as local time.
+      epoch: () => Number(new PyDatetime(this._wall, null).timestamp()),
     };
   }
 
@@ -1254,7 +1327,10 @@ export class PyDatetime extends PyObject {
     return strftime('%a %b %e %H:%M:%S %Y', this._parts());
   }
   replace(...args: unknown[]): PyDatetime {
-    const { a } = bindArgs({ name: 'replace', params: ['year', 'month', 'day', 'hour', 'minute', 'second', 'microsecond', 'tzinfo'] }, args);
+    const { a } = bindArgs(
+      { name: 'replace', params: ['year', 'month', 'day', 'hour', 'minute', 'second', 'microsecond', 'tzinfo'] },
+      args,
+    );
     const f = this._fields();
     for (const k of Object.keys(f) as (keyof Fields)[]) f[k] = optInt(a[k], k, f[k]);
     return PyDatetime.of(f, 'tzinfo' in a ? toTz(a.tzinfo, 'tzinfo') : this.tzinfo);
@@ -1312,7 +1388,8 @@ export class PyDatetime extends PyObject {
   }
   /** Python compares wall clocks when both share a tzinfo object, instants when both are aware. */
   _orderKey(other: PyDatetime, what: string): [bigint, bigint] {
-    if ((this.tzinfo === null) !== (other.tzinfo === null)) throw typeError(`can't ${what} offset-naive and offset-aware datetimes`);
+    if ((this.tzinfo === null) !== (other.tzinfo === null))
+      throw typeError(`can't ${what} offset-naive and offset-aware datetimes`);
     if (this.tzinfo === other.tzinfo) return [this._wall, other._wall];
     return [this._utcUs, other._utcUs];
   }
@@ -1361,7 +1438,10 @@ function datetimeFromIso(s: unknown): PyDatetime {
 function combine(d: unknown, t: unknown, tz?: unknown): PyDatetime {
   if (!(d instanceof PyDate) || !(t instanceof PyTime)) throw typeError('combine() argument types must be (date, time)');
   const zone = tz === undefined ? t.tzinfo : toTz(tz, 'tzinfo');
-  return PyDatetime.of({ year: d.year, month: d.month, day: d.day, hour: t.hour, minute: t.minute, second: t.second, microsecond: t.microsecond }, zone);
+  return PyDatetime.of(
+    { year: d.year, month: d.month, day: d.day, hour: t.hour, minute: t.minute, second: t.second, microsecond: t.microsecond },
+    zone,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1470,7 +1550,7 @@ export class PyRelativedelta extends PyObject {
       if (a[k] !== undefined && a[k] !== null) abs[k] = toInt(a[k], k);
     }
     if (a.weekday !== undefined && a.weekday !== null) {
-      abs.weekday = a.weekday instanceof PyWeekday ? a.weekday : WEEKDAYS[toInt(a.weekday, 'weekday')] ?? null;
+      abs.weekday = a.weekday instanceof PyWeekday ? a.weekday : (WEEKDAYS[toInt(a.weekday, 'weekday')] ?? null);
     }
     return new PyRelativedelta(rel, abs);
   }
@@ -1479,7 +1559,8 @@ export class PyRelativedelta extends PyObject {
   static between(dt1: unknown, dt2: unknown): PyRelativedelta {
     const asDt = (v: unknown): PyDatetime => {
       if (v instanceof PyDatetime) return v;
-      if (v instanceof PyDate) return PyDatetime.of({ year: v.year, month: v.month, day: v.day, hour: 0, minute: 0, second: 0, microsecond: 0 }, null);
+      if (v instanceof PyDate)
+        return PyDatetime.of({ year: v.year, month: v.month, day: v.day, hour: 0, minute: 0, second: 0, microsecond: 0 }, null);
       throw typeError('relativedelta only diffs datetime/date');
     };
     const a = asDt(dt1);
@@ -1507,17 +1588,38 @@ export class PyRelativedelta extends PyObject {
     return r;
   }
   _abs(): RdAbs {
-    return { year: this.year, month: this.month, day: this.day, weekday: this.weekday, hour: this.hour, minute: this.minute, second: this.second, microsecond: this.microsecond };
+    return {
+      year: this.year,
+      month: this.month,
+      day: this.day,
+      weekday: this.weekday,
+      hour: this.hour,
+      minute: this.minute,
+      second: this.second,
+      microsecond: this.microsecond,
+    };
   }
   _hasTime(): boolean {
-    return Boolean(this.hours || this.minutes || this.seconds || this.microseconds || this.hour !== null || this.minute !== null || this.second !== null || this.microsecond !== null);
+    return Boolean(
+      this.hours ||
+      this.minutes ||
+      this.seconds ||
+      this.microseconds ||
+      this.hour !== null ||
+      this.minute !== null ||
+      this.second !== null ||
+      this.microsecond !== null,
+    );
   }
 
   /** relativedelta.__add__(date/datetime). */
   _apply(other: PyDate | PyDatetime): PyDate | PyDatetime {
     let base: PyDate | PyDatetime = other;
     if (this._hasTime() && !(base instanceof PyDatetime)) {
-      base = PyDatetime.of({ year: base.year, month: base.month, day: base.day, hour: 0, minute: 0, second: 0, microsecond: 0 }, null);
+      base = PyDatetime.of(
+        { year: base.year, month: base.month, day: base.day, hour: 0, minute: 0, second: 0, microsecond: 0 },
+        null,
+      );
     }
     let year = (this.year ?? base.year) + this.years;
     let month = this.month ?? base.month;
@@ -1534,7 +1636,13 @@ export class PyRelativedelta extends PyObject {
     const day = Math.min(daysInMonth(year, month), this.day ?? base.day);
     let days = this.days;
     if (this.leapdays && month > 2 && isLeap(year)) days += this.leapdays;
-    const delta = PyTimedelta.make({ days, hours: this.hours, minutes: this.minutes, seconds: this.seconds, microseconds: this.microseconds });
+    const delta = PyTimedelta.make({
+      days,
+      hours: this.hours,
+      minutes: this.minutes,
+      seconds: this.seconds,
+      microseconds: this.microseconds,
+    });
     let ret: PyDate | PyDatetime;
     if (base instanceof PyDatetime) {
       const f = base._fields();
@@ -1634,14 +1742,19 @@ export function makeDatetimeClass(): PyNamespace {
       now: proto.now.bind(proto),
       utcnow: proto.utcnow.bind(proto),
       today: proto.today.bind(proto),
-      fromtimestamp: pyfunc('fromtimestamp', ['timestamp', 'tz'], (a) => fromTimestamp(a.timestamp, toTz(a.tz, 'tz')), { required: 1 }),
+      fromtimestamp: pyfunc('fromtimestamp', ['timestamp', 'tz'], (a) => fromTimestamp(a.timestamp, toTz(a.tz, 'tz')), {
+        required: 1,
+      }),
       utcfromtimestamp: proto.utcfromtimestamp.bind(proto),
       fromisoformat: datetimeFromIso,
       strptime: proto.strptime.bind(proto),
       fromordinal: proto.fromordinal.bind(proto),
       combine: pyfunc('combine', ['date', 'time', 'tzinfo'], (a) => combine(a.date, a.time, a.tzinfo), { required: 2 }),
       min: new PyDatetime(wallOf({ year: 1, month: 1, day: 1, hour: 0, minute: 0, second: 0, microsecond: 0 }), null),
-      max: new PyDatetime(wallOf({ year: 9999, month: 12, day: 31, hour: 23, minute: 59, second: 59, microsecond: 999_999 }), null),
+      max: new PyDatetime(
+        wallOf({ year: 9999, month: 12, day: 31, hour: 23, minute: 59, second: 59, microsecond: 999_999 }),
+        null,
+      ),
     },
     pyfunc(
       'datetime',
@@ -1672,7 +1785,9 @@ export function makeDateClass(): PyNamespace {
     {
       today,
       fromtimestamp: pyfunc('fromtimestamp', ['timestamp'], (a) => fromTimestamp(a.timestamp, null).date(), { required: 1 }),
-      fromordinal: pyfunc('fromordinal', ['ordinal'], (a) => PyDate.fromDays(toInt(a.ordinal, 'ordinal') - EPOCH_ORDINAL), { required: 1 }),
+      fromordinal: pyfunc('fromordinal', ['ordinal'], (a) => PyDate.fromDays(toInt(a.ordinal, 'ordinal') - EPOCH_ORDINAL), {
+        required: 1,
+      }),
       fromisoformat: pyfunc('fromisoformat', ['date_string'], (a) => {
         const s = toStr(a.date_string, 'fromisoformat: argument');
         const m = /^(\d{4})-?(\d{2})-?(\d{2})$/.exec(s);
@@ -1682,7 +1797,12 @@ export function makeDateClass(): PyNamespace {
       min: new PyDate(1, 1, 1),
       max: new PyDate(9999, 12, 31),
     },
-    pyfunc('date', ['year', 'month', 'day'], (a) => new PyDate(toInt(a.year, 'year'), toInt(a.month, 'month'), toInt(a.day, 'day')), { required: 3 }),
+    pyfunc(
+      'date',
+      ['year', 'month', 'day'],
+      (a) => new PyDate(toInt(a.year, 'year'), toInt(a.month, 'month'), toInt(a.day, 'day')),
+      { required: 3 },
+    ),
   );
 }
 
@@ -1697,8 +1817,17 @@ export function makeTimeClass(): PyNamespace {
         return dt.timetz();
       }),
     },
-    pyfunc('time', ['hour', 'minute', 'second', 'microsecond', 'tzinfo'], (a) =>
-      new PyTime(optInt(a.hour, 'hour', 0), optInt(a.minute, 'minute', 0), optInt(a.second, 'second', 0), optInt(a.microsecond, 'microsecond', 0), toTz(a.tzinfo, 'tzinfo')),
+    pyfunc(
+      'time',
+      ['hour', 'minute', 'second', 'microsecond', 'tzinfo'],
+      (a) =>
+        new PyTime(
+          optInt(a.hour, 'hour', 0),
+          optInt(a.minute, 'minute', 0),
+          optInt(a.second, 'second', 0),
+          optInt(a.microsecond, 'microsecond', 0),
+          toTz(a.tzinfo, 'tzinfo'),
+        ),
     ),
   );
 }
@@ -1707,8 +1836,14 @@ export function makeTimedeltaClass(): PyNamespace {
   return new PyNamespace(
     'datetime.timedelta',
     'class',
-    { resolution: new PyTimedelta(1n), min: new PyTimedelta(-MAX_TD_DAYS * US_PER_DAY), max: new PyTimedelta((MAX_TD_DAYS + 1n) * US_PER_DAY - 1n) },
-    pyfunc('timedelta', ['days', 'seconds', 'microseconds', 'milliseconds', 'minutes', 'hours', 'weeks'], (a) => PyTimedelta.make(a)),
+    {
+      resolution: new PyTimedelta(1n),
+      min: new PyTimedelta(-MAX_TD_DAYS * US_PER_DAY),
+      max: new PyTimedelta((MAX_TD_DAYS + 1n) * US_PER_DAY - 1n),
+    },
+    pyfunc('timedelta', ['days', 'seconds', 'microseconds', 'milliseconds', 'minutes', 'hours', 'weeks'], (a) =>
+      PyTimedelta.make(a),
+    ),
   );
 }
 
@@ -1767,7 +1902,10 @@ export function pyRepr(v: unknown): string {
   if (typeof v === 'function') return `<function ${v.name || '<lambda>'}>`;
   if (v instanceof Map) return `{${[...v].map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;
   if (v instanceof Set) return v.size ? `{${[...v].map(pyRepr).join(', ')}}` : 'set()';
-  if (typeof v === 'object') return `{${Object.entries(v).map(([k, x]) => `${reprString(k)}: ${pyRepr(x)}`).join(', ')}}`;
+  if (typeof v === 'object')
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${reprString(k)}: ${pyRepr(x)}`)
+      .join(', ')}}`;
   return String(v);
 }
 
@@ -1797,7 +1935,8 @@ export function pyBool(v: unknown): boolean {
   return true;
 }
 
-export const isNumeric = (v: unknown): v is number | boolean | PyFloat => typeof v === 'number' || typeof v === 'boolean' || v instanceof PyFloat;
+export const isNumeric = (v: unknown): v is number | boolean | PyFloat =>
+  typeof v === 'number' || typeof v === 'boolean' || v instanceof PyFloat;
 
 /** Python ==. Undefined equals only undefined (Jinja's Undefined.__eq__). */
 export function pyEq(a: unknown, b: unknown): boolean {
@@ -1808,7 +1947,13 @@ export function pyEq(a: unknown, b: unknown): boolean {
   const sb = asStr(b);
   if (sa !== undefined || sb !== undefined) return sa === sb;
   if (Array.isArray(a) || Array.isArray(b)) {
-    return Array.isArray(a) && Array.isArray(b) && isTuple(a) === isTuple(b) && a.length === b.length && a.every((x, i) => pyEq(x, b[i]));
+    return (
+      Array.isArray(a) &&
+      Array.isArray(b) &&
+      isTuple(a) === isTuple(b) &&
+      a.length === b.length &&
+      a.every((x, i) => pyEq(x, b[i]))
+    );
   }
   if (a instanceof PyObject) return a._eq(b);
   if (b instanceof PyObject) return b._eq(a);
@@ -1927,7 +2072,10 @@ export function pyBinop(op: BinOp, a: unknown, b: unknown): unknown {
   }
   if (op === 'mod' && sa !== undefined) return percentFormat(sa, b);
   if (a === undefined || b === undefined) {
-    throw new PyError('UndefinedError', `an undefined value was used with '${OP_SYMBOL[op]}' (operands: ${pyTypeName(a)}, ${pyTypeName(b)})`);
+    throw new PyError(
+      'UndefinedError',
+      `an undefined value was used with '${OP_SYMBOL[op]}' (operands: ${pyTypeName(a)}, ${pyTypeName(b)})`,
+    );
   }
   throw typeError(`unsupported operand type(s) for ${OP_SYMBOL[op]}: '${pyTypeName(a)}' and '${pyTypeName(b)}'`);
 }
@@ -2074,7 +2222,13 @@ interface MethodSpec<T> {
 function boundMethod<T>(table: Record<string, MethodSpec<T>>, self: T, typeName: string, name: string): PyFunction | undefined {
   if (!hasOwn(table, name)) return undefined;
   const spec = table[name]!;
-  const sig: Signature = { name: `${typeName}.${name}`, params: spec.params, required: spec.required, varargs: spec.varargs, varkw: spec.varkw };
+  const sig: Signature = {
+    name: `${typeName}.${name}`,
+    params: spec.params,
+    required: spec.required,
+    varargs: spec.varargs,
+    varkw: spec.varkw,
+  };
   return (...args: unknown[]) => {
     const b = bindArgs(sig, args);
     return spec.fn(self, b.a, b.rest, b.kw);
@@ -2195,7 +2349,13 @@ const STR_METHODS: Record<string, MethodSpec<string>> = {
   lower: { params: [], fn: (s) => s.toLowerCase() },
   upper: { params: [], fn: (s) => s.toUpperCase() },
   casefold: { params: [], fn: (s) => s.toLowerCase() },
-  swapcase: { params: [], fn: (s) => Array.from(s).map((c) => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase())).join('') },
+  swapcase: {
+    params: [],
+    fn: (s) =>
+      Array.from(s)
+        .map((c) => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()))
+        .join(''),
+  },
   title: { params: [], fn: (s) => titleCase(s) },
   capitalize: { params: [], fn: (s) => s.charAt(0).toUpperCase() + s.slice(1).toLowerCase() },
   strip: { params: ['chars'], fn: (s, a) => stripChars(s, optStr(a.chars, 'strip arg'), true, true) },
@@ -2225,7 +2385,8 @@ const STR_METHODS: Record<string, MethodSpec<string>> = {
   replace: {
     params: ['old', 'new', 'count'],
     required: 2,
-    fn: (s, a) => pyReplace(s, toStr(a.old, 'replace() argument 1'), toStr(a.new, 'replace() argument 2'), optInt(a.count, 'count', -1)),
+    fn: (s, a) =>
+      pyReplace(s, toStr(a.old, 'replace() argument 1'), toStr(a.new, 'replace() argument 2'), optInt(a.count, 'count', -1)),
   },
   startswith: { params: ['prefix', 'start', 'end'], required: 1, fn: (s, a) => affixTest(s, a, (h, x) => h.startsWith(x)) },
   endswith: { params: ['prefix', 'start', 'end'], required: 1, fn: (s, a) => affixTest(s, a, (h, x) => h.endsWith(x)) },
@@ -2495,7 +2656,11 @@ export function formatValue(value: unknown, spec: string): string {
         break;
       case 'g':
       case 'G':
-        body = typeCh ? formatGeneral(ax, precision ?? 6, Boolean(alt)) : precision === undefined ? floatRepr(ax) : formatGeneral(ax, precision, Boolean(alt));
+        body = typeCh
+          ? formatGeneral(ax, precision ?? 6, Boolean(alt))
+          : precision === undefined
+            ? floatRepr(ax)
+            : formatGeneral(ax, precision, Boolean(alt));
         break;
       case '%':
         body = toFixedPy(ax * 100, precision ?? 6) + '%';
@@ -2542,7 +2707,8 @@ export function strFormat(fmt: string, args: unknown[], kwargs: Record<string, u
     const [, name = '', chain = '', conv, spec = ''] = m;
     let value: unknown;
     if (name === '') {
-      if (auto >= args.length) throw new PyError('IndexError', `Replacement index ${auto} out of range for positional args tuple`);
+      if (auto >= args.length)
+        throw new PyError('IndexError', `Replacement index ${auto} out of range for positional args tuple`);
       value = args[auto++];
     } else if (/^\d+$/.test(name)) {
       const i = Number(name);
@@ -2553,7 +2719,9 @@ export function strFormat(fmt: string, args: unknown[], kwargs: Record<string, u
       value = kwargs[name];
     }
     for (const part of chain.match(/\.[^.[]+|\[[^\]]*\]/g) ?? []) {
-      value = part.startsWith('.') ? pyGetattr(value, part.slice(1)) : pyGetitem(value, /^\d+$/.test(part.slice(1, -1)) ? Number(part.slice(1, -1)) : part.slice(1, -1));
+      value = part.startsWith('.')
+        ? pyGetattr(value, part.slice(1))
+        : pyGetitem(value, /^\d+$/.test(part.slice(1, -1)) ? Number(part.slice(1, -1)) : part.slice(1, -1));
     }
     if (conv === 'r' || conv === 'a') value = pyRepr(value);
     else if (conv === 's') value = pyStr(value);

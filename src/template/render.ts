@@ -171,7 +171,18 @@ const isNode = (node: unknown, cls: NjNodeClass): boolean => node instanceof cls
 // ---------------------------------------------------------------------------------------------
 // Lexing: Python string-literal escapes
 
-const SIMPLE_ESCAPES: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+const SIMPLE_ESCAPES: Record<string, string> = {
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+};
 
 /** Python's unicode-escape decoding (what Jinja applies to literals); unknown escapes stay. */
 export function pyUnescape(raw: string): string {
@@ -249,7 +260,12 @@ class PyParser extends nj.parser.Parser {
     if (next?.type === tok('TOKEN_LEFT_PAREN')) {
       test = new nodes.FunCall(name.lineno, name.colno, testName, this.parseSignature());
     } else if (next && [...TEST_ARG_START].some((t) => tok(t) === next.type) && !NOT_TEST_ARG.has(next.value)) {
-      test = new nodes.FunCall(name.lineno, name.colno, testName, new nodes.NodeList(next.lineno, next.colno, [this.parsePrimary()]));
+      test = new nodes.FunCall(
+        name.lineno,
+        name.colno,
+        testName,
+        new nodes.NodeList(next.lineno, next.colno, [this.parsePrimary()]),
+      );
     }
     node = new nodes.Is(node.lineno, node.colno, node, test);
     return not ? new nodes.Not(node.lineno, node.colno, node) : node;
@@ -283,7 +299,16 @@ class PyParser extends nj.parser.Parser {
 }
 
 /** Tokens that may start a paren-less test argument (`x is divisibleby 3`), as in Jinja. */
-const TEST_ARG_START = new Set(['TOKEN_SYMBOL', 'TOKEN_STRING', 'TOKEN_INT', 'TOKEN_FLOAT', 'TOKEN_BOOLEAN', 'TOKEN_NONE', 'TOKEN_LEFT_BRACKET', 'TOKEN_LEFT_CURLY']);
+const TEST_ARG_START = new Set([
+  'TOKEN_SYMBOL',
+  'TOKEN_STRING',
+  'TOKEN_INT',
+  'TOKEN_FLOAT',
+  'TOKEN_BOOLEAN',
+  'TOKEN_NONE',
+  'TOKEN_LEFT_BRACKET',
+  'TOKEN_LEFT_CURLY',
+]);
 const NOT_TEST_ARG = new Set(['else', 'or', 'and', 'if', 'is', 'in', 'not']);
 
 // ---------------------------------------------------------------------------------------------
@@ -323,7 +348,11 @@ class PyCompiler extends nj.compiler.Compiler {
   compileLookupVal(node: NjNode, frame: NjFrame): void {
     const val = node.val as NjNode;
     if (isNode(val, PySliceNode)) {
-      this.emitCall('pySlice', [node.target as NjNode, val.start as NjNode | null, val.stop as NjNode | null, val.step as NjNode | null], frame);
+      this.emitCall(
+        'pySlice',
+        [node.target as NjNode, val.start as NjNode | null, val.stop as NjNode | null, val.step as NjNode | null],
+        frame,
+      );
     } else {
       this.emitCall('pyGetitem', [node.target as NjNode, val], frame);
     }
@@ -457,7 +486,8 @@ class PyCompiler extends nj.compiler.Compiler {
 
   override compileSet(node: NjNode, frame: NjFrame): void {
     for (const t of node.targets as NjNode[]) {
-      if (!isNode(t, nodes.Symbol)) this.fail('only plain names can be assigned with {% set %} (namespace attributes are not supported)', t.lineno, t.colno);
+      if (!isNode(t, nodes.Symbol))
+        this.fail('only plain names can be assigned with {% set %} (namespace attributes are not supported)', t.lineno, t.colno);
     }
     super.compileSet(node, frame);
   }
@@ -524,7 +554,13 @@ const pyRuntime: Record<string, unknown> = Object.assign(Object.create(nj.runtim
 // ---------------------------------------------------------------------------------------------
 // Filters, tests and globals with Jinja (Python) semantics
 
-type FilterImpl = (value: unknown, a: Record<string, unknown>, rest: unknown[], kw: Record<string, unknown>, ctx: NjContext) => unknown;
+type FilterImpl = (
+  value: unknown,
+  a: Record<string, unknown>,
+  rest: unknown[],
+  kw: Record<string, unknown>,
+  ctx: NjContext,
+) => unknown;
 
 function filter(name: string, params: readonly string[], impl: FilterImpl, opts: Omit<Signature, 'name' | 'params'> = {}) {
   const sig: Signature = { name, params, ...opts };
@@ -543,23 +579,34 @@ function attrGetter(attribute: unknown): (x: unknown) => unknown {
 
 function sortKey(a: Record<string, unknown>): (x: unknown) => unknown {
   const get = attrGetter(a.attribute);
-  return pyBool(a.case_sensitive) ? get : (x) => {
-    const v = get(x);
-    const s = asStr(v);
-    return s === undefined ? v : s.toLowerCase();
-  };
+  return pyBool(a.case_sensitive)
+    ? get
+    : (x) => {
+        const v = get(x);
+        const s = asStr(v);
+        return s === undefined ? v : s.toLowerCase();
+      };
 }
 
 function orderBy(key: (x: unknown) => unknown): (x: unknown, y: unknown) => number {
   return (x, y) => {
     const c = pyCmp(key(x), key(y));
-    if (c === undefined) throw typeError(`'<' not supported between instances of '${pyTypeName(key(x))}' and '${pyTypeName(key(y))}'`);
+    if (c === undefined)
+      throw typeError(`'<' not supported between instances of '${pyTypeName(key(x))}' and '${pyTypeName(key(y))}'`);
     return c;
   };
 }
 
 function jsonString(s: string): string {
-  const escapes: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f' };
+  const escapes: Record<string, string> = {
+    '"': '\\"',
+    '\\': '\\\\',
+    '\n': '\\n',
+    '\r': '\\r',
+    '\t': '\\t',
+    '\b': '\\b',
+    '\f': '\\f',
+  };
   return `"${s.replace(/["\\\u0000-\u001f\u007f-\uffff]/g, (c) => escapes[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}"`;
 }
 
@@ -584,20 +631,37 @@ export function jsonDumps(value: unknown, indent: number | null = null, level = 
     const pad = '\n' + ' '.repeat(indent * (level + 1));
     return open + pad + items.join(',' + pad) + '\n' + ' '.repeat(indent * level) + close;
   };
-  if (Array.isArray(v) || v instanceof Set) return wrap([...v].map((x) => jsonDumps(x, indent, level + 1)), '[', ']');
+  if (Array.isArray(v) || v instanceof Set)
+    return wrap(
+      [...v].map((x) => jsonDumps(x, indent, level + 1)),
+      '[',
+      ']',
+    );
   if (typeof v === 'object') {
     const entries = Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return wrap(entries.map(([k, x]) => `${jsonString(k)}: ${jsonDumps(x, indent, level + 1)}`), '{', '}');
+    return wrap(
+      entries.map(([k, x]) => `${jsonString(k)}: ${jsonDumps(x, indent, level + 1)}`),
+      '{',
+      '}',
+    );
   }
   throw typeError(`Object of type ${pyTypeName(v)} is not JSON serializable`);
 }
 
 function toIntFilter(value: unknown, dflt: unknown, base: number): unknown {
   if (typeof value === 'boolean') return Number(value);
-  if (typeof value === 'number' || value instanceof PyFloat) return Number.isFinite(Number(value)) ? Math.trunc(Number(value)) : dflt;
+  if (typeof value === 'number' || value instanceof PyFloat)
+    return Number.isFinite(Number(value)) ? Math.trunc(Number(value)) : dflt;
   const s = asStr(value)?.trim().replace(/_/g, '');
   if (s === undefined) return dflt;
-  const prefixed = base === 16 ? s.replace(/^([+-]?)0x/i, '$1') : base === 8 ? s.replace(/^([+-]?)0o/i, '$1') : base === 2 ? s.replace(/^([+-]?)0b/i, '$1') : s;
+  const prefixed =
+    base === 16
+      ? s.replace(/^([+-]?)0x/i, '$1')
+      : base === 8
+        ? s.replace(/^([+-]?)0o/i, '$1')
+        : base === 2
+          ? s.replace(/^([+-]?)0b/i, '$1')
+          : s;
   const digits = '0123456789abcdefghijklmnopqrstuvwxyz'.slice(0, base);
   if (new RegExp(`^[+-]?[${digits}]+$`, 'i').test(prefixed)) return parseInt(prefixed, base);
   const f = toFloatFilter(s, undefined);
@@ -627,7 +691,9 @@ function roundFilter(value: unknown, precision: number, method: string): unknown
 function fileSize(value: unknown, binary: boolean): string {
   const bytes = Number(value);
   const base = binary ? 1024 : 1000;
-  const units = binary ? ['KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB'] : ['kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
+  const units = binary
+    ? ['KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB']
+    : ['kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
   if (bytes === 1) return '1 Byte';
   if (bytes < base) return `${bytes} Bytes`;
   let i = 0;
@@ -635,7 +701,10 @@ function fileSize(value: unknown, binary: boolean): string {
   return `${toFixedPy(bytes / base ** (i + 1), 1)} ${units[i]}`;
 }
 
-const strFilter = (fn: (s: string) => string) => (value: unknown): string => fn(pyStr(value));
+const strFilter =
+  (fn: (s: string) => string) =>
+  (value: unknown): string =>
+    fn(pyStr(value));
 
 function selectFilter(name: string, keep: boolean, byAttr: boolean) {
   return filter(
@@ -643,7 +712,8 @@ function selectFilter(name: string, keep: boolean, byAttr: boolean) {
     byAttr ? ['attr', 'test'] : ['test'],
     (value, a, rest, _kw, ctx) => {
       const get = byAttr ? attrGetter(a.attr) : (x: unknown): unknown => x;
-      const test = a.test === undefined ? pyBool : (x: unknown): boolean => ctx.env.getTest(pyStr(a.test)).call(ctx, x, ...rest) === true;
+      const test =
+        a.test === undefined ? pyBool : (x: unknown): boolean => ctx.env.getTest(pyStr(a.test)).call(ctx, x, ...rest) === true;
       return pyIter(value).filter((x) => test(get(x)) === keep);
     },
     { varargs: true, required: byAttr ? 1 : 0 },
@@ -651,11 +721,25 @@ function selectFilter(name: string, keep: boolean, byAttr: boolean) {
 }
 
 const FILTERS: Record<string, (this: NjContext, value: unknown, ...args: unknown[]) => unknown> = {
-  default: filter('default', ['default_value', 'boolean'], (v, a) => (v === undefined || (pyBool(a.boolean) && !pyBool(v)) ? (a.default_value ?? '') : v)),
-  length: (v) => (v === undefined ? 0 : v instanceof Map || v instanceof Set ? v.size : isPlainObject(v) ? Object.keys(v).length : pyIter(v).length),
+  default: filter('default', ['default_value', 'boolean'], (v, a) =>
+    v === undefined || (pyBool(a.boolean) && !pyBool(v)) ? (a.default_value ?? '') : v,
+  ),
+  length: (v) =>
+    v === undefined
+      ? 0
+      : v instanceof Map || v instanceof Set
+        ? v.size
+        : isPlainObject(v)
+          ? Object.keys(v).length
+          : pyIter(v).length,
   first: (v) => pyIter(v)[0],
   last: (v) => pyIter(v).at(-1),
-  join: filter('join', ['d', 'attribute'], (v, a) => pyIter(v).map(attrGetter(a.attribute)).map(pyStr).join(a.d === undefined ? '' : pyStr(a.d))),
+  join: filter('join', ['d', 'attribute'], (v, a) =>
+    pyIter(v)
+      .map(attrGetter(a.attribute))
+      .map(pyStr)
+      .join(a.d === undefined ? '' : pyStr(a.d)),
+  ),
   lower: strFilter((s) => s.toLowerCase()),
   upper: strFilter((s) => s.toUpperCase()),
   title: strFilter((s) => s.replace(/([^-\s({[<]+)/g, (w) => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase())),
@@ -669,9 +753,17 @@ const FILTERS: Record<string, (this: NjContext, value: unknown, ...args: unknown
     { required: 2 },
   ),
   center: filter('center', ['width'], (v, a) => (pyGetattr(pyStr(v), 'center') as (w: unknown) => string)(a.width ?? 80)),
-  int: filter('int', ['default', 'base'], (v, a) => toIntFilter(v, a.default ?? 0, a.base === undefined ? 10 : toInt(a.base, 'base'))),
+  int: filter('int', ['default', 'base'], (v, a) =>
+    toIntFilter(v, a.default ?? 0, a.base === undefined ? 10 : toInt(a.base, 'base')),
+  ),
   float: filter('float', ['default'], (v, a) => toFloatFilter(v, a.default ?? pyFloat(0))),
-  round: filter('round', ['precision', 'method'], (v, a) => roundFilter(v, a.precision === undefined ? 0 : toInt(a.precision, 'precision'), a.method === undefined ? 'common' : pyStr(a.method))),
+  round: filter('round', ['precision', 'method'], (v, a) =>
+    roundFilter(
+      v,
+      a.precision === undefined ? 0 : toInt(a.precision, 'precision'),
+      a.method === undefined ? 'common' : pyStr(a.method),
+    ),
+  ),
   abs: (v) => pyAbs(v),
   reverse: (v) => {
     const s = asStr(v);
@@ -694,7 +786,11 @@ const FILTERS: Record<string, (this: NjContext, value: unknown, ...args: unknown
   }),
   min: filter('min', ['case_sensitive', 'attribute'], (v, a) => [...pyIter(v)].sort(orderBy(sortKey(a)))[0]),
   max: filter('max', ['case_sensitive', 'attribute'], (v, a) => [...pyIter(v)].sort(orderBy(sortKey(a))).at(-1)),
-  sum: filter('sum', ['attribute', 'start'], (v, a) => pyIter(v).map(attrGetter(a.attribute)).reduce((acc, x) => pyBinop('add', acc, x), a.start ?? 0)),
+  sum: filter('sum', ['attribute', 'start'], (v, a) =>
+    pyIter(v)
+      .map(attrGetter(a.attribute))
+      .reduce((acc, x) => pyBinop('add', acc, x), a.start ?? 0),
+  ),
   tojson: filter('tojson', ['indent'], (v, a) =>
     nj.runtime.markSafe(
       jsonDumps(v, a.indent === undefined || a.indent === null ? null : toInt(a.indent, 'indent')).replace(
@@ -725,14 +821,20 @@ const FILTERS: Record<string, (this: NjContext, value: unknown, ...args: unknown
   reject: selectFilter('reject', false, false),
   selectattr: selectFilter('selectattr', true, true),
   rejectattr: selectFilter('rejectattr', false, true),
-  format: filter('format', [], (v, _a, rest, kw) => percentFormat(pyStr(v), rest.length ? tuple(rest) : kw), { varargs: true, varkw: true }),
+  format: filter('format', [], (v, _a, rest, kw) => percentFormat(pyStr(v), rest.length ? tuple(rest) : kw), {
+    varargs: true,
+    varkw: true,
+  }),
   pprint: (v) => pyRepr(v),
   filesizeformat: filter('filesizeformat', ['binary'], (v, a) => fileSize(v, pyBool(a.binary))),
 };
 FILTERS.d = FILTERS.default!;
 FILTERS.count = FILTERS.length!;
 
-const cmpTest = (op: CompareOp) => (a: unknown, b: unknown): boolean => pyCompare(op, a, b);
+const cmpTest =
+  (op: CompareOp) =>
+  (a: unknown, b: unknown): boolean =>
+    pyCompare(op, a, b);
 
 const TESTS: Record<string, (...args: unknown[]) => boolean> = {
   defined: (v) => v !== undefined,

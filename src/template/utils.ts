@@ -5,8 +5,7 @@
  * purpose: templates should not probe the worker's disk.
  */
 import { randomUUID } from 'node:crypto';
-import type {
-  PyTzInfo} from './pytypes.js';
+import type { PyTzInfo } from './pytypes.js';
 import {
   PyDatetime,
   PyError,
@@ -42,7 +41,15 @@ import {
 // re: Python regex syntax translated to JS RegExp
 
 const RE_FLAG = { I: 2, L: 4, M: 8, S: 16, U: 32, X: 64, A: 256 } as const;
-const INLINE_FLAG: Record<string, number> = { i: RE_FLAG.I, L: RE_FLAG.L, m: RE_FLAG.M, s: RE_FLAG.S, u: RE_FLAG.U, x: RE_FLAG.X, a: RE_FLAG.A };
+const INLINE_FLAG: Record<string, number> = {
+  i: RE_FLAG.I,
+  L: RE_FLAG.L,
+  m: RE_FLAG.M,
+  s: RE_FLAG.S,
+  u: RE_FLAG.U,
+  x: RE_FLAG.X,
+  a: RE_FLAG.A,
+};
 
 const reError = (m: string): PyError => new PyError('re.error', m);
 
@@ -198,7 +205,7 @@ export class PyPattern extends PyObject {
   }
   findall(...args: unknown[]): unknown[] {
     return this.finditer(...args).map((m) => {
-      const gs = (m.groups)('');
+      const gs = m.groups('');
       if (this.groups === 0) return m.group();
       return this.groups === 1 ? gs[0] : tuple(gs);
     });
@@ -382,8 +389,18 @@ const reModule = new PyNamespace('re', 'module', {
   findall: reFunc('findall', ['string']),
   finditer: reFunc('finditer', ['string']),
   split: reFunc('split', ['string', 'maxsplit']),
-  sub: pyfunc('sub', ['pattern', 'repl', 'string', 'count', 'flags'], (a) => compile(a.pattern, a.flags).sub(a.repl, a.string, a.count ?? 0), { required: 3 }),
-  subn: pyfunc('subn', ['pattern', 'repl', 'string', 'count', 'flags'], (a) => compile(a.pattern, a.flags).subn(a.repl, a.string, a.count ?? 0), { required: 3 }),
+  sub: pyfunc(
+    'sub',
+    ['pattern', 'repl', 'string', 'count', 'flags'],
+    (a) => compile(a.pattern, a.flags).sub(a.repl, a.string, a.count ?? 0),
+    { required: 3 },
+  ),
+  subn: pyfunc(
+    'subn',
+    ['pattern', 'repl', 'string', 'count', 'flags'],
+    (a) => compile(a.pattern, a.flags).subn(a.repl, a.string, a.count ?? 0),
+    { required: 3 },
+  ),
   compile: pyfunc('compile', ['pattern', 'flags'], (a) => compile(a.pattern, a.flags), { required: 1 }),
   escape: pyfunc('escape', ['pattern'], (a) => reEscape(toStr(a.pattern, 'pattern')), { required: 1 }),
   I: RE_FLAG.I,
@@ -454,7 +471,8 @@ function commonprefix(list: unknown): string {
   return prefix;
 }
 
-const strArg = (name: string, fn: (s: string) => unknown) => pyfunc(name, ['p'], (a) => fn(toStr(a.p, `${name}() argument`)), { required: 1 });
+const strArg = (name: string, fn: (s: string) => unknown) =>
+  pyfunc(name, ['p'], (a) => fn(toStr(a.p, `${name}() argument`)), { required: 1 });
 
 const pathModule = new PyNamespace('posixpath', 'module', {
   basename: strArg('basename', basename),
@@ -464,7 +482,16 @@ const pathModule = new PyNamespace('posixpath', 'module', {
   splitdrive: strArg('splitdrive', (p) => tuple(['', p])),
   normpath: strArg('normpath', normpath),
   isabs: strArg('isabs', (p) => p.startsWith('/')),
-  join: pyfunc('join', ['a'], (a, rest) => joinPath(toStr(a.a, 'join() argument'), rest.map((x) => toStr(x, 'join() argument'))), { required: 1, varargs: true }),
+  join: pyfunc(
+    'join',
+    ['a'],
+    (a, rest) =>
+      joinPath(
+        toStr(a.a, 'join() argument'),
+        rest.map((x) => toStr(x, 'join() argument')),
+      ),
+    { required: 1, varargs: true },
+  ),
   commonprefix: pyfunc('commonprefix', ['m'], (a) => commonprefix(a.m), { required: 1 }),
   sep: '/',
   extsep: '.',
@@ -548,7 +575,13 @@ interface Parsed {
 function monthOf(word: string): number | undefined {
   const w = word.toLowerCase().replace(/\.$/, '');
   if (w.length < 3) return undefined;
-  const i = MONTHS.findIndex((m, idx) => w.startsWith(m) && ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'][idx]!.startsWith(w === 'sept' ? 'sep' : w));
+  const i = MONTHS.findIndex(
+    (m, idx) =>
+      w.startsWith(m) &&
+      ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'][
+        idx
+      ]!.startsWith(w === 'sept' ? 'sep' : w),
+  );
   return i < 0 ? undefined : i + 1;
 }
 
@@ -593,13 +626,16 @@ function resolveYmd(nums: { v: number; len: number }[], r: Parsed, o: ParserOpti
 }
 
 function extractTime(s: string, r: Parsed): string {
-  return s.replace(/(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6})\d*)?)?/, (_w, h: string, m: string, sec?: string, frac?: string) => {
-    r.hour = Number(h);
-    r.minute = Number(m);
-    if (sec !== undefined) r.second = Number(sec);
-    if (frac !== undefined) r.microsecond = Number(frac.padEnd(6, '0'));
-    return ' ';
-  });
+  return s.replace(
+    /(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6})\d*)?)?/,
+    (_w, h: string, m: string, sec?: string, frac?: string) => {
+      r.hour = Number(h);
+      r.minute = Number(m);
+      if (sec !== undefined) r.second = Number(sec);
+      if (frac !== undefined) r.microsecond = Number(frac.padEnd(6, '0'));
+      return ' ';
+    },
+  );
 }
 
 function extractAmPm(s: string, r: Parsed): string {
@@ -613,11 +649,14 @@ function extractAmPm(s: string, r: Parsed): string {
 }
 
 function extractTz(s: string, r: Parsed): string {
-  let out = s.replace(/(^|\s)(?:(?:UTC|GMT)\s*)?([+-])(\d{2}):?(\d{2})?(?=\s|$)/i, (_w, lead: string, sgn: string, hh: string, mm?: string) => {
-    const secs = (sgn === '-' ? -1 : 1) * (Number(hh) * 3600 + Number(mm ?? 0) * 60);
-    r.tz = secs === 0 ? TZ_TZUTC : new PyFixedTz(secs, null, 'tzoffset');
-    return lead + ' ';
-  });
+  let out = s.replace(
+    /(^|\s)(?:(?:UTC|GMT)\s*)?([+-])(\d{2}):?(\d{2})?(?=\s|$)/i,
+    (_w, lead: string, sgn: string, hh: string, mm?: string) => {
+      const secs = (sgn === '-' ? -1 : 1) * (Number(hh) * 3600 + Number(mm ?? 0) * 60);
+      r.tz = secs === 0 ? TZ_TZUTC : new PyFixedTz(secs, null, 'tzoffset');
+      return lead + ' ';
+    },
+  );
   if (r.tz === undefined) {
     out = out.replace(/(^|[\s\d])(UTC|GMT|Z)(?=\s|$)/, (_w, lead: string) => {
       r.tz = TZ_TZUTC;
@@ -673,11 +712,19 @@ function parseLoose(input: string, o: ParserOptions): PyDatetime {
     if (r.hour > 12) throw valueError(`Unknown string format: ${input}`);
     r.hour = (r.hour % 12) + (r.ampm === 'pm' ? 12 : 0);
   }
-  const dflt = o.default ?? PyDatetime.fromUtc(BigInt(Date.now()) * 1000n, null).replace({ __keywords: true, hour: 0, minute: 0, second: 0, microsecond: 0 });
+  const dflt =
+    o.default ??
+    PyDatetime.fromUtc(BigInt(Date.now()) * 1000n, null).replace({
+      __keywords: true,
+      hour: 0,
+      minute: 0,
+      second: 0,
+      microsecond: 0,
+    });
   const year = r.year ?? dflt.year;
   const month = r.month ?? dflt.month;
   const dim = new Date(Date.UTC(2000, month, 0)).getUTCDate();
-  const isLeapFeb = month === 2 && (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0));
+  const isLeapFeb = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   const day = r.day ?? Math.min(dflt.day, isLeapFeb ? 29 : month === 2 ? 28 : dim);
   const tz = o.ignoretz ? null : (r.tz ?? dflt.tzinfo);
   return PyDatetime.of(
@@ -713,13 +760,14 @@ const parserModule = new PyNamespace('dateutil.parser', 'module', {
     'parse',
     ['timestr', 'parserinfo', 'dayfirst', 'yearfirst', 'ignoretz', 'fuzzy', 'default'],
     (a) => {
-      if (a.default !== undefined && a.default !== null && !(a.default instanceof PyDatetime)) throw typeError('default must be a datetime');
+      if (a.default !== undefined && a.default !== null && !(a.default instanceof PyDatetime))
+        throw typeError('default must be a datetime');
       return parseDatetime(toStr(a.timestr, 'Parser must be a string or character stream, not ' + pyTypeName(a.timestr)), {
         dayfirst: pyBool(a.dayfirst),
         yearfirst: pyBool(a.yearfirst),
         ignoretz: pyBool(a.ignoretz),
         fuzzy: pyBool(a.fuzzy),
-        default: (a.default) ?? null,
+        default: a.default ?? null,
       });
     },
     { required: 1 },
@@ -784,7 +832,8 @@ const dateutilModule = new PyNamespace('dateutil', 'module', {
 // ---------------------------------------------------------------------------------------------
 // The utils object
 
-const s3Arg = (name: string, part: 0 | 1) => pyfunc(name, ['s'], (a) => s3Split(toStr(a.s, `${name}() argument`))[part], { required: 1 });
+const s3Arg = (name: string, part: 0 | 1) =>
+  pyfunc(name, ['s'], (a) => s3Split(toStr(a.s, `${name}() argument`))[part], { required: 1 });
 
 /** The `utils` template variable (upstream JINJA_UTILS). Frozen: templates cannot alter it. */
 export const utils: Record<string, unknown> = Object.freeze({

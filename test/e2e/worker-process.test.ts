@@ -109,19 +109,21 @@ describe('worker processes', () => {
   it('kill -9 of a worker mid-run: a second worker takes the run over and completes it once', async () => {
     const r = await realm();
     const pids = path.join(r.dir, 'pids');
+    const mark = path.join(r.dir, 'mark');
+    // The first attempt sleeps (and is orphaned when its worker dies); the second one is quick.
     await putJob(r, {
       job_id: 'e2e/slow',
-      payload: `sh -c 'echo $$ >> "$PIDS"; sleep 3; echo done'`,
-      parameters: { env: { PIDS: pids } },
+      payload: `sh -c 'echo $$ >> "$PIDS"; test -f "$MARK" || { touch "$MARK"; sleep 20; }; echo done'`,
+      parameters: { env: { PIDS: pids, MARK: mark } },
     });
     const [runId] = runIds((await r.lavaOk(['dispatch', 'e2e/slow'])).stdout);
     expect(runId).toMatch(UUID_RE);
 
     const first = r.spawn(['worker', '-w', 'w']);
-    const row = await waitForRun(r, runId as string);
-    expect(row.pid).toBe(first.pid);
-    await waitFor(() => fs.existsSync(pids), 10_000, 'the job process to start');
-    trackGroups(pids);
+    await waitFor(() => fs.existsSync(mark), 20_000, 'the job process to start');
+    const [orphan] = trackGroups(pids);
+    const row = (await ps(r)).find((x) => x.run_id === runId);
+    expect(row?.pid).toBe(first.pid);
 
     process.kill(first.pid, 'SIGKILL');
     const killed = await waitExit(first, 5_000);
@@ -133,10 +135,11 @@ describe('worker processes', () => {
     expect((await ps(r)).find((x) => x.run_id === runId)).toBeUndefined();
 
     // The message and the run claim come back when the 2s lease runs out.
-    const second = r.spawn(['worker', '-w', 'w', '--batch', '--wait', '4']);
+    const second = r.spawn(['worker', '-w', 'w', '--batch', '--wait', '3']);
     const secondExit = await waitExit(second, 25_000);
     expect(secondExit.code, second.stderr()).toBe(0);
-    trackGroups(pids);
+    // The orphan of the first attempt is still asleep: the second attempt did not wait for it.
+    expect(groupAlive(orphan as number)).toBe(true);
 
     const records = await r.events(runId as string);
     expect(records).toHaveLength(1);
@@ -155,6 +158,7 @@ describe('worker processes', () => {
     expect((await waitExit(third, 15_000)).code, third.stderr()).toBe(0);
     expect(await r.statuses(runId as string)).toEqual(statuses);
     expect(await queueCounts(r, 'w')).toEqual({ visible: 0, inflight: 0, delayed: 0 });
+    process.kill(-(orphan as number), 'SIGKILL');
   }, 60_000);
 
   it('two workers sharing one realm run each of 40 runs exactly once', async () => {
@@ -209,10 +213,11 @@ describe('worker processes', () => {
 
   it('SIGTERM while a short job runs: the job completes, then the worker exits 0', async () => {
     const r = await realm({ LAVA_SHUTDOWN_GRACE: '15s' });
-    await putJob(r, { job_id: 'e2e/nap', payload: `sh -c 'sleep 2; echo slept'` });
+    const started = path.join(r.dir, 'started');
+    await putJob(r, { job_id: 'e2e/nap', payload: `sh -c 'touch "$STARTED"; sleep 2; echo slept'`, parameters: { env: { STARTED: started } } });
     const [runId] = runIds((await r.lavaOk(['dispatch', 'e2e/nap'])).stdout);
     const worker = r.spawn(['worker', '-w', 'w']);
-    await waitForRun(r, runId as string);
+    await waitFor(() => fs.existsSync(started), 20_000, 'the job to start', 20);
 
     const t0 = Date.now();
     process.kill(worker.pid, 'SIGTERM');
@@ -241,8 +246,7 @@ describe('worker processes', () => {
     });
     const [runId] = runIds((await r.lavaOk(['dispatch', 'e2e/long'])).stdout);
     const worker = r.spawn(['worker', '-w', 'w']);
-    await waitForRun(r, runId as string);
-    await waitFor(() => fs.existsSync(marker) && fs.readFileSync(marker, 'utf8').trim(), 10_000, 'the job to start');
+    await waitFor(() => fs.existsSync(marker) && fs.readFileSync(marker, 'utf8').trim(), 20_000, 'the job to start', 20);
     const [pgid] = trackGroups(marker);
     expect(pgid).toBeGreaterThan(1);
     expect(groupAlive(pgid as number)).toBe(true);
@@ -273,12 +277,14 @@ describe('worker processes', () => {
 
   it('lava ps --json lists a running run with job_id, run_id and the worker pid', async () => {
     const r = await realm({ LAVA_SHUTDOWN_GRACE: '15s' });
-    await putJob(r, { job_id: 'e2e/ps', payload: `sh -c 'sleep 5'` });
+    const started = path.join(r.dir, 'started');
+    await putJob(r, { job_id: 'e2e/ps', payload: `sh -c 'touch "$STARTED"; sleep 5'`, parameters: { env: { STARTED: started } } });
     const [runId] = runIds((await r.lavaOk(['dispatch', 'e2e/ps'])).stdout);
     expect(await ps(r)).toEqual([]);
     const worker = r.spawn(['worker', '-w', 'w']);
+    await waitFor(() => fs.existsSync(started), 20_000, 'the job to start', 20);
 
-    const row = await waitForRun(r, runId as string);
+    const row = await waitForRun(r, runId as string, 5_000);
     expect(row).toMatchObject({ job_id: 'e2e/ps', run_id: runId, pid: worker.pid, realm: 'default', worker: 'w', type: 'cmd' });
     expect(Number.isNaN(Date.parse(row.started))).toBe(false);
 

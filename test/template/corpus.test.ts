@@ -25,7 +25,14 @@ function jobContext(globalsOverride?: Record<string, unknown>): Record<string, u
     a: 'Level',
     a_global: 'alpha',
     s3obj: { Bucket: 'b1', Key: 'k/1.csv' },
-    lava: { master_job_id: 'demo/master', master_start: START, master_ustart: START, parent_start: START, parent_ustart: START, iteration: 1 },
+    lava: {
+      master_job_id: 'demo/master',
+      master_start: START,
+      master_ustart: START,
+      parent_start: START,
+      parent_ustart: START,
+      iteration: 1,
+    },
   };
   const state = { sid: '2026-11-22T18:00:00Z', my_state_id: 42, flag: true };
   return buildTemplateContext({
@@ -76,7 +83,10 @@ const CASES: Case[] = [
   ["{{ (start.replace(day=1) - utils.timedelta(days=1)).strftime('%Y-%m') }}", '2026-10'],
   ["{{ (ustart + utils.dateutil.relativedelta(months=-1)).strftime('%Y%m') }}", '202610'],
   ['{{ ustart + utils.dateutil.relativedelta.relativedelta(months=6) }}', '2027-05-22 23:04:05+00:00'],
-  ['{% set relativedelta = utils.dateutil.relativedelta.relativedelta %}{{ ustart + relativedelta(months=6) }}', '2027-05-22 23:04:05+00:00'],
+  [
+    '{% set relativedelta = utils.dateutil.relativedelta.relativedelta %}{{ ustart + relativedelta(months=6) }}',
+    '2027-05-22 23:04:05+00:00',
+  ],
   ["{{ start.astimezone(utils.dateutil.tz.gettz('America/New_York')).strftime('%Y-%m-%d %H:%M %Z') }}", '2026-11-22 18:04 EST'],
   ['{{ job.ts_dispatch.isoformat() }}', '2026-11-23T10:00:00+11:00'],
   ['{{ (start - job.ts_dispatch).total_seconds() }}', '245.0'],
@@ -88,16 +98,16 @@ const CASES: Case[] = [
   ["{{ utils.parsedate.isoparse('2020-02-11T09:30:00+11:00') }}", '2020-02-11 09:30:00+11:00'],
   ["{% set ts=utils.parsedate.parse(state['sid']) %}{{ ustart-ts > utils.timedelta(hours=4) }}", 'True'],
   ["Time since last run: {% set ts=utils.parsedate.parse(state['sid']) %}{{ ustart-ts }}", 'Time since last run: 5:04:05'],
-  [
-    "{{ utils.datetime.strptime(utils.re.search('(\\d{8})', key).group(1), '%Y%m%d').strftime('%d/%m/%Y') }}",
-    '23/11/2026',
-  ],
+  ["{{ utils.datetime.strptime(utils.re.search('(\\d{8})', key).group(1), '%Y%m%d').strftime('%d/%m/%Y') }}", '23/11/2026'],
   ["{{ '{:%Y-%m-%d}'.format(start) }}", '2026-11-23'],
 
   // Structured attributes, globals and state
   ['{{realm.realm}} {{ realm["realm"] }}', 'prod prod'],
   ['{{ realm.s3_temp }}/{{ job.job_id }}/output.csv', 's3://lava-prod-temp/lava/tmp/demo/daily-load/output.csv'],
-  ["{{ state.my_state_id }} {{ state['my_state_id'] }} {{ job.state.my_state_id }} {{ job.state['my_state_id'] }}", '42 42 42 42'],
+  [
+    "{{ state.my_state_id }} {{ state['my_state_id'] }} {{ job.state.my_state_id }} {{ job.state['my_state_id'] }}",
+    '42 42 42 42',
+  ],
   ['s3://{{ globals.s3obj.Bucket }}/{{ globals.s3obj.Key }}', 's3://b1/k/1.csv'],
   ['Failed on attempt {{ globals.lava.iteration }} but will try again!', 'Failed on attempt 1 but will try again!'],
   ['{{ job.globals.a_global }}', 'alpha'],
@@ -119,7 +129,7 @@ const CASES: Case[] = [
   ["{{ vars.cmd | replace(' ', '_') }}", 'echo_hi'],
   ["{{ job.parameters.file.split('/')[-1] }}", 'data.csv'],
   ["{{ bucket_arn.split(':')[4] }}", '123456789012'],
-  ["{% for x in vars.list %}{{ loop.index }}:{{ x }}{% if not loop.last %},{% endif %}{% endfor %}", '1:a,2:b,3:c'],
+  ['{% for x in vars.list %}{{ loop.index }}:{{ x }}{% if not loop.last %},{% endif %}{% endfor %}', '1:a,2:b,3:c'],
   ["{{ vars.list | join(',') }} {{ ','.join(vars.list) }}", 'a,b,c a,b,c'],
   ['{% if vars.list %}has items{% endif %}{% if vars.empty_list %}never{% endif %}', 'has items'],
   ['{{ job.job_id | upper }}', 'DEMO/DAILY-LOAD'],
@@ -127,7 +137,10 @@ const CASES: Case[] = [
   ["{{ '%s-%s' % (job.job_id, realm.realm) }} {{ '{}/{}'.format(realm.realm, job.run_id) }}", 'demo/daily-load-prod prod/a1b2c3'],
 
   // Actions (result is available)
-  ['Job {{job.job_id}}@{{realm.realm}} ({{job.run_id}}) failed: {{result.error}}', 'Job demo/daily-load@prod (a1b2c3) failed: exit status 1'],
+  [
+    'Job {{job.job_id}}@{{realm.realm}} ({{job.run_id}}) failed: {{result.error}}',
+    'Job demo/daily-load@prod (a1b2c3) failed: exit status 1',
+  ],
   ['{{result | tojson}}', '{"error": "exit status 1", "exit_status": 1}'],
 
   // utils helpers (user guide: "Jinja Utility Functions")
@@ -139,7 +152,10 @@ const CASES: Case[] = [
   ["{{ utils.re.search('s3://([^.]*)', 's3://bucket.xyzzy.com/an/s3/key').group(1) }}", 'bucket'],
   ["{{ utils.re.sub('[^A-Za-z0-9]', '_', job.job_id) }}", 'demo_daily_load'],
   ["{{ utils.s3bucket('s3://b/k/x') }}", 'b'],
-  ["{{ utils.s3bucket('s3://bucket.xyzzy.com/an/s3/key') }} {{ utils.s3key('s3://bucket.xyzzy.com/an/s3/key') }}", 'bucket.xyzzy.com an/s3/key'],
+  [
+    "{{ utils.s3bucket('s3://bucket.xyzzy.com/an/s3/key') }} {{ utils.s3key('s3://bucket.xyzzy.com/an/s3/key') }}",
+    'bucket.xyzzy.com an/s3/key',
+  ],
   ['{{ utils.s3bucket(realm.s3_temp) }} {{ utils.s3key(realm.s3_temp) }}', 'lava-prod-temp lava/tmp'],
   ["{{ utils.re.fullmatch('[0-9a-f-]{36}', utils.uuid() | string) is not none }}", 'True'],
   ["{{ key.startswith('drop/') }}", 'True'],
@@ -160,7 +176,12 @@ describe('template corpus (upstream-style templates with Python Lava output)', (
   });
 
   it.each(CASES.map((c, i) => [i, ...c] as const))('#%i %s', (_i, template, expected, overrides) => {
-    const context = overrides === undefined ? jobContext() : 'globals' in overrides ? jobContext(overrides.globals as Record<string, unknown>) : overrides;
+    const context =
+      overrides === undefined
+        ? jobContext()
+        : 'globals' in overrides
+          ? jobContext(overrides.globals as Record<string, unknown>)
+          : overrides;
     expect(renderTemplate(template, context)).toBe(expected);
   });
 });

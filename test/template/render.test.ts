@@ -27,7 +27,9 @@ describe('Jinja2 default semantics', () => {
 
   it('supports set, if/elif/else, for with loop variables, comments and whitespace control', () => {
     expect(r('{% set x = 2 %}{% if x > 3 %}big{% elif x > 1 %}mid{% else %}small{% endif %}')).toBe('mid');
-    expect(r('{% for x in xs %}{{ loop.index }}{{ x }}{% if not loop.last %},{% endif %}{% endfor %}', { xs: ['a', 'b'] })).toBe('1a,2b');
+    expect(r('{% for x in xs %}{{ loop.index }}{{ x }}{% if not loop.last %},{% endif %}{% endfor %}', { xs: ['a', 'b'] })).toBe(
+      '1a,2b',
+    );
     expect(r('{% for x in [] %}x{% else %}empty{% endfor %}')).toBe('empty');
     expect(r('a {%- if true -%} b {%- endif -%} c {{- " d " -}} e {# note #}f')).toBe('abc d e f');
     expect(r('{% set x %}cap{{ 1 }}{% endset %}{{ x }}')).toBe('cap1');
@@ -62,7 +64,9 @@ describe('Python value rendering', () => {
   });
 
   it('prints floats produced by division and float operations with a .0', () => {
-    expect(r('{{ 10 / 5 }} {{ 10 / 4 }} {{ 7 // 2 }} {{ 2 ** 3 }} {{ "3" | float }} {{ 2.5 | round }}')).toBe('2.0 2.5 3 8 3.0 2.0');
+    expect(r('{{ 10 / 5 }} {{ 10 / 4 }} {{ 7 // 2 }} {{ 2 ** 3 }} {{ "3" | float }} {{ 2.5 | round }}')).toBe(
+      '2.0 2.5 3 8 3.0 2.0',
+    );
   });
 
   it('prints datetimes in Python str() form', () => {
@@ -84,8 +88,12 @@ describe('Python truthiness and operators', () => {
   });
 
   it('compares with Python semantics, including chains and containment', () => {
-    expect(r("{{ 1 < 2 < 3 }} {{ 3 > 2 > 2 }} {{ 1 == 1.0 }} {{ '1' == 1 }} {{ [1, [2]] == [1, [2]] }}")).toBe('True False True False True');
-    expect(r("{{ 'b' in 'abc' }} {{ 2 in [1, 2] }} {{ 'k' in {'k': 1} }} {{ 'z' not in ['a'] }} {{ 'x' in missing }}")).toBe('True True True True False');
+    expect(r("{{ 1 < 2 < 3 }} {{ 3 > 2 > 2 }} {{ 1 == 1.0 }} {{ '1' == 1 }} {{ [1, [2]] == [1, [2]] }}")).toBe(
+      'True False True False True',
+    );
+    expect(r("{{ 'b' in 'abc' }} {{ 2 in [1, 2] }} {{ 'k' in {'k': 1} }} {{ 'z' not in ['a'] }} {{ 'x' in missing }}")).toBe(
+      'True True True True False',
+    );
   });
 
   it('raises Python TypeErrors for unsupported operand types', () => {
@@ -99,20 +107,20 @@ describe('Python methods on str / list / dict', () => {
     expect(r("{{ 'a,b'.split(',') }} {{ ' a  b '.split() }} {{ 'AbC'.lower() }} {{ 'x'.upper() }} {{ ' s '.strip() }}")).toBe(
       "['a', 'b'] ['a', 'b'] abc X s",
     );
-    expect(r("{{ 'aXa'.replace('a', 'b') }} {{ 'abc'.startswith('a') }} {{ 'abc'.endswith('bc') }} {{ '-'.join(['a', 'b']) }}")).toBe(
-      'bXb True True a-b',
-    );
+    expect(
+      r("{{ 'aXa'.replace('a', 'b') }} {{ 'abc'.startswith('a') }} {{ 'abc'.endswith('bc') }} {{ '-'.join(['a', 'b']) }}"),
+    ).toBe('bXb True True a-b');
     expect(r("{{ '{} is {}'.format('x', 1) }} {{ '7'.zfill(3) }} {{ 'hello world'.title() }} {{ 'hELLO'.capitalize() }}")).toBe(
       'x is 1 007 Hello World Hello',
     );
-    expect(r("{{ s[-1] }} {{ s[1:3] }} {{ s[::-1] }} {{ s[:2] }} {{ s[10] }}|", { s: 'abcdef' })).toBe('f bc fedcba ab |');
+    expect(r('{{ s[-1] }} {{ s[1:3] }} {{ s[::-1] }} {{ s[:2] }} {{ s[10] }}|', { s: 'abcdef' })).toBe('f bc fedcba ab |');
   });
 
   it('supports dict methods', () => {
     const d = { k: 'v' };
-    expect(r("{{ d.items() }} {{ d.keys() }} {{ d.values() }} {{ d.get('k') }} {{ d.get('x', 'dflt') }} {{ d.get('x') }}", { d })).toBe(
-      "[('k', 'v')] ['k'] ['v'] v dflt None",
-    );
+    expect(
+      r("{{ d.items() }} {{ d.keys() }} {{ d.values() }} {{ d.get('k') }} {{ d.get('x', 'dflt') }} {{ d.get('x') }}", { d }),
+    ).toBe("[('k', 'v')] ['k'] ['v'] v dflt None");
   });
 
   it('prefers dict keys over methods for attribute access, and keys for subscripts', () => {
@@ -120,7 +128,9 @@ describe('Python methods on str / list / dict', () => {
   });
 
   it('supports list methods and negative indexes', () => {
-    expect(r('{% set l = [3, 1] %}{% set _ = l.append(2) %}{{ l }} {{ l[-1] }} {{ l.index(1) }} {{ l.count(3) }}')).toBe('[3, 1, 2] 2 1 1');
+    expect(r('{% set l = [3, 1] %}{% set _ = l.append(2) %}{{ l }} {{ l[-1] }} {{ l.index(1) }} {{ l.count(3) }}')).toBe(
+      '[3, 1, 2] 2 1 1',
+    );
   });
 });
 
@@ -132,9 +142,12 @@ describe('datetime shims inside templates', () => {
     expect(r("{{ start.strftime('%Y-%m-%d %H:%M') }}|{{ start.isoformat() }}|{{ start.timestamp() }}", ctx)).toBe(
       '2026-11-22 23:04|2026-11-22T23:04:05+00:00|1795388645.0',
     );
-    expect(r('{{ start.date() }} {{ start.year }}-{{ start.month }}-{{ start.day }} {{ start.hour }}:{{ start.minute }}:{{ start.second }}', ctx)).toBe(
-      '2026-11-22 2026-11-22 23:4:5',
-    );
+    expect(
+      r(
+        '{{ start.date() }} {{ start.year }}-{{ start.month }}-{{ start.day }} {{ start.hour }}:{{ start.minute }}:{{ start.second }}',
+        ctx,
+      ),
+    ).toBe('2026-11-22 2026-11-22 23:4:5');
     expect(r('{{ start.weekday() }} {{ start.isoweekday() }}', ctx)).toBe('6 7');
   });
 
@@ -145,11 +158,16 @@ describe('datetime shims inside templates', () => {
 
   it('does arithmetic and comparisons with timedelta and relativedelta', () => {
     expect(r('{{ start + utils.timedelta(days=1) }}', ctx)).toBe('2026-11-23 23:04:05+00:00');
-    expect(r('{{ (start - start).total_seconds() }} {{ start - (start - utils.timedelta(hours=1, minutes=1)) }}', ctx)).toBe('0.0 1:01:00');
-    expect(r('{{ start + utils.dateutil.relativedelta(months=-1) }}', ctx)).toBe('2026-10-22 23:04:05+00:00');
-    expect(r('{{ start < start + utils.timedelta(seconds=1) }} {{ start == start.astimezone(utils.dateutil.tz.gettz("Asia/Tokyo")) }}', ctx)).toBe(
-      'True True',
+    expect(r('{{ (start - start).total_seconds() }} {{ start - (start - utils.timedelta(hours=1, minutes=1)) }}', ctx)).toBe(
+      '0.0 1:01:00',
     );
+    expect(r('{{ start + utils.dateutil.relativedelta(months=-1) }}', ctx)).toBe('2026-10-22 23:04:05+00:00');
+    expect(
+      r(
+        '{{ start < start + utils.timedelta(seconds=1) }} {{ start == start.astimezone(utils.dateutil.tz.gettz("Asia/Tokyo")) }}',
+        ctx,
+      ),
+    ).toBe('True True');
   });
 });
 
@@ -161,13 +179,25 @@ describe('filters', () => {
       ["{{ '42' | int }} {{ '3.7' | int }} {{ 'x' | int }} {{ 'x' | int(7) }} {{ '0x1A' | int(base=16) }}", '42 3 0 7 26'],
       ["{{ '1.5' | float }} {{ 'x' | float }}", '1.5 0.0'],
       ["{{ [1, 2, 3] | reverse }} {{ 'abc' | reverse }}", '[3, 2, 1] cba'],
-      ["{{ missing | default('d') }} {{ missing | d('d') }} {{ '' | default('e', true) }} {{ none | default('n') }}", 'd d e None'],
+      [
+        "{{ missing | default('d') }} {{ missing | d('d') }} {{ '' | default('e', true) }} {{ none | default('n') }}",
+        'd d e None',
+      ],
       ['{{ [3, 1, 2] | length }} {{ "abc" | length }} {{ {"a": 1} | length }} {{ missing | length }}', '3 3 1 0'],
       ["{{ [3, 1, 2] | first }} {{ [3, 1, 2] | last }} {{ ' x ' | trim }}|", '3 2 x|'],
       ["{{ 'hello wORLD' | title }} {{ 'hELLO' | capitalize }} {{ 42 | string }}", 'Hello World Hello 42'],
-      ["{{ 'ab' | list }} {{ {'k': 1} | list }} {{ ['b', 'A', 'a'] | sort }} {{ [3, 1] | sort(reverse=true) }}", "['a', 'b'] ['k'] ['A', 'a', 'b'] [3, 1]"],
-      ["{{ ['a', 'A', 'b'] | unique | list }} {{ [2.567] | first | round(2) }} {{ -3 | abs }} {{ [1, 5, 2] | max }} {{ [1, 5, 2] | min }}", "['a', 'b'] 2.57 3 5 1"],
-      ["{{ [{'n': 'x'}, {'n': 'y'}] | map(attribute='n') | join }} {{ ['a'] | map('upper') | list }} {{ [1, 2, 3] | sum }}", "xy ['A'] 6"],
+      [
+        "{{ 'ab' | list }} {{ {'k': 1} | list }} {{ ['b', 'A', 'a'] | sort }} {{ [3, 1] | sort(reverse=true) }}",
+        "['a', 'b'] ['k'] ['A', 'a', 'b'] [3, 1]",
+      ],
+      [
+        "{{ ['a', 'A', 'b'] | unique | list }} {{ [2.567] | first | round(2) }} {{ -3 | abs }} {{ [1, 5, 2] | max }} {{ [1, 5, 2] | min }}",
+        "['a', 'b'] 2.57 3 5 1",
+      ],
+      [
+        "{{ [{'n': 'x'}, {'n': 'y'}] | map(attribute='n') | join }} {{ ['a'] | map('upper') | list }} {{ [1, 2, 3] | sum }}",
+        "xy ['A'] 6",
+      ],
       ["{{ [1, 2, 3, 4] | select('odd') | list }} {{ [{'v': 0}, {'v': 1}] | selectattr('v') | list }}", "[1, 3] [{'v': 1}]"],
       ["{{ '%s-%s' | format('a', 'b') }} {{ {'a': 1} | items | list }} {{ {'a': 1} | pprint }}", "a-b [('a', 1)] {'a': 1}"],
     ];
@@ -185,21 +215,26 @@ describe('filters', () => {
 
 describe('tests', () => {
   it('implements Jinja tests', () => {
-    expect(r('{{ x is defined }} {{ y is defined }} {{ y is undefined }} {{ n is none }} {{ "s" is string }} {{ 3 is number }}', { x: 1, n: null })).toBe(
-      'True False True True True True',
-    );
-    expect(r("{{ {} is mapping }} {{ [] is sequence }} {{ 3 is odd }} {{ 4 is even }} {{ 9 is divisibleby 3 }} {{ 'a' is in 'abc' }}")).toBe(
-      'True True True True True True',
-    );
-    expect(r('{{ 1 is eq 1 }} {{ 2 is gt 1 }} {{ true is true }} {{ 1.5 is float }} {{ 2 is integer }} {{ x is not none }}', { x: 1 })).toBe(
-      'True True True True True True',
-    );
+    expect(
+      r('{{ x is defined }} {{ y is defined }} {{ y is undefined }} {{ n is none }} {{ "s" is string }} {{ 3 is number }}', {
+        x: 1,
+        n: null,
+      }),
+    ).toBe('True False True True True True');
+    expect(
+      r("{{ {} is mapping }} {{ [] is sequence }} {{ 3 is odd }} {{ 4 is even }} {{ 9 is divisibleby 3 }} {{ 'a' is in 'abc' }}"),
+    ).toBe('True True True True True True');
+    expect(
+      r('{{ 1 is eq 1 }} {{ 2 is gt 1 }} {{ true is true }} {{ 1.5 is float }} {{ 2 is integer }} {{ x is not none }}', { x: 1 }),
+    ).toBe('True True True True True True');
   });
 
   it('parses tests with and without parentheses inside larger expressions', () => {
-    expect(r("{{ 'a' if x is defined else 'b' }} {{ x is defined and x > 0 }} {{ y is none or y }}|{{ 6 is divisibleby(3) }}", { x: 1 })).toBe(
-      'a True |True',
-    );
+    expect(
+      r("{{ 'a' if x is defined else 'b' }} {{ x is defined and x > 0 }} {{ y is none or y }}|{{ 6 is divisibleby(3) }}", {
+        x: 1,
+      }),
+    ).toBe('a True |True');
     expect(r('{% if x is not defined %}undef{% endif %}')).toBe('undef');
   });
 });

@@ -27,7 +27,7 @@ export const dispatchHandler: Handler = {
       try {
         delay = checkDelay(params.delay as number | string, maxDelay);
       } catch (err) {
-        throw new JobError(`parameters.delay: ${errorMessage(err).replace(/^delay /, '')}`);
+        throw new JobError(`parameters.delay: ${errorMessage(err).replace(/^delay:? /, '')}`);
       }
     }
     let parameters: Record<string, unknown> | undefined;
