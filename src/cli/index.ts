@@ -12,6 +12,7 @@ import { registerPs } from './ps.js';
 import { registerQuickstart } from './quickstart.js';
 import { registerSchedule } from './schedule.js';
 import { registerState } from './state.js';
+import { registerStop } from './stop.js';
 import { registerWorker } from './worker.js';
 
 export const VERSION = '0.1.0';
@@ -45,6 +46,7 @@ Examples:
   registerQuickstart(program);
   registerSchedule(program, g);
   registerState(program, g);
+  registerStop(program);
   return program;
 }
 

@@ -17,6 +17,7 @@ interface Opts {
   retries: string;
   level?: string;
   logJson?: boolean;
+  jumpStart?: boolean;
 }
 
 function int(value: string, flag: string, min: number): number {
@@ -36,6 +37,7 @@ export function registerWorker(program: Command, g: () => GlobalOptions): void {
     .option('--once', 'exit after one message')
     .option('-b, --heartbeat <seconds>', 'seconds between heartbeat log lines (0 = off)', '0')
     .option('--wait <seconds>', 'long-poll wait (default 10; 1 with --batch)')
+    .option('-j, --jump-start', "at start, dispatch this worker's lavasched jobs (after JUMPSTART_DELAY)")
     .option('--retries <n>', 'discard a message received more than n+1 times (negative = never)', '2')
     .option('-l, --level <level>', 'log level (default LAVA_LOGLEVEL or info)')
     .option('--log-json', 'JSON log lines even on a terminal')
@@ -54,6 +56,7 @@ export function registerWorker(program: Command, g: () => GlobalOptions): void {
           batch: o.batch ?? false,
           once: o.once ?? false,
           heartbeatSeconds: heartbeat,
+          jumpStart: o.jumpStart ?? false,
           retries: int(o.retries, '--retries', -1000),
           ...(o.wait !== undefined ? { waitSeconds: int(o.wait, '--wait', 0) } : {}),
           logger,

@@ -16,6 +16,7 @@ import { IllegalStateError, NotFoundError, errorMessage } from '../core/errors.j
 import { silentLogger, type Logger } from '../core/logger.js';
 import { realmSchema } from '../core/schemas.js';
 import { sleep, systemClock, type Clock } from '../core/time.js';
+import { dispatch } from '../dispatch/dispatch.js';
 import { builtinHandlers, type HandlerRegistry } from '../handlers/registry.js';
 import { intake } from './intake.js';
 import { ProcessRegistry } from './process.js';
@@ -39,6 +40,8 @@ export interface WorkerOptions {
   waitSeconds?: number;
   /** Discard a message received more than retries+1 times; negative disables. @default 2 */
   retries?: number;
+  /** At start, dispatch this worker's enabled lavasched jobs (after JUMPSTART_DELAY). */
+  jumpStart?: boolean;
   logger?: Logger;
   clock?: Clock;
   handlers?: HandlerRegistry;
@@ -124,6 +127,7 @@ export class Worker {
     const heartbeat = this.startHeartbeat();
     try {
       await this.env.backend.events.expire(this.o.realm, this.env.clock.now()).catch(() => 0);
+      if (this.o.jumpStart) await this.jumpStart();
       while (this.state === 'running') {
         const free = this.o.threads - this.active.size;
         if (free <= 0) {
@@ -194,6 +198,16 @@ export class Worker {
     this.env.logger.warn({ running: this.active.size }, 'killing running jobs; their runs go back to the queue');
     this.runAbort.abort();
     this.env.processes.killAll();
+  }
+
+  /** Upstream matches only a boolean `enabled: true` here, not a template string. */
+  private async jumpStart(): Promise<void> {
+    const jobs = await this.env.backend.config.list(this.o.realm, 'jobs', { type: 'lavasched', worker: this.o.worker });
+    const delay = this.env.config.duration('JUMPSTART_DELAY');
+    for (const job of jobs.filter((j) => j.enabled === true)) {
+      const runId = await dispatch(this.env.backend, { realm: this.o.realm, jobId: String(job.job_id), worker: this.o.worker, delay });
+      this.env.logger.info({ job_id: job.job_id, run_id: runId, delay }, 'jump-start dispatch');
+    }
   }
 
   private async discard(m: QueueMessage, reason: string, ids?: { job_id?: string; run_id?: string; ts_dispatch?: string }) {
