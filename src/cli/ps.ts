@@ -41,9 +41,7 @@ export function listRuns(tmpRoot: string): { workers: Record<string, unknown>[];
       const info = readJson(path.join(base, 'worker.json'));
       if (!info || typeof info.pid !== 'number' || !alive(info.pid)) continue;
       workers.push(info);
-      for (const runDir of safeReaddir(base)) {
-        const run = readJson(path.join(base, runDir, '.lava-run.json'));
-        if (!run) continue;
+      for (const run of Array.isArray(info.runs) ? (info.runs as Record<string, unknown>[]) : []) {
         runs.push({
           pid: info.pid,
           realm: String(info.realm),

@@ -56,9 +56,10 @@ export const jobSchema = z
     owner: z.string().optional(),
     dispatcher: z.string().optional(),
     schedule: z.union([scheduleSchema, z.null()]).optional(),
-    parameters: record.optional(),
-    globals: reservedGlobals.optional(),
-    state: record.optional(),
+    // null (e.g. YAML with every entry commented out) is read as {} by the worker, as upstream does.
+    parameters: record.nullable().optional(),
+    globals: reservedGlobals.nullable().optional(),
+    state: record.nullable().optional(),
     event_log: z.unknown().optional(),
     iteration_limit: nonNegInt.optional(),
     iteration_delay: duration.optional(),

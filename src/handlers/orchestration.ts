@@ -25,7 +25,9 @@ export async function runChildJob(ctx: HandlerContext, jobId: string, globals: R
   if (ctx.signal.aborted) return { kind: 'unloadable', error: `not started: the worker is stopping` };
   let outcome: RunOutcome;
   try {
-    outcome = await ctx.runChild(jobId, globals);
+    // Copy now, before any await: runChild copies too, but only after loading the spec, and a dag
+    // starts several children before any of them gets that far.
+    outcome = await ctx.runChild(jobId, structuredClone(globals));
   } catch (err) {
     return { kind: 'unloadable', error: errorMessage(err) };
   }

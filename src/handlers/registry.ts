@@ -14,9 +14,16 @@ export type HandlerRegistry = ReadonlyMap<string, Handler>;
 
 export function builtinHandlers(): Map<string, Handler> {
   return new Map(
-    [cmdHandler, exeHandler, pkgHandler, logHandler, chainHandler, dagHandler, foreachHandler, dispatchHandler, lavaschedHandler].map((h) => [
-      h.type,
-      h,
-    ]),
+    [
+      cmdHandler,
+      exeHandler,
+      pkgHandler,
+      logHandler,
+      chainHandler,
+      dagHandler,
+      foreachHandler,
+      dispatchHandler,
+      lavaschedHandler,
+    ].map((h) => [h.type, h]),
   );
 }

@@ -81,9 +81,14 @@ interface NjNode {
 }
 
 type NjNodeClass = new (lineno: number, colno: number, ...fields: unknown[]) => NjNode;
-type NjFrame = object;
+/** The compile-time frame maps template names to the JS expressions that hold them. */
+interface NjFrame {
+  push(): NjFrame;
+  set(name: string, code: string): void;
+}
 
 interface NjTokenizer {
+  nextToken(): NjToken | null;
   forward(): void;
   current(): string;
   isFinished(): boolean;
@@ -97,6 +102,7 @@ interface NjParser {
   skipSymbol(name: string): boolean;
   parseCompare(): NjNode;
   parsePrimary(noPostfix?: boolean): NjNode;
+  parsePostfix(node: NjNode): NjNode;
   parseExpression(): NjNode;
   parseSignature(): NjNode;
   parseAsRoot(): NjNode;
@@ -105,6 +111,9 @@ interface NjParser {
 
 interface NjCompiler {
   _emit(code: string): void;
+  _emitLine(code: string): void;
+  _tmpid(): string;
+  _emitLoopBindings(node: NjNode, arr: string, i: string, len: string): void;
   compile(node: NjNode, frame: NjFrame | undefined): void;
   _compileExpression(node: NjNode, frame: NjFrame): void;
   assertType(node: NjNode, ...types: NjNodeClass[]): void;
@@ -143,7 +152,7 @@ interface Nunjucks {
   lexer: Record<string, string> & { lex(src: string, opts: Record<string, unknown>): NjTokenizer };
   parser: { Parser: new (tokens: NjTokenizer) => NjParser };
   compiler: { Compiler: new (name: string, throwOnUndefined: boolean) => NjCompiler };
-  nodes: Record<'FunCall' | 'LookupVal' | 'Literal' | 'Array' | 'Symbol' | 'Is' | 'Not' | 'NodeList', NjNodeClass> & {
+  nodes: Record<'FunCall' | 'LookupVal' | 'Literal' | 'Array' | 'Symbol' | 'Is' | 'Not' | 'NodeList' | 'Set', NjNodeClass> & {
     Node: { extend(name: string, props: object): NjNodeClass };
   };
   runtime: Record<string, unknown> & { SafeString: new (s: string) => object; markSafe(s: string): unknown };
@@ -163,7 +172,13 @@ const PyGetattr = nodes.Node.extend('PyGetattr', { fields: ['target', 'val'] });
 const PySliceNode = nodes.Node.extend('PySlice', { fields: ['start', 'stop', 'step'] });
 const PyTruth = nodes.Node.extend('PyTruth', { fields: ['target'] });
 const PyIterNode = nodes.Node.extend('PyIter', { fields: ['target'] });
-const OUR_NODES = [PyGetattr, PySliceNode, PyTruth, PyIterNode];
+/** `for x in seq if cond`: Jinja's loop filter. */
+const PyLoopFilter = nodes.Node.extend('PyLoopFilter', { fields: ['seq', 'cond', 'names'] });
+/** A float literal, kept apart so that `1.0` prints as Python does. */
+const PyFloatLiteral = nodes.Node.extend('PyFloatLiteral', { fields: ['value'] });
+/** Raw JS produced by the compiler itself (e.g. one element of an unpacked tuple). */
+const PyRaw = nodes.Node.extend('PyRaw', { fields: ['code'] });
+const OUR_NODES = [PyGetattr, PySliceNode, PyTruth, PyIterNode, PyLoopFilter, PyFloatLiteral, PyRaw];
 
 /** instanceof without type narrowing (all node classes share the NjNode shape). */
 const isNode = (node: unknown, cls: NjNodeClass): boolean => node instanceof cls;
@@ -214,11 +229,38 @@ function pyParseString(this: NjTokenizer, delimiter: string): string {
   return pyUnescape(raw);
 }
 
+const NAME_RE = /^[\p{L}_][\p{L}\p{N}_]*$/u;
+
+/**
+ * Adapt the nunjucks tokenizer to Jinja's lexical rules: Python string escapes, `1e3` floats, and
+ * an error for names that are not identifiers (nunjucks would silently read `\"x\"` as a name).
+ */
+function jinjaTokens(source: string, opts: Record<string, unknown>): NjTokenizer {
+  const tokens = nj.lexer.lex(source, opts);
+  tokens._parseString = pyParseString;
+  const next = tokens.nextToken.bind(tokens);
+  tokens.nextToken = (): NjToken | null => {
+    const t = next();
+    if (t?.type !== tok('TOKEN_SYMBOL') || NAME_RE.test(t.value)) return t;
+    if (/^\d+(\.\d+)?e\d+$/i.test(t.value)) return { ...t, type: tok('TOKEN_FLOAT') };
+    throw new Error(`unexpected characters in name '${t.value}' [Line ${t.lineno + 1}, Column ${t.colno + 1}]`);
+  };
+  return tokens;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Parsing: `.name` vs `[key]` lookups and slices
 
 class PyParser extends nj.parser.Parser {
-  parsePostfix(start: NjNode): NjNode {
+  override parsePrimary(noPostfix?: boolean): NjNode {
+    const t = this.peekToken();
+    if (t?.type !== tok('TOKEN_FLOAT')) return super.parsePrimary(noPostfix);
+    this.nextToken();
+    const node = new PyFloatLiteral(t.lineno, t.colno, parseFloat(t.value));
+    return noPostfix ? node : this.parsePostfix(node);
+  }
+
+  override parsePostfix(start: NjNode): NjNode {
     let node = start;
     for (let t = this.peekToken(); t; t = this.peekToken()) {
       if (t.type === tok('TOKEN_LEFT_PAREN')) {
@@ -448,6 +490,12 @@ class PyCompiler extends nj.compiler.Compiler {
     else this._emit('undefined');
     this._emit(')');
   }
+  compilePyFloatLiteral(node: NjNode): void {
+    this._emit(`runtime.pyFloat(${String(node.value)})`);
+  }
+  compilePyRaw(node: NjNode): void {
+    this._emit(String(node.code));
+  }
   compilePyTruth(node: NjNode, frame: NjFrame): void {
     this.emitCall('pyBool', [node.target as NjNode], frame);
   }
@@ -462,9 +510,34 @@ class PyCompiler extends nj.compiler.Compiler {
     this.emitCall('pyIter', [node.target as NjNode], frame);
   }
   override compileFor(node: NjNode, frame: NjFrame): void {
-    const arr = node.arr as NjNode;
+    let arr = node.arr as NjNode;
+    // nunjucks reads `for x in seq if cond` as an inline-if without else; Jinja means a filter.
+    if (arr.typename === 'InlineIf' && !arr.else_) {
+      const names = isNode(node.name, nodes.Array)
+        ? ((node.name as NjNode).children as NjNode[]).map((c) => String(c.value))
+        : [String((node.name as NjNode).value)];
+      arr = node.arr = new PyLoopFilter(arr.lineno, arr.colno, arr.body, arr.cond, names);
+    }
     if (!isNode(node.name, nodes.Array) && !isNode(arr, PyIterNode)) node.arr = new PyIterNode(arr.lineno, arr.colno, arr);
     super.compileFor(node, frame);
+  }
+
+  /** runtime.pyLoopFilter(seq, frame, names, function(frame) { return cond; }) */
+  compilePyLoopFilter(node: NjNode, frame: NjFrame): void {
+    const names = node.names as string[];
+    this._emit('runtime.pyLoopFilter(');
+    this.compile(node.seq as NjNode, frame);
+    this._emit(`, frame, ${JSON.stringify(names)}, function(frame) { return `);
+    const inner = frame.push();
+    for (const n of names) inner.set(n, `frame.lookup(${JSON.stringify(n)})`);
+    this.compile(node.cond as NjNode, inner);
+    this._emit('; })');
+  }
+
+  /** Adds loop.cycle / previtem / nextitem to nunjucks's loop variables. */
+  override _emitLoopBindings(node: NjNode, arr: string, i: string, len: string): void {
+    super._emitLoopBindings(node, arr, i, len);
+    this._emitLine(`runtime.pyLoopExtras(frame, ${arr}, ${i}, ${len});`);
   }
 
   /** A parenthesised list of several expressions is a Python tuple. */
@@ -485,11 +558,23 @@ class PyCompiler extends nj.compiler.Compiler {
   }
 
   override compileSet(node: NjNode, frame: NjFrame): void {
-    for (const t of node.targets as NjNode[]) {
+    const targets = node.targets as NjNode[];
+    for (const t of targets) {
       if (!isNode(t, nodes.Symbol))
         this.fail('only plain names can be assigned with {% set %} (namespace attributes are not supported)', t.lineno, t.colno);
     }
-    super.compileSet(node, frame);
+    if (targets.length < 2 || !node.value) {
+      super.compileSet(node, frame);
+      return;
+    }
+    // `{% set a, b = pair %}` unpacks (nunjucks would assign the pair to both names).
+    const tmp = this._tmpid();
+    this._emit(`var ${tmp} = runtime.pyUnpack(`);
+    this.compile(node.value as NjNode, frame);
+    this._emitLine(`, ${targets.length});`);
+    targets.forEach((t, i) =>
+      super.compileSet(new nodes.Set(node.lineno, node.colno, [t], new PyRaw(t.lineno, t.colno, `${tmp}[${i}]`)), frame),
+    );
   }
 }
 
@@ -521,6 +606,34 @@ function suppressValue(val: unknown, autoescape: boolean): unknown {
   return autoescape ? nj.lib.escape(s) : s;
 }
 
+interface RtFrame {
+  push(): RtFrame;
+  set(name: string, value: unknown): void;
+}
+
+function pyLoopFilter(seq: unknown, frame: RtFrame, names: string[], cond: (f: RtFrame) => unknown): unknown[] {
+  return pyIter(seq).filter((item) => {
+    const f = frame.push();
+    if (names.length === 1) f.set(names[0]!, item);
+    else names.forEach((n, i) => f.set(n, pyGetitem(item, i)));
+    return pyBool(cond(f));
+  });
+}
+
+function pyLoopExtras(frame: RtFrame, arr: unknown, i: number, len: number): void {
+  if (!Array.isArray(arr)) return;
+  frame.set('loop.cycle', (...args: unknown[]) => (args.length ? args[i % args.length] : undefined));
+  frame.set('loop.previtem', i > 0 ? arr[i - 1] : undefined);
+  frame.set('loop.nextitem', i < len - 1 ? arr[i + 1] : undefined);
+}
+
+function pyUnpack(value: unknown, n: number): unknown[] {
+  const items = pyIter(value);
+  if (items.length > n) throw new PyError('ValueError', `too many values to unpack (expected ${n})`);
+  if (items.length < n) throw new PyError('ValueError', `not enough values to unpack (expected ${n}, got ${items.length})`);
+  return items;
+}
+
 function pyCompareChain(first: unknown, ops: unknown[]): boolean {
   let left = first;
   for (let i = 0; i < ops.length; i += 2) {
@@ -546,6 +659,10 @@ const pyRuntime: Record<string, unknown> = Object.assign(Object.create(nj.runtim
   pyIter,
   pyBool,
   pyTuple: tuple,
+  pyFloat,
+  pyLoopFilter,
+  pyLoopExtras,
+  pyUnpack,
   pyCompareChain,
   pyOr: (a: unknown, b: () => unknown): unknown => (pyBool(a) ? a : b()),
   pyAnd: (a: unknown, b: () => unknown): unknown => (pyBool(a) ? b() : a),
@@ -597,17 +714,27 @@ function orderBy(key: (x: unknown) => unknown): (x: unknown, y: unknown) => numb
   };
 }
 
+const JSON_ESCAPES: Record<string, string> = {
+  '"': '\\"',
+  '\\': '\\\\',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\b': '\\b',
+  '\f': '\\f',
+};
+
+/** A JSON string literal as Python's json.dumps writes it (ensure_ascii: non-ASCII as \uXXXX). */
 function jsonString(s: string): string {
-  const escapes: Record<string, string> = {
-    '"': '\\"',
-    '\\': '\\\\',
-    '\n': '\\n',
-    '\r': '\\r',
-    '\t': '\\t',
-    '\b': '\\b',
-    '\f': '\\f',
-  };
-  return `"${s.replace(/["\\\u0000-\u001f\u007f-\uffff]/g, (c) => escapes[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}"`;
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    const code = s.charCodeAt(i);
+    if (JSON_ESCAPES[c] !== undefined) out += JSON_ESCAPES[c];
+    else if (code < 0x20 || code > 0x7e) out += `\\u${code.toString(16).padStart(4, '0')}`;
+    else out += c;
+  }
+  return out + '"';
 }
 
 /** Python json.dumps(value, sort_keys=True, indent=...) with datetimes as ISO strings. */
@@ -878,7 +1005,7 @@ const TESTS: Record<string, (...args: unknown[]) => boolean> = {
 
 function makeEnvironment(autoescape: boolean): NjEnvironment {
   const env = new nj.Environment([], { autoescape, throwOnUndefined: false, trimBlocks: false, lstripBlocks: false });
-  for (const [name, fn] of Object.entries(FILTERS)) env.addFilter(name, fn as (...args: unknown[]) => unknown);
+  for (const [name, fn] of Object.entries(FILTERS)) env.addFilter(name, fn);
   for (const [name, fn] of Object.entries(TESTS)) env.addTest(name, fn);
   env.addGlobal('dict', (...args: unknown[]) => bindArgs({ name: 'dict', params: [], varkw: true }, args).kw);
   return env;
@@ -901,13 +1028,13 @@ function environment(autoescape: boolean): NjEnvironment {
 }
 
 function compileTemplate(source: string, env: NjEnvironment): NjTemplate {
-  const tokens = nj.lexer.lex(source, env.opts);
-  tokens._parseString = pyParseString;
-  const ast = new PyParser(tokens).parseAsRoot();
+  const ast = new PyParser(jinjaTokens(source, env.opts)).parseAsRoot();
   // nunjucks's transformer pass is skipped: it only rewrites async filters and block super(),
   // neither of which a standalone (loader-less) template can use.
   const compiler = new PyCompiler('template', false);
   compiler.compile(ast, undefined);
+  // Evaluating the generated code is how nunjucks itself loads a compiled template.
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const props = new Function(compiler.getCode())() as Record<string, unknown>;
   const root = props.root as RootFn;
   props.root = (e: unknown, ctx: unknown, frame: unknown, _rt: unknown, cb: unknown) => root(e, ctx, frame, pyRuntime, cb);

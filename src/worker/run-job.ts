@@ -3,6 +3,7 @@
  * running → complete | retrying … | failed, then actions (→ action_failed). Orchestration
  * handlers run their children through the same function, under the parent's run id.
  */
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { joinUri } from '../backends/blob/index.js';
@@ -72,7 +73,7 @@ function toPlain(value: unknown): unknown {
 
 export interface RunJobOptions {
   /** A child's scratch dir is its parent's. */
-  scratch?: string;
+  scratch?: Scratch;
   /** Which claim of this run id this is (2+ when taken over from a worker that died). */
   attempt?: number;
 }
@@ -141,28 +142,34 @@ export async function runJob(env: RunEnvironment, job: RunJob, options: RunJobOp
   }
 
   const topLevel = options.scratch === undefined;
-  const scratch = options.scratch ?? path.join(env.workerDir, job.run_id);
-  if (topLevel) {
-    try {
-      await fsp.mkdir(scratch);
-    } catch (err) {
-      const message =
-        (err as NodeJS.ErrnoException).code === 'EEXIST'
-          ? `possible dispatch overlap: scratch dir ${scratch} already exists`
-          : `cannot create scratch dir ${scratch}: ${errorMessage(err)}`;
-      await recordEvent(env, job, 'failed', message);
-      return { status: 'failed', result: { error: message, error_data: null } };
-    }
-    await fsp.writeFile(
-      path.join(scratch, '.lava-run.json'),
-      JSON.stringify({ job_id: job.job_id, run_id: job.run_id, type: job.type, started: job.ts_start, pid: process.pid }),
-    );
-  }
-
+  const scratch = options.scratch ?? new Scratch(path.join(env.workerDir, job.run_id));
   try {
     return await iterate(env, job, handler, { scratch, start, templateContext, log });
   } finally {
-    if (topLevel) await fsp.rm(scratch, { recursive: true, force: true });
+    if (topLevel) await scratch.remove();
+  }
+}
+
+/**
+ * A run's private directory, made on first use: many jobs (log, chain, dispatch…) never need one,
+ * and directory churn is a large share of a short run's cost.
+ */
+export class Scratch {
+  private made = false;
+
+  constructor(readonly dir: string) {}
+
+  /** The directory, created if needed. */
+  get path(): string {
+    if (!this.made) {
+      fs.mkdirSync(this.dir, { recursive: true });
+      this.made = true;
+    }
+    return this.dir;
+  }
+
+  async remove(): Promise<void> {
+    if (this.made) await fsp.rm(this.dir, { recursive: true, force: true });
   }
 }
 
@@ -192,7 +199,7 @@ async function iterate(
   env: RunEnvironment,
   job: RunJob,
   handler: Handler,
-  r: { scratch: string; start: Date; templateContext: (vars?: Record<string, unknown>) => Record<string, unknown>; log: Logger },
+  r: { scratch: Scratch; start: Date; templateContext: (vars?: Record<string, unknown>) => Record<string, unknown>; log: Logger },
 ): Promise<RunOutcome> {
   const limit = job.iteration_limit ?? 1;
   const delay = parseDuration(job.iteration_delay ?? 0, 'iteration_delay');
@@ -201,7 +208,9 @@ async function iterate(
     realm: env.realm,
     config: env.config,
     backend: env.backend,
-    scratch: r.scratch,
+    get scratch() {
+      return r.scratch.path;
+    },
     s3tmp: joinUri(env.realm.s3_temp, job.job_id, job.run_id),
     dev: env.dev,
     signal: env.signal,
@@ -303,7 +312,7 @@ async function runChild(
   parent: RunJob,
   jobId: string,
   globals: Record<string, unknown>,
-  scratch: string,
+  scratch: Scratch,
 ): Promise<RunOutcome> {
   const raw = await env.backend.config.get(env.realm.realm, 'jobs', jobId);
   if (!raw) throw new JobError(`child job "${jobId}" does not exist: add it with \`lava job put\` or fix the job id`);

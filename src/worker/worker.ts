@@ -53,8 +53,9 @@ export type WorkerState = 'created' | 'running' | 'draining' | 'stopped';
 export class Worker {
   state: WorkerState = 'created';
   private readonly active = new Set<Promise<void>>();
-  /** Run ids running in this process: a redelivery of one of them must wait, not run twice. */
-  private readonly running = new Set<string>();
+  /** Runs in this process by run id (a redelivery of one must wait, not run twice); `lava ps` reads them. */
+  private readonly running = new Map<string, { job_id: string; run_id: string; type: string; started: string }>();
+  private statusDirty = true;
   private readonly receiveAbort = new AbortController();
   private readonly runAbort = new AbortController();
   private readonly queue: Queue;
@@ -63,6 +64,7 @@ export class Worker {
   private stopping?: Promise<void>;
   private finished?: Promise<void>;
   handled = 0;
+  private started = '';
 
   private constructor(
     private readonly o: Required<Pick<WorkerOptions, 'threads' | 'retries' | 'waitSeconds'>> & WorkerOptions,
@@ -125,6 +127,8 @@ export class Worker {
 
   private async loop(): Promise<void> {
     const heartbeat = this.startHeartbeat();
+    // The status file is rewritten at most once a second, not per run: file writes are slow.
+    const status = setInterval(() => this.statusDirty && this.writeStatus(), 1000);
     try {
       await this.env.backend.events.expire(this.o.realm, this.env.clock.now()).catch(() => 0);
       if (this.o.jumpStart) await this.jumpStart();
@@ -165,6 +169,7 @@ export class Worker {
       await Promise.allSettled([...this.active]);
     } finally {
       if (heartbeat) clearInterval(heartbeat);
+      clearInterval(status);
       this.env.processes.killAll();
       await fsp.rm(this.env.workerDir, { recursive: true, force: true });
       this.state = 'stopped';
@@ -257,7 +262,8 @@ export class Worker {
       },
       Math.max(200, (this.lease * 1000) / 3),
     );
-    this.running.add(job.run_id);
+    this.running.set(job.run_id, { job_id: job.job_id, run_id: job.run_id, type: job.type, started: new Date().toISOString() });
+    this.statusDirty = true;
     try {
       await runJob(this.env, job, { attempt: claim.attempt });
     } catch (err) {
@@ -273,10 +279,30 @@ export class Worker {
     } finally {
       clearInterval(keeper);
       this.running.delete(job.run_id);
+      this.statusDirty = true;
     }
     this.handled++;
     await this.env.backend.runs.finish(realm, job.run_id, this.owner);
     await this.queue.delete(m.receipt);
+  }
+
+  /** `<workerDir>/worker.json`: who this worker is and what it runs, for `lava ps` and `lava stop`. */
+  private writeStatus(): void {
+    this.statusDirty = false;
+    const status = {
+      realm: this.o.realm,
+      worker: this.o.worker,
+      pid: process.pid,
+      started: this.started,
+      backend: this.o.backend.url,
+      runs: [...this.running.values()],
+    };
+    try {
+      fs.writeFileSync(path.join(this.env.workerDir, 'worker.json.tmp'), JSON.stringify(status));
+      fs.renameSync(path.join(this.env.workerDir, 'worker.json.tmp'), path.join(this.env.workerDir, 'worker.json'));
+    } catch (err) {
+      this.env.logger.warn({ err: errorMessage(err) }, 'cannot write worker status file');
+    }
   }
 
   private startHeartbeat(): NodeJS.Timeout | undefined {
