@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { LavaError, errorMessage } from '../core/errors.js';
 import { registerCheck } from './check.js';
 import type { GlobalOptions } from './context.js';
+import { registerDagGen } from './dag-gen.js';
 import { registerDispatch } from './dispatch.js';
 import { registerEvents } from './events.js';
 import { registerInit } from './init.js';
@@ -47,6 +48,7 @@ Examples:
   registerSchedule(program, g);
   registerState(program, g);
   registerStop(program);
+  registerDagGen(program);
   return program;
 }
 

@@ -314,6 +314,8 @@ async function runChild(
   globals: Record<string, unknown>,
   scratch: Scratch,
 ): Promise<RunOutcome> {
+  // Copy before the first await: the caller may change its globals while this child loads.
+  const inherited = structuredClone(globals);
   const raw = await env.backend.config.get(env.realm.realm, 'jobs', jobId);
   if (!raw) throw new JobError(`child job "${jobId}" does not exist: add it with \`lava job put\` or fix the job id`);
   const spec = parseSpec('job', raw, jobId);
@@ -323,7 +325,6 @@ async function runChild(
     );
   }
   const own = structuredClone(spec);
-  const inherited = structuredClone(globals);
   const start = parent.ts_start ? (parseIso(parent.ts_start) ?? new Date()) : new Date();
   const child: RunJob = {
     ...own,

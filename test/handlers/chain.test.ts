@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeRealm, type TestRealm } from '../helpers.js';
 
@@ -132,3 +134,43 @@ describe('chain job type', () => {
     expect(order()).toEqual(['parent kept gl/top gl/top']);
   });
 });
+
+describe('examples/docs/chain.yaml (docs/job-types/chain.md)', () => {
+  it('nightly tolerates optional-report and runs load; resume starts at load', async () => {
+    await loadExamples(t, 'chain.yaml');
+    const r = await run({ ...(await exampleSpec('chain.yaml', 'docs/chain/nightly')), worker: 'w' });
+    expect(r.statuses).toEqual(['starting', 'running', 'complete']);
+    expect(r.last).toEqual({
+      exit_status: 0,
+      jobs: ['docs/chain/extract', 'docs/chain/load'],
+      failed_jobs: ['docs/chain/optional-report'],
+      error: null,
+    });
+    expect(await stdoutOf(r.runId, 'docs/chain/extract')).toBe('extract b7 (parent docs/chain/nightly)\n');
+    expect(await stdoutOf(r.runId, 'docs/chain/load')).toBe('load b7\n');
+    expect(await t.statuses(r.runId, 'docs/chain/optional-report')).toEqual(['starting', 'running', 'failed']);
+
+    const resume = await run({ ...(await exampleSpec('chain.yaml', 'docs/chain/resume')), worker: 'w' });
+    expect(resume.last).toEqual({ exit_status: 0, jobs: ['docs/chain/load'], failed_jobs: [], error: null });
+    expect(await t.statuses(resume.runId, 'docs/chain/extract')).toEqual([]);
+  });
+});
+
+const EXAMPLES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/docs');
+
+async function exampleSpec(file: string, jobId: string): Promise<Record<string, unknown>> {
+  const specs = parseYaml(fs.readFileSync(path.join(EXAMPLES, file), 'utf8')) as Record<string, unknown>[];
+  return specs.find((s) => s.job_id === jobId) as Record<string, unknown>;
+}
+
+/** Store every job of an example file on the test worker "w". */
+async function loadExamples(realm: TestRealm, file: string): Promise<void> {
+  const specs = parseYaml(fs.readFileSync(path.join(EXAMPLES, file), 'utf8')) as Record<string, unknown>[];
+  for (const spec of specs) await realm.putJob({ ...spec, worker: 'w' });
+}
+
+async function stdoutOf(runId: string, jobId: string): Promise<string> {
+  const rec = await t.backend.events.get('test', jobId, runId);
+  const info = rec?.log.at(-1)?.info as { output: { stdout: string }[] };
+  return fs.readFileSync(fileURLToPath(info.output[0]!.stdout), 'utf8');
+}

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildGraph, findCycle, topologicalOrder } from '../../src/handlers/dag/graph.js';
 import { makeRealm, type TestRealm } from '../helpers.js';
@@ -174,5 +176,36 @@ describe('dag job type', () => {
     const r = await run({ job_id: 'l/top', payload: { 'l/missing': 'l/a' }, parameters: { can_fail: '*' } });
     expect(r.statuses.at(-1)).toBe('failed');
     expect(String(r.last.error)).toMatch(/job "l\/missing" could not be run: child job "l\/missing" does not exist/);
+  });
+});
+
+describe('examples/docs/dag.yaml (docs/job-types/dag.md)', () => {
+  it('warehouse runs both extracts at once, tolerates stats, and runs load then report', async () => {
+    const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/docs/dag.yaml');
+    for (const spec of parseYaml(fs.readFileSync(file, 'utf8')) as Record<string, unknown>[]) {
+      await t.putJob({ ...spec, worker: 'w' });
+    }
+    const runId = await t.dispatch('docs/dag/warehouse');
+    await t.drain();
+    // The two one-second extracts overlapped: each started running before the other completed.
+    const span = async (jobId: string) => {
+      const log = (await t.backend.events.get('test', jobId, runId))?.log ?? [];
+      const at = (status: string) => Date.parse(String(log.find((e) => e.status === status)?.ts_event));
+      return { start: at('running'), end: at('complete') };
+    };
+    const [a, b] = [await span('docs/dag/extract_a'), await span('docs/dag/extract_b')];
+    expect(a.start).toBeLessThan(b.end);
+    expect(b.start).toBeLessThan(a.end);
+    const rec = await t.backend.events.get('test', 'docs/dag/warehouse', runId);
+    expect(rec?.log.map((e) => e.status)).toEqual(['starting', 'running', 'complete']);
+    const result = rec?.log.at(-1)?.info as Record<string, unknown>;
+    expect(result.failed_jobs).toEqual(['docs/dag/stats']);
+    const jobs = result.jobs as string[];
+    expect(jobs.slice(0, 2).sort()).toEqual(['docs/dag/extract_a', 'docs/dag/extract_b']);
+    expect(jobs.slice(2)).toEqual(['docs/dag/load', 'docs/dag/report']);
+    const report = await t.backend.events.get('test', 'docs/dag/report', runId);
+    const stdout = (report?.log.at(-1)?.info as { output: { stdout: string }[] }).output[0]!.stdout;
+    expect(fs.readFileSync(fileURLToPath(stdout), 'utf8')).toBe('report (parent docs/dag/warehouse)\n');
+    expect(await t.statuses(runId, 'docs/dag/stats')).toEqual(['starting', 'running', 'failed']);
   });
 });

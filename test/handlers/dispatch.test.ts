@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeRealm, type TestRealm } from '../helpers.js';
 
@@ -113,5 +115,46 @@ describe('dispatch job type', () => {
     await t.drain();
     // master is the chain (start of the hierarchy); parent is the dispatch job; chain globals win.
     expect(lines()).toEqual(['gl/t default gl/disp gl/chain from-dispatch']);
+  });
+});
+
+describe('examples/docs/dispatch.yaml (docs/job-types/dispatch.md)', () => {
+  beforeEach(async () => {
+    const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/docs/dispatch.yaml');
+    for (const spec of parseYaml(fs.readFileSync(file, 'utf8')) as Record<string, unknown>[]) {
+      await t.putJob({ ...spec, worker: 'w' });
+    }
+  });
+
+  async function runExample(jobId: string) {
+    const runId = await t.dispatch(jobId);
+    await t.drain({ once: true });
+    const rec = await t.backend.events.get('test', jobId, runId);
+    return { runId, statuses: rec?.log.map((e) => e.status) ?? [], last: rec?.log.at(-1)?.info as Record<string, unknown> };
+  }
+
+  async function stdoutOf(runId: string, jobId: string): Promise<string> {
+    const rec = await t.backend.events.get('test', jobId, runId);
+    expect(rec?.log.map((e) => e.status)).toEqual(['starting', 'running', 'complete']);
+    const uri = (rec?.log.at(-1)?.info as { output: { stdout: string }[] }).output[0]!.stdout;
+    return fs.readFileSync(fileURLToPath(uri), 'utf8');
+  }
+
+  it('fanout queues report and audit with rendered vars; they run as runs of their own', async () => {
+    const r = await runExample('docs/dispatch/fanout');
+    expect(r.last).toMatchObject({ exit_status: 0, jobs: ['docs/dispatch/report', 'docs/dispatch/audit'], error: null });
+    const [report, audit] = r.last.run_ids as string[];
+    await t.drain();
+    expect(await stdoutOf(report!, 'docs/dispatch/report')).toBe(
+      'report 2024-01-31 from docs/dispatch/fanout (parent docs/dispatch/fanout)\n',
+    );
+    expect(await stdoutOf(audit!, 'docs/dispatch/audit')).toBe('audit 2024-01-31\n');
+  });
+
+  it('later completes at once; its audit run is not visible for ten minutes', async () => {
+    const r = await runExample('docs/dispatch/later');
+    expect(r.statuses).toEqual(['starting', 'running', 'complete']);
+    await t.drain();
+    expect(await t.statuses((r.last.run_ids as string[])[0]!, 'docs/dispatch/audit')).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseCsv, parseCsvObjects } from '../../src/handlers/foreach/csv.js';
 import { makeRealm, type TestRealm } from '../helpers.js';
@@ -201,5 +202,66 @@ describe('foreach job type', () => {
     expect(String(stop.last.error)).toMatch(/foreach stopped at index 1: job "fe\/child" failed/);
     expect(stop.last.error_data).toEqual({ exit_status: 1, limit: 10, foreach_len: 3, jobs_completed: 1, failed_indexes: [1] });
     expect(lines()).toEqual(['0-a', '1-b']);
+  });
+});
+
+describe('examples/docs/foreach.yaml (docs/job-types/foreach.md)', () => {
+  const examples = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/docs');
+
+  async function runExample(jobId: string) {
+    const runId = await t.dispatch(jobId);
+    await t.drain();
+    const rec = await t.backend.events.get('test', jobId, runId);
+    return { runId, statuses: rec?.log.map((e) => e.status) ?? [], last: rec?.log.at(-1)?.info as Record<string, unknown> };
+  }
+
+  /** The stdout of a child's latest iteration (every iteration writes the same place). */
+  async function childStdout(runId: string, jobId: string): Promise<string> {
+    const rec = await t.backend.events.get('test', jobId, runId);
+    const uri = (rec?.log.at(-1)?.info as { output: { stdout: string }[] }).output[0]!.stdout;
+    return fs.readFileSync(fileURLToPath(uri), 'utf8');
+  }
+
+  beforeEach(async () => {
+    for (const spec of parseYaml(fs.readFileSync(path.join(examples, 'foreach.yaml'), 'utf8')) as Record<string, unknown>[]) {
+      await t.putJob({ ...spec, worker: 'w' });
+    }
+    for (const name of fs.readdirSync(path.join(examples, 'payloads/steps'))) {
+      t.writePayload(`docs/steps/${name}`, fs.readFileSync(path.join(examples, 'payloads/steps', name), 'utf8'));
+    }
+  });
+
+  it('days runs print for day 1, 2, 3 (nine events); the last output remains', async () => {
+    const r = await runExample('docs/foreach/days');
+    expect(r.last).toEqual({ exit_status: 0, limit: 10, foreach_len: 3, jobs_completed: 3, failed_indexes: [], error: null });
+    expect(await t.statuses(r.runId, 'docs/foreach/print')).toHaveLength(9);
+    expect(await childStdout(r.runId, 'docs/foreach/print')).toBe('item 2: day=3 region=any\n');
+  });
+
+  it('regions overrides the child region; limit 5', async () => {
+    const r = await runExample('docs/foreach/regions');
+    expect(r.last).toEqual({ exit_status: 0, limit: 5, foreach_len: 2, jobs_completed: 2, failed_indexes: [], error: null });
+    expect(await childStdout(r.runId, 'docs/foreach/print')).toBe('item 1: day=2 region=us\n');
+  });
+
+  it('files lists the .sh files under docs/steps/', async () => {
+    const r = await runExample('docs/foreach/files');
+    expect(r.last).toMatchObject({ foreach_len: 2, jobs_completed: 2 });
+    const size = fs.statSync(path.join(examples, 'payloads/steps/02-load.sh')).size;
+    expect(await childStdout(r.runId, 'docs/foreach/show-file')).toBe(`docs/steps/02-load.sh ${size}\n`);
+  });
+
+  it('from-csv writes regions.csv in the scratch dir, then runs print-row per row', async () => {
+    const r = await runExample('docs/foreach/from-csv');
+    expect(r.last).toEqual({
+      exit_status: 0,
+      jobs: ['docs/foreach/make-csv', 'docs/foreach/each-row'],
+      failed_jobs: [],
+      error: null,
+    });
+    const each = await t.backend.events.get('test', 'docs/foreach/each-row', r.runId);
+    expect(each?.log.at(-1)?.info).toMatchObject({ foreach_len: 2, jobs_completed: 2 });
+    expect(await t.statuses(r.runId, 'docs/foreach/print-row')).toHaveLength(6);
+    expect(await childStdout(r.runId, 'docs/foreach/print-row')).toBe('us: Ops US\n');
   });
 });
