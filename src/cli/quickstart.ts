@@ -4,7 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import * as tar from 'tar';
 import { joinUri, blobStoreFor } from '../backends/blob/index.js';
 import { openBackend } from '../backends/index.js';
 import { createLogger } from '../core/logger.js';
@@ -39,6 +38,7 @@ export async function loadExamples(backendUrl: string, realmName: string, exampl
     const packages = path.join(examples, 'packages');
     for (const name of fs.readdirSync(packages)) {
       const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lava-pkg-')), `${name}.tar.gz`);
+      const tar = await import('tar');
       await tar.c(
         { gzip: true, file: tmp, cwd: path.join(packages, name), portable: true },
         fs.readdirSync(path.join(packages, name)),

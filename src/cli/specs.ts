@@ -1,6 +1,6 @@
 /** Reading spec files: JSON or YAML, one spec or many per file. */
 import fs from 'node:fs';
-import YAML from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { ValidationError } from '../core/errors.js';
 import type { SchemaKind } from '../core/schemas.js';
 
@@ -23,7 +23,7 @@ export function loadSpecFile(file: string): LoadedSpec[] {
       const v = JSON.parse(text) as unknown;
       docs = Array.isArray(v) ? v : [v];
     } else {
-      docs = YAML.parseAllDocuments(text).flatMap((d) => {
+      docs = parseAllDocuments(text).flatMap((d) => {
         if (d.errors.length) throw new Error(d.errors.map((e) => e.message).join('; '));
         const v = d.toJS() as unknown;
         return v == null ? [] : Array.isArray(v) ? v : [v];
@@ -51,7 +51,17 @@ export function specKind(spec: Record<string, unknown>): SchemaKind | undefined 
   return undefined;
 }
 
+const KEY_FIELDS: Record<SchemaKind, string> = {
+  job: 'job_id',
+  connection: 'conn_id',
+  trigger: 'trigger_id',
+  state: 'state_id',
+  realm: 'realm',
+  message: 'run_id',
+};
+
 export function label(s: LoadedSpec): string {
-  const id = s.spec.job_id ?? s.spec.conn_id ?? s.spec.trigger_id ?? s.spec.state_id ?? s.spec.realm;
+  const kind = specKind(s.spec);
+  const id = kind ? s.spec[KEY_FIELDS[kind]] : undefined;
   return `${s.file}[${s.index}]${typeof id === 'string' ? ` (${id})` : ''}`;
 }

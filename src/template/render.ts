@@ -232,8 +232,9 @@ function pyParseString(this: NjTokenizer, delimiter: string): string {
 const NAME_RE = /^[\p{L}_][\p{L}\p{N}_]*$/u;
 
 /**
- * Adapt the nunjucks tokenizer to Jinja's lexical rules: Python string escapes, `1e3` floats, and
- * an error for names that are not identifiers (nunjucks would silently read `\"x\"` as a name).
+ * Adapt the nunjucks tokenizer to Jinja's lexical rules: Python string escapes, `1e3` and `1_000`
+ * numbers, and an error for names that are not identifiers (nunjucks would silently read `\"x\"`
+ * as a name).
  */
 function jinjaTokens(source: string, opts: Record<string, unknown>): NjTokenizer {
   const tokens = nj.lexer.lex(source, opts);
@@ -242,6 +243,7 @@ function jinjaTokens(source: string, opts: Record<string, unknown>): NjTokenizer
   tokens.nextToken = (): NjToken | null => {
     const t = next();
     if (t?.type !== tok('TOKEN_SYMBOL') || NAME_RE.test(t.value)) return t;
+    if (/^\d[\d_]*$/.test(t.value)) return { ...t, type: tok('TOKEN_INT'), value: t.value.replace(/_/g, '') };
     if (/^\d+(\.\d+)?e\d+$/i.test(t.value)) return { ...t, type: tok('TOKEN_FLOAT') };
     throw new Error(`unexpected characters in name '${t.value}' [Line ${t.lineno + 1}, Column ${t.colno + 1}]`);
   };
@@ -1062,8 +1064,12 @@ const truncate = (s: string, n = 200): string => (s.length > n ? `${s.slice(0, n
 function renderError(err: unknown, source: string): TemplateError {
   const raw = err instanceof Error ? err.message : String(err);
   const msg = raw.replace(/^\(unknown path\)\s*/, '').replace(/\s*\n\s*/g, ' ');
+  // Parse errors carry their (1-based) position; nunjucks only puts it in the message at render time.
+  const { lineno, colno } = (err ?? {}) as { lineno?: unknown; colno?: unknown };
+  const where =
+    typeof lineno === 'number' && lineno > 0 && !msg.includes('[Line') ? ` (line ${lineno}, column ${String(colno)})` : '';
   return new TemplateError(
-    `Jinja template failed to render: ${msg}. Check the template's syntax and the variables it uses. Template: ${JSON.stringify(truncate(source))}`,
+    `Jinja template failed to render: ${msg}${where}. Check the template's syntax and the variables it uses. Template: ${JSON.stringify(truncate(source))}`,
     { cause: err },
   );
 }

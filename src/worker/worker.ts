@@ -187,9 +187,12 @@ export class Worker {
       this.receiveAbort.abort();
       if (this.active.size) {
         this.env.logger.info({ running: this.active.size, grace: graceSeconds }, 'stopping: waiting for running jobs');
+        const timer = new AbortController();
         const drained = Promise.allSettled([...this.active]).then(() => true);
-        const graceOver = sleep(graceSeconds * 1000).then(() => false);
-        if (!(await Promise.race([drained, graceOver]))) this.kill();
+        const graceOver = sleep(graceSeconds * 1000, timer.signal).then(() => false);
+        const finishedInTime = await Promise.race([drained, graceOver]);
+        timer.abort(); // a pending grace timer would keep the process alive
+        if (!finishedInTime) this.kill();
       }
       await this.finished;
     })();

@@ -4,7 +4,7 @@
  *
  * No shell is ever used: arguments go to execFile/spawn as a list.
  */
-import { execFile, execFileSync, spawn, type ChildProcess, type ExecFileException } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -55,12 +55,13 @@ export function lava(args: string[], options: LavaOptions = {}): Promise<LavaRes
       },
       (err, stdout, stderr) => {
         if (!err) return resolve({ code: 0, stdout, stderr });
-        const e = err as ExecFileException;
-        if (typeof e.code === 'number') return resolve({ code: e.code, stdout, stderr });
-        if (e.killed || e.signal) {
-          return reject(new Error(`lava ${args.join(' ')} was killed (${String(e.signal)})\nstdout: ${stdout}\nstderr: ${stderr}`));
+        if (typeof err.code === 'number') return resolve({ code: err.code, stdout, stderr });
+        if (err.killed || err.signal) {
+          return reject(
+            new Error(`lava ${args.join(' ')} was killed (${String(err.signal)})\nstdout: ${stdout}\nstderr: ${stderr}`),
+          );
         }
-        reject(err);
+        reject(new Error(`cannot run lava ${args.join(' ')}: ${err.message}`));
       },
     );
   });
@@ -159,7 +160,7 @@ export async function waitFor<T>(
   for (;;) {
     try {
       const v = await predicate();
-      if (v) return v as NonNullable<T>;
+      if (v) return v;
     } catch (err) {
       last = err;
     }

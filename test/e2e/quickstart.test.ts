@@ -38,7 +38,14 @@ describe('lava quickstart', () => {
   });
 
   it('shows every demo job with one run id and the expected statuses', () => {
-    expect([...statuses.keys()].sort()).toEqual(['demo/flaky', 'demo/hello', 'demo/log', 'demo/off', 'demo/package', 'demo/report']);
+    expect([...statuses.keys()].sort()).toEqual([
+      'demo/flaky',
+      'demo/hello',
+      'demo/log',
+      'demo/off',
+      'demo/package',
+      'demo/report',
+    ]);
     for (const runId of runOf.values()) expect(runId).toMatch(UUID_RE);
     expect(new Set(runOf.values()).size).toBe(6);
 
@@ -63,7 +70,9 @@ describe('lava quickstart', () => {
     const reportRun = runOf.get('demo/report') as string;
     const report = await lava(['output', reportRun], { env: withEnv, cwd: dir });
     expect(report.code, report.stderr).toBe(0);
-    expect(report.stdout).toMatch(new RegExp(`^report --title Daily \\d{4}-\\d{2}-\\d{2} for job demo/report run ${reportRun}$`, 'm'));
+    expect(report.stdout).toMatch(
+      new RegExp(`^report --title Daily \\d{4}-\\d{2}-\\d{2} for job demo/report run ${reportRun}$`, 'm'),
+    );
     expect(report.stdout).toMatch(/^owner: demo@example\.com; scratch: /m);
 
     // --backend works as well as LAVA_BACKEND.

@@ -42,7 +42,10 @@ async function realm(extraEnv: NodeJS.ProcessEnv = {}): Promise<CliRealm> {
 
 /** Store one job on worker `w` from a spec object (written as JSON). */
 async function putJob(r: CliRealm, spec: Record<string, unknown>): Promise<void> {
-  const file = r.write(`job-${String(spec.job_id).replace(/\//g, '_')}.json`, JSON.stringify({ type: 'cmd', worker: 'w', enabled: true, ...spec }));
+  const file = r.write(
+    `job-${String(spec.job_id).replace(/\//g, '_')}.json`,
+    JSON.stringify({ type: 'cmd', worker: 'w', enabled: true, ...spec }),
+  );
   await r.lavaOk(['job', 'put', file]);
 }
 
@@ -72,6 +75,14 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
+function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
 /** Remember the job process groups whose leaders wrote their pids into `file`, one a line. */
 function trackGroups(file: string): number[] {
   if (!fs.existsSync(file)) return [];
@@ -93,15 +104,7 @@ afterEach(() => killSpawned());
 
 afterAll(() => {
   killSpawned();
-  for (const pgid of jobGroups) {
-    if (groupAlive(pgid)) {
-      try {
-        process.kill(-pgid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-  }
+  for (const pgid of jobGroups) killGroup(pgid);
   for (const r of realms) r.cleanup();
 });
 
@@ -113,7 +116,7 @@ describe('worker processes', () => {
     // The first attempt sleeps (and is orphaned when its worker dies); the second one is quick.
     await putJob(r, {
       job_id: 'e2e/slow',
-      payload: `sh -c 'echo $$ >> "$PIDS"; test -f "$MARK" || { touch "$MARK"; sleep 20; }; echo done'`,
+      payload: `sh -c 'echo $$ >> "$PIDS"; test -f "$MARK" || { touch "$MARK"; sleep 60; }; echo done'`,
       parameters: { env: { PIDS: pids, MARK: mark } },
     });
     const [runId] = runIds((await r.lavaOk(['dispatch', 'e2e/slow'])).stdout);
@@ -147,8 +150,7 @@ describe('worker processes', () => {
     const statuses = log.map((e) => e.status);
     expect(count(statuses, 'starting')).toBe(2);
     expect(count(statuses, 'complete')).toBe(1);
-    expect(statuses.at(-1)).toBe('complete');
-    expect(statuses).not.toContain('failed');
+    expect(statuses).toEqual(['starting', 'running', 'starting', 'running', 'complete']);
     const starts = log.filter((e) => e.status === 'starting');
     expect(String(starts[1]?.info)).toMatch(/Attempt 2/);
     expect((await r.lavaOk(['output', runId as string])).stdout).toBe('done\n');
@@ -158,7 +160,7 @@ describe('worker processes', () => {
     expect((await waitExit(third, 15_000)).code, third.stderr()).toBe(0);
     expect(await r.statuses(runId as string)).toEqual(statuses);
     expect(await queueCounts(r, 'w')).toEqual({ visible: 0, inflight: 0, delayed: 0 });
-    process.kill(-(orphan as number), 'SIGKILL');
+    killGroup(orphan as number);
   }, 60_000);
 
   it('two workers sharing one realm run each of 40 runs exactly once', async () => {
@@ -212,9 +214,13 @@ describe('worker processes', () => {
   }, 90_000);
 
   it('SIGTERM while a short job runs: the job completes, then the worker exits 0', async () => {
-    const r = await realm({ LAVA_SHUTDOWN_GRACE: '15s' });
+    const r = await realm({ LAVA_SHUTDOWN_GRACE: '10s' });
     const started = path.join(r.dir, 'started');
-    await putJob(r, { job_id: 'e2e/nap', payload: `sh -c 'touch "$STARTED"; sleep 2; echo slept'`, parameters: { env: { STARTED: started } } });
+    await putJob(r, {
+      job_id: 'e2e/nap',
+      payload: `sh -c 'touch "$STARTED"; sleep 2; echo slept'`,
+      parameters: { env: { STARTED: started } },
+    });
     const [runId] = runIds((await r.lavaOk(['dispatch', 'e2e/nap'])).stdout);
     const worker = r.spawn(['worker', '-w', 'w']);
     await waitFor(() => fs.existsSync(started), 20_000, 'the job to start', 20);
@@ -225,8 +231,12 @@ describe('worker processes', () => {
     const took = Date.now() - t0;
     expect(exit.code, worker.stderr()).toBe(0);
     expect(exit.signal).toBeNull();
-    // It waited for the job, not for the whole 15s grace (nor for a 10s long poll).
-    expect(took).toBeLessThan(9_000);
+    // It waited for the 2 s job, not for the whole 10 s grace (nor for a 10 s long poll).
+    // BUG: src/worker/worker.ts Worker.stop() races the drained jobs against
+    // `sleep(graceSeconds * 1000)` and never cancels that timer, so once the jobs have finished
+    // ("worker stopped" is logged at once) the process still lives until SHUTDOWN_GRACE is over:
+    // here `took` is ~10 s instead of ~2 s.
+    expect(took).toBeLessThan(7_000);
 
     expect(await r.statuses(runId as string)).toEqual(['starting', 'running', 'complete']);
     expect((await r.lavaOk(['output', runId as string])).stdout).toBe('slept\n');
@@ -276,13 +286,18 @@ describe('worker processes', () => {
   }, 60_000);
 
   it('lava ps --json lists a running run with job_id, run_id and the worker pid', async () => {
-    const r = await realm({ LAVA_SHUTDOWN_GRACE: '15s' });
+    const r = await realm();
     const started = path.join(r.dir, 'started');
-    await putJob(r, { job_id: 'e2e/ps', payload: `sh -c 'touch "$STARTED"; sleep 5'`, parameters: { env: { STARTED: started } } });
+    await putJob(r, {
+      job_id: 'e2e/ps',
+      payload: `sh -c 'echo $$ > "$STARTED"; sleep 20'`,
+      parameters: { env: { STARTED: started } },
+    });
     const [runId] = runIds((await r.lavaOk(['dispatch', 'e2e/ps'])).stdout);
     expect(await ps(r)).toEqual([]);
     const worker = r.spawn(['worker', '-w', 'w']);
-    await waitFor(() => fs.existsSync(started), 20_000, 'the job to start', 20);
+    await waitFor(() => fs.existsSync(started) && fs.readFileSync(started, 'utf8').trim(), 20_000, 'the job to start', 20);
+    const [pgid] = trackGroups(started);
 
     const row = await waitForRun(r, runId as string, 5_000);
     expect(row).toMatchObject({ job_id: 'e2e/ps', run_id: runId, pid: worker.pid, realm: 'default', worker: 'w', type: 'cmd' });
@@ -292,15 +307,21 @@ describe('worker processes', () => {
     const rows = tableRows(table.stdout, 'PID');
     expect(rows).toEqual([[String(worker.pid), 'default', 'w', 'e2e/ps', runId, 'cmd', row.started]]);
 
-    const workers = JSON.parse((await r.lavaOk(['ps', '--workers', '--json'])).stdout) as { pid: number; worker: string; realm: string }[];
+    const workers = JSON.parse((await r.lavaOk(['ps', '--workers', '--json'])).stdout) as {
+      pid: number;
+      worker: string;
+      realm: string;
+    }[];
     expect(workers).toEqual([expect.objectContaining({ pid: worker.pid, worker: 'w', realm: 'default' })]);
 
     // ps reads the scratch root of LAVA_TMPDIR: another root shows nothing.
     expect(await ps(r, { LAVA_TMPDIR: path.join(r.dir, 'elsewhere') })).toEqual([]);
 
-    process.kill(worker.pid, 'SIGTERM');
-    expect((await waitExit(worker, 20_000)).code, worker.stderr()).toBe(0);
+    // A dead worker's runs are not listed, although its scratch dir is still there.
+    process.kill(worker.pid, 'SIGKILL');
+    await waitExit(worker, 5_000);
+    killGroup(pgid as number);
+    expect(fs.readdirSync(path.join(r.scratch, 'default'))).toEqual([`w.${worker.pid}`]);
     expect(await ps(r)).toEqual([]);
-    expect(await r.statuses(runId as string)).toEqual(['starting', 'running', 'complete']);
   }, 45_000);
 });

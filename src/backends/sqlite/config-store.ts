@@ -3,6 +3,8 @@ import type { RealmSpec } from '../../core/schemas.js';
 import { CONFIG_TABLES, type ConfigStore, type ConfigTable, type Item } from '../ports.js';
 
 export class SqliteConfigStore implements ConfigStore {
+  private getStmt?: Database.Statement;
+
   constructor(private readonly db: Database.Database) {}
 
   async getRealm(realm: string): Promise<RealmSpec | undefined> {
@@ -24,8 +26,11 @@ export class SqliteConfigStore implements ConfigStore {
   }
 
   async get(realm: string, table: ConfigTable, id: string): Promise<Item | undefined> {
-    const row = this.db.prepare('SELECT spec FROM items WHERE realm = ? AND tbl = ? AND id = ?').get(realm, table, id) as
-      { spec: string } | undefined;
+    const row = (this.getStmt ??= this.db.prepare('SELECT spec FROM items WHERE realm = ? AND tbl = ? AND id = ?')).get(
+      realm,
+      table,
+      id,
+    ) as { spec: string } | undefined;
     return row ? (JSON.parse(row.spec) as Item) : undefined;
   }
 

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { ConfigError } from '../../core/errors.js';
+import { keyFromEnv, readOrCreateKeyFile } from '../crypto.js';
 import { queueName, type Backend, type Queue } from '../ports.js';
 import { SqliteConfigStore } from './config-store.js';
 import { SqliteEventStore } from './event-store.js';
@@ -52,23 +52,5 @@ export function createSqliteBackend(file: string): Backend {
 }
 
 function loadKey(file: string): Buffer {
-  const fromEnv = process.env.LAVA_SECRET_KEY;
-  if (fromEnv) {
-    const buf = Buffer.from(fromEnv, 'base64');
-    if (buf.length !== 32) throw new ConfigError('LAVA_SECRET_KEY must be 32 bytes, base64-encoded (openssl rand -base64 32)');
-    return buf;
-  }
-  try {
-    return Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  const created = randomBytes(32);
-  try {
-    fs.writeFileSync(file, created.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
-    return created;
-  } catch {
-    // Another process created it first.
-    return Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64');
-  }
+  return keyFromEnv() ?? readOrCreateKeyFile(file);
 }

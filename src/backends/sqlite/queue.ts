@@ -11,6 +11,11 @@ interface Row {
   receive_count: number;
 }
 
+function idOf(receipt: string): number {
+  const id = Number(receipt.slice(0, receipt.indexOf(':')));
+  return Number.isInteger(id) ? id : -1;
+}
+
 /** Idle long-polls re-check at this period; a send in the same process wakes them at once. */
 const POLL_MS = 20;
 
@@ -20,6 +25,7 @@ const POLL_MS = 20;
  */
 export class SqliteQueue implements Queue {
   private readonly takeTx: (max: number, now: number, visibleAt: number) => QueueMessage[];
+  private readonly stmts: Record<'send' | 'extend' | 'delete', Database.Statement>;
 
   constructor(
     private readonly db: Database.Database,
@@ -44,14 +50,18 @@ export class SqliteQueue implements Queue {
       }),
     );
     this.takeTx = (max, now, visibleAt) => tx.immediate(max, now, visibleAt);
+    // Receipts are `<id>:<uuid>`, so extend and delete find the row by primary key.
+    this.stmts = {
+      send: db.prepare('INSERT INTO messages (queue, body, sent_at, visible_at) VALUES (?, ?, ?, ?)'),
+      extend: db.prepare('UPDATE messages SET visible_at = ? WHERE id = ? AND receipt = ? AND queue = ?'),
+      delete: db.prepare('DELETE FROM messages WHERE id = ? AND receipt = ? AND queue = ?'),
+    };
   }
 
   async send(body: string, options: { delaySeconds?: number } = {}): Promise<string> {
     const now = Date.now();
     const delay = Math.max(0, options.delaySeconds ?? 0) * 1000;
-    const info = this.db
-      .prepare('INSERT INTO messages (queue, body, sent_at, visible_at) VALUES (?, ?, ?, ?)')
-      .run(this.name, body, now, now + delay);
+    const info = this.stmts.send.run(this.name, body, now, now + delay);
     this.wakeups.emit(this.name);
     return String(info.lastInsertRowid);
   }
@@ -79,15 +89,13 @@ export class SqliteQueue implements Queue {
   }
 
   async extendVisibility(receipt: string, seconds: number): Promise<boolean> {
-    const info = this.db
-      .prepare('UPDATE messages SET visible_at = ? WHERE receipt = ? AND queue = ?')
-      .run(Date.now() + seconds * 1000, receipt, this.name);
+    const info = this.stmts.extend.run(Date.now() + seconds * 1000, idOf(receipt), receipt, this.name);
     if (info.changes && seconds === 0) this.wakeups.emit(this.name);
     return info.changes > 0;
   }
 
   async delete(receipt: string): Promise<boolean> {
-    return this.db.prepare('DELETE FROM messages WHERE receipt = ? AND queue = ?').run(receipt, this.name).changes > 0;
+    return this.stmts.delete.run(idOf(receipt), receipt, this.name).changes > 0;
   }
 
   async counts(): Promise<{ visible: number; inflight: number; delayed: number }> {

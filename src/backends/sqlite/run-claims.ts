@@ -11,7 +11,14 @@ interface Row {
 export class SqliteRunClaims implements RunClaims {
   private readonly claimTx: (realm: string, runId: string, owner: string, leaseSeconds: number) => ClaimResult;
 
+  private readonly renewStmt: Database.Statement;
+  private readonly finishStmt: Database.Statement;
+
   constructor(private readonly db: Database.Database) {
+    this.renewStmt = db.prepare(
+      'UPDATE run_claims SET lease_until = ?, updated_at = ? WHERE realm = ? AND run_id = ? AND owner = ? AND done = 0',
+    );
+    this.finishStmt = db.prepare('UPDATE run_claims SET done = 1, updated_at = ? WHERE realm = ? AND run_id = ? AND owner = ?');
     const read = db.prepare('SELECT owner, lease_until, attempts, done FROM run_claims WHERE realm = ? AND run_id = ?');
     const write = db.prepare(
       `INSERT INTO run_claims (realm, run_id, owner, lease_until, attempts, done, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?)

@@ -32,8 +32,7 @@ export class SqliteScheduleClaims implements ScheduleClaims {
 
   async getMark(realm: string, dispatcher: string): Promise<Date | undefined> {
     const row = this.db.prepare('SELECT mark FROM schedule_marks WHERE realm = ? AND dispatcher = ?').get(realm, dispatcher) as
-      | { mark: number }
-      | undefined;
+      { mark: number } | undefined;
     return row ? new Date(row.mark) : undefined;
   }
 
@@ -47,7 +46,8 @@ export class SqliteScheduleClaims implements ScheduleClaims {
   }
 
   async prune(realm: string, before: Date): Promise<number> {
-    return this.db.prepare('DELETE FROM schedule_ticks WHERE realm = ? AND fire_time < ? AND dispatched = 1').run(realm, before.getTime())
-      .changes;
+    return this.db
+      .prepare('DELETE FROM schedule_ticks WHERE realm = ? AND fire_time < ? AND dispatched = 1')
+      .run(realm, before.getTime()).changes;
   }
 }

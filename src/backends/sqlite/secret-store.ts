@@ -1,6 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { LavaError } from '../../core/errors.js';
+import { decryptSecret, encryptSecret } from '../crypto.js';
 import type { SecretStore } from '../ports.js';
 
 /**
@@ -35,29 +34,10 @@ export class SqliteSecretStore implements SecretStore {
   }
 
   async encrypt(realm: string, plaintext: string): Promise<string> {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.key(), iv);
-    cipher.setAAD(Buffer.from(realm));
-    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return ['v1', iv.toString('base64'), cipher.getAuthTag().toString('base64'), body.toString('base64')].join(':');
+    return encryptSecret(this.key(), realm, plaintext);
   }
 
   async decrypt(realm: string, ciphertext: string): Promise<string> {
-    const [version, iv, tag, body] = ciphertext.split(':');
-    if (version !== 'v1' || !iv || !tag || body === undefined) {
-      throw new LavaError('LAVA_SECRET', 'stored secret is not in a known format: put it again with `lava secret put`');
-    }
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.key(), Buffer.from(iv, 'base64'));
-      decipher.setAAD(Buffer.from(realm));
-      decipher.setAuthTag(Buffer.from(tag, 'base64'));
-      return Buffer.concat([decipher.update(Buffer.from(body, 'base64')), decipher.final()]).toString('utf8');
-    } catch (cause) {
-      throw new LavaError(
-        'LAVA_SECRET',
-        'cannot decrypt a stored secret: the key file or LAVA_SECRET_KEY differs from the one it was written with',
-        { cause },
-      );
-    }
+    return decryptSecret(this.key, realm, ciphertext);
   }
 }

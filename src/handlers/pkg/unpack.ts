@@ -6,8 +6,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import * as tar from 'tar';
-import yauzl from 'yauzl';
+import type yauzl from 'yauzl';
 import { JobError } from '../../core/errors.js';
 
 export function packageKind(name: string): 'zip' | 'tar' | undefined {
@@ -43,6 +42,8 @@ export async function unpack(file: string, dest: string, signal?: AbortSignal): 
 async function unpackTar(file: string, root: string, name: string, signal?: AbortSignal): Promise<void> {
   // Check every entry first: node-tar would skip a bad entry with a warning, we refuse the package.
   const bad: string[] = [];
+  // Loaded on first use: most runs never unpack anything, and start-up time matters to the CLI.
+  const tar = await import('tar');
   await tar.t({
     file,
     onReadEntry: (e) => {
@@ -58,9 +59,10 @@ async function unpackTar(file: string, root: string, name: string, signal?: Abor
   await tar.x({ file, cwd: root, strict: true, preservePaths: false });
 }
 
-function openZip(file: string): Promise<yauzl.ZipFile> {
+async function openZip(file: string): Promise<yauzl.ZipFile> {
+  const { default: yauzlLib } = await import('yauzl');
   return new Promise((resolve, reject) =>
-    yauzl.open(file, { lazyEntries: true, strictFileNames: false }, (err, zip) => (err ? reject(err) : resolve(zip))),
+    yauzlLib.open(file, { lazyEntries: true, strictFileNames: false }, (err, zip) => (err ? reject(err) : resolve(zip))),
   );
 }
 
