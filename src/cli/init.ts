@@ -48,17 +48,24 @@ export function registerInit(program: Command, g: () => GlobalOptions): void {
   program
     .command('init')
     .description('create an embedded realm: a SQLite database, a payload area and a temp area in one directory')
-    .option('--dir <dir>', 'directory for the realm', '.lava')
-    .action(async (o: { dir: string }) => {
+    .option('--dir <dir>', 'directory for the realm (default: the directory of a sqlite LAVA_BACKEND, else .lava)')
+    .action(async (o: { dir?: string }) => {
       const name = g().realm || process.env.LAVA_REALM || DEFAULT_REALM;
-      const flag = g().backend ?? (path.resolve(o.dir) === path.resolve('.lava') ? process.env.LAVA_BACKEND : undefined);
-      const r = await initEmbeddedRealm(o.dir, name, flag);
+      // An explicit --dir holds the database too, unless --backend says otherwise.
+      const backend = g().backend ?? (o.dir ? undefined : process.env.LAVA_BACKEND);
+      const sqlitePath = backend?.startsWith('sqlite:') ? backend.slice('sqlite:'.length) : undefined;
+      const dir = o.dir ?? (sqlitePath ? path.dirname(sqlitePath) : '.lava');
+      const r = await initEmbeddedRealm(dir, name, backend);
       process.stdout.write(
         `${r.created ? 'created' : 'found existing'} realm ${r.realm.realm} in ${r.backendUrl}\n` +
           `  payloads: ${r.realm.s3_payloads}\n  temp:     ${r.realm.s3_temp}\n`,
       );
-      if (path.resolve(o.dir) !== path.resolve('.lava') && !g().backend) {
+      if (r.backendUrl !== backendUrlOf(process.env.LAVA_BACKEND) && !g().backend && path.resolve(dir) !== path.resolve('.lava')) {
         process.stdout.write(`use it with: export LAVA_BACKEND=${r.backendUrl}\n`);
       }
     });
+}
+
+function backendUrlOf(url: string | undefined): string | undefined {
+  return url?.startsWith('sqlite:') ? `sqlite:${path.resolve(url.slice('sqlite:'.length))}` : url;
 }

@@ -66,7 +66,7 @@ export function registerWorker(program: Command, g: () => GlobalOptions): void {
           signals++;
           if (signals === 1 && sig !== 'SIGTERM') {
             logger.info({ signal: sig }, 'stopping: no new jobs; running jobs may finish (signal again to stop now)');
-            void worker.stop();
+            void worker.stop(Infinity);
           } else if (signals === 1) {
             logger.info({ signal: sig }, 'stopping: no new jobs; running jobs get SHUTDOWN_GRACE to finish');
             void worker.stop();

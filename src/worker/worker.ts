@@ -127,6 +127,8 @@ export class Worker {
 
   private async loop(): Promise<void> {
     const heartbeat = this.startHeartbeat();
+    // Expired event records are deleted at start and hourly after.
+    const expiry = setInterval(() => void this.env.backend.events.expire(this.o.realm, this.env.clock.now()).catch(() => 0), 3600_000);
     // The status file is rewritten at most once a second, not per run: file writes are slow.
     const status = setInterval(() => this.statusDirty && this.writeStatus(), 1000);
     try {
@@ -170,6 +172,7 @@ export class Worker {
     } finally {
       if (heartbeat) clearInterval(heartbeat);
       clearInterval(status);
+      clearInterval(expiry);
       this.env.processes.killAll();
       await fsp.rm(this.env.workerDir, { recursive: true, force: true });
       this.state = 'stopped';
@@ -189,7 +192,10 @@ export class Worker {
         this.env.logger.info({ running: this.active.size, grace: graceSeconds }, 'stopping: waiting for running jobs');
         const timer = new AbortController();
         const drained = Promise.allSettled([...this.active]).then(() => true);
-        const graceOver = sleep(graceSeconds * 1000, timer.signal).then(() => false);
+        // An infinite grace (SIGINT/SIGHUP) waits for the jobs however long they take.
+        const graceOver = Number.isFinite(graceSeconds)
+          ? sleep(graceSeconds * 1000, timer.signal).then(() => false)
+          : new Promise<boolean>(() => undefined);
         const finishedInTime = await Promise.race([drained, graceOver]);
         timer.abort(); // a pending grace timer would keep the process alive
         if (!finishedInTime) this.kill();

@@ -74,7 +74,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  * order), recursively.
  */
 function isSubset(part: unknown, whole: unknown): boolean {
-  if (isPlainObject(part)) return isPlainObject(whole) && Object.entries(part).every(([k, v]) => k in whole && isSubset(v, whole[k]));
+  if (isPlainObject(part))
+    return isPlainObject(whole) && Object.entries(part).every(([k, v]) => k in whole && isSubset(v, whole[k]));
   if (Array.isArray(part)) {
     if (!Array.isArray(whole)) return false;
     let i = 0;
@@ -166,7 +167,8 @@ describe('reference pages are complete', () => {
         const full = path.join(dir, e.name);
         if (e.isDirectory()) walk(full);
         else if (e.name.endsWith('.ts')) {
-          for (const m of fs.readFileSync(full, 'utf8').matchAll(/(?:LavaError|super)\(\s*'(LAVA_[A-Z0-9_]+)'/g)) codes.add(m[1] as string);
+          for (const m of fs.readFileSync(full, 'utf8').matchAll(/(?:LavaError|super)\(\s*'(LAVA_[A-Z0-9_]+)'/g))
+            codes.add(m[1] as string);
         }
       }
     };
@@ -184,7 +186,8 @@ describe('the examples do what the docs say', () => {
     json: true,
     destination: new Writable({
       write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString('utf8').split('\n')) if (line) logLines.push(JSON.parse(line) as Record<string, unknown>);
+        for (const line of chunk.toString('utf8').split('\n'))
+          if (line) logLines.push(JSON.parse(line) as Record<string, unknown>);
         done();
       },
     }),

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PyDatetime, buildTemplateContext, pyRepr, pyStr, renderTemplate, utils } from '../../src/template/index.js';
+import { buildTemplateContext, pyRepr, pyStr, renderTemplate, utils } from '../../src/template/index.js';
+import type { PyDatetime } from '../../src/template/index.js';
 
 const START = new Date('2026-11-22T23:04:05Z');
 let savedTz: string | undefined;

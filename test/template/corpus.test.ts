@@ -77,6 +77,8 @@ const CASES: Case[] = [
   ["{{ start.strftime('%H:%M %Z') }} / {{ ustart.strftime('%H:%M %Z') }}", '10:04 AEDT / 23:04 UTC'],
   ["{{ start.weekday() }} {{ start.isoweekday() }} {{ start.strftime('%a %A %b %B %j') }}", '0 1 Mon Monday Nov November 327'],
   ["{{ (ustart - utils.timedelta(hours=4)).strftime('%H') }}", '19'],
+  ['{{ ustart + utils.timedelta(days=1) }}', '2026-11-23 23:04:05+00:00'],
+  ['{{ start.replace(day=1) }}', '2026-11-01 10:04:05+11:00'],
   ['{{ (start - utils.timedelta(days=1)).date() }}', '2026-11-22'],
   ['{{ (start.fromtimestamp(start.timestamp()-86400)).date() }}', '2026-11-22'],
   ["{{ start.replace(day=1).strftime('%Y-%m-%d') }}", '2026-11-01'],

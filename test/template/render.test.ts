@@ -37,6 +37,16 @@ describe('Jinja2 default semantics', () => {
     expect(r('{% macro m(a, b=2) %}[{{ a }}-{{ b }}]{% endmacro %}{{ m(1) }}{{ m(1, b=3) }}')).toBe('[1-2][1-3]');
   });
 
+  it('supports loop filters, loop.cycle/previtem/nextitem and tuple unpacking in set', () => {
+    expect(r('{% for x in [1, 2, 3] if x > 1 %}{{ loop.index }}{{ x }}{% endfor %}')).toBe('1223');
+    expect(r('{% for k, v in d.items() if v > 5 %}{{ k }}{% else %}none{% endfor %}', { d: { a: 0, b: 1 } })).toBe('none');
+    expect(r("{% for x in [1, 2, 3] %}{{ loop.cycle('a', 'b') }}{{ loop.previtem }}{{ loop.nextitem }};{% endfor %}")).toBe(
+      'a2;b13;a2;',
+    );
+    expect(r('{% set a, b = [1, 2] %}{{ a }} {{ b }}')).toBe('1 2');
+    expect(() => r('{% set a, b = [1, 2, 3] %}')).toThrow(/too many values to unpack/);
+  });
+
   it('iterates dict keys and dict.items() like Python', () => {
     const d = { k1: 'v1', k2: 'v2' };
     expect(r('{% for k in d %}{{ k }};{% endfor %}', { d })).toBe('k1;k2;');
@@ -61,6 +71,10 @@ describe('Python value rendering', () => {
     expect(r('{{ d }}', { d: { a: 1, b: true, c: null, e: [1, 'x'] } })).toBe("{'a': 1, 'b': True, 'c': None, 'e': [1, 'x']}");
     expect(r("{{ ['it\\'s', 'q\"'] }}")).toBe(`["it's", 'q"']`);
     expect(r('{{ (1, 2) }} {{ [] }} {{ {} }}')).toBe('(1, 2) [] {}');
+  });
+
+  it('prints float literals like Python', () => {
+    expect(r('{{ 1.0 }} {{ 1e3 }} {{ 2.0 * 3 }} {{ [1.0] }} {{ 1_000 + 1 }}')).toBe('1.0 1000.0 6.0 [1.0] 1001');
   });
 
   it('prints floats produced by division and float operations with a .0', () => {
@@ -251,6 +265,7 @@ describe('errors', () => {
     expect((err as TemplateError).code).toBe('LAVA_TEMPLATE');
     expect((err as TemplateError).message).toMatch(/unexpected token/);
     expect((err as TemplateError).message).toContain('{% if %}');
+    expect(() => r('a\n\n{{ 1 + }}')).toThrow(/unexpected token: }} \(line 3, column 8\)/);
   });
 
   it('truncates long templates in messages', () => {
@@ -261,6 +276,11 @@ describe('errors', () => {
   it('reports calls of undefined names', () => {
     expect(() => r('{{ nope() }}')).toThrow(/'nope' is undefined/);
     expect(() => r("{{ utils.re.search('x', 'y').group(1) }}", { utils })).toThrow(/undefined/);
+  });
+
+  it('rejects names that are not identifiers, as Jinja does (e.g. JSON-escaped quotes)', () => {
+    expect(() => r('{{ \\"x\\" }}')).toThrow(/unexpected characters in name/);
+    expect(() => renderStructure({ a: '{{ "x" }}' }, {})).toThrow(/unexpected characters in name/);
   });
 
   it('rejects namespace-style attribute assignment explicitly', () => {
@@ -289,6 +309,14 @@ describe('renderStructure (JSON trick)', () => {
 });
 
 describe('isolation', () => {
+  it('does not let templates reach JavaScript internals (constructor, __proto__)', () => {
+    const ctx = { job: {}, utils };
+    expect(
+      r("[{{ ''.constructor }}{{ job.constructor }}{{ job.__proto__ }}{{ utils.datetime.constructor }}{{ constructor }}]", ctx),
+    ).toBe('[]');
+    expect(() => r("{{ range.constructor('return 42')() }}")).toThrow(/undefined and cannot be called/);
+  });
+
   it('does not change the behaviour of the shared nunjucks module', () => {
     r("{{ 'warm up' }}");
     expect(nunjucks.renderString("{{ 'a' + 1 }}{{ [] }}", {})).toBe('a1');

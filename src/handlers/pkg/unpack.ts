@@ -11,6 +11,8 @@ import { JobError } from '../../core/errors.js';
 
 export function packageKind(name: string): 'zip' | 'tar' | undefined {
   if (/\.zip$/i.test(name)) return 'zip';
+  // node-tar on Node 20 cannot read zstd and throws outside any promise: refuse it up front.
+  if (/\.(tar\.zst|tzst)$/i.test(name)) return undefined;
   if (/\.tar(\.[^/]+)?$/i.test(name) || /\.tgz$/i.test(name)) return 'tar';
   return undefined;
 }
@@ -33,7 +35,7 @@ export async function unpack(file: string, dest: string, signal?: AbortSignal): 
   const name = path.basename(file);
   const kind = packageKind(name);
   if (!kind)
-    throw new JobError(`cannot unpack ${name}: packages must be .zip, .tar or .tar.* (e.g. .tar.gz)`, { exit_status: 1 });
+    throw new JobError(`cannot unpack ${name}: packages must be .zip, .tar or .tar.* (e.g. .tar.gz; not zstd)`, { exit_status: 1 });
   const root = path.resolve(dest);
   if (kind === 'tar') await unpackTar(file, root, name, signal);
   else await unpackZip(file, root, name, signal);
