@@ -125,8 +125,9 @@ describe('worker processes', () => {
     const first = r.spawn(['worker', '-w', 'w']);
     await waitFor(() => fs.existsSync(mark), 20_000, 'the job process to start');
     const [orphan] = trackGroups(pids);
-    const row = (await ps(r)).find((x) => x.run_id === runId);
-    expect(row?.pid).toBe(first.pid);
+    // The worker's status file is refreshed at most once a second.
+    const row = await waitForRun(r, runId as string);
+    expect(row.pid).toBe(first.pid);
 
     process.kill(first.pid, 'SIGKILL');
     const killed = await waitExit(first, 5_000);
