@@ -20,6 +20,12 @@ await worker.run();
 const drainMs = Date.now() - t1;
 const complete = (await backend.events.query('bench', { status: 'complete', limit: N + 10 })).length;
 await backend.close();
-const result = { n: N, concurrency: C, enqueue_per_s: Math.round(N / (enqueueMs / 1000)), drain_per_s: Math.round(N / (drainMs / 1000)), complete };
+const result = {
+  n: N,
+  concurrency: C,
+  enqueue_per_s: Math.round(N / (enqueueMs / 1000)),
+  drain_per_s: Math.round(N / (drainMs / 1000)),
+  complete,
+};
 console.log(JSON.stringify(result));
 if (process.env.SAVE) saveResult('embedded-throughput', result);

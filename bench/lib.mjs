@@ -32,7 +32,13 @@ export function summary(values) {
 }
 
 export function machine() {
-  return { node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, mem_gb: Math.round(os.totalmem() / 2 ** 30), platform: `${os.type()} ${os.release()}` };
+  return {
+    node: process.version,
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    mem_gb: Math.round(os.totalmem() / 2 ** 30),
+    platform: `${os.type()} ${os.release()}`,
+  };
 }
 
 export function saveResult(name, result) {

@@ -9,19 +9,41 @@ const L = await lava();
 const dir = tempDir('lava-bench-sched-');
 const { backendUrl } = await L.initEmbeddedRealm(dir, 'bench');
 const backend = await L.openBackend(backendUrl);
-await backend.config.putRealm({ ...(await backend.config.getRealm('bench')), config: { TMPDIR: `${dir}/scratch`, EVENT_TTL: '1h' }, on_fail: [] });
+await backend.config.putRealm({
+  ...(await backend.config.getRealm('bench')),
+  config: { TMPDIR: `${dir}/scratch`, EVENT_TTL: '1h' },
+  on_fail: [],
+});
 for (let i = 0; i < N; i++) {
-  await backend.config.put('bench', 'jobs', { job_id: `job${i}`, type: 'noop', worker: 'w', enabled: true, payload: null, dispatcher: 'bench', schedule: '* * * * *' });
+  await backend.config.put('bench', 'jobs', {
+    job_id: `job${i}`,
+    type: 'noop',
+    worker: 'w',
+    enabled: true,
+    payload: null,
+    dispatcher: 'bench',
+    schedule: '* * * * *',
+  });
 }
 
 const started = new Map();
-const noop = { type: 'noop', async run(ctx) { started.set(ctx.job.job_id, Date.now()); return { exit_status: 0 }; } };
+const noop = {
+  type: 'noop',
+  async run(ctx) {
+    started.set(ctx.job.job_id, Date.now());
+    return { exit_status: 0 };
+  },
+};
 const handlers = new Map([['noop', noop]]);
 // Intercept sends to learn when each message was dispatched.
 const queue = backend.queue('bench', 'w');
 const sent = new Map();
 const send = queue.send.bind(queue);
-queue.send = async (body, o) => { const id = await send(body, o); sent.set(JSON.parse(body).job_id, Date.now()); return id; };
+queue.send = async (body, o) => {
+  const id = await send(body, o);
+  sent.set(JSON.parse(body).job_id, Date.now());
+  return id;
+};
 
 const dispatcher = await L.Dispatcher.create({ backend, realm: 'bench', name: 'bench', tz: 'UTC', reloadSeconds: 3600 });
 const worker = await L.Worker.create({ backend, realm: 'bench', worker: 'w', threads: THREADS, handlers, waitSeconds: 1 });

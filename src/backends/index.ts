@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import type { Backend } from './ports.js';
+import { createPostgresBackend, isPostgresUrl } from './postgres/index.js';
 import { createSqliteBackend } from './sqlite/index.js';
 
 export const DEFAULT_BACKEND = 'sqlite:./.lava/lava.db';
@@ -13,8 +14,9 @@ export function backendUrl(flag?: string, env: NodeJS.ProcessEnv = process.env):
 export async function openBackend(url: string): Promise<Backend> {
   if (url.startsWith('sqlite:')) return createSqliteBackend(url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, ''));
   if (url.endsWith('.db') && !url.includes('://')) return createSqliteBackend(path.resolve(url));
+  if (isPostgresUrl(url)) return createPostgresBackend(url);
   throw new ConfigError(
-    `unknown backend ${JSON.stringify(url)}: use sqlite:PATH (e.g. --backend sqlite:./.lava/lava.db or LAVA_BACKEND)`,
+    `unknown backend ${JSON.stringify(url)}: use sqlite:PATH or postgres://USER@HOST:PORT/DB (e.g. --backend sqlite:./.lava/lava.db or LAVA_BACKEND)`,
   );
 }
 

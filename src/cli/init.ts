@@ -60,7 +60,11 @@ export function registerInit(program: Command, g: () => GlobalOptions): void {
         `${r.created ? 'created' : 'found existing'} realm ${r.realm.realm} in ${r.backendUrl}\n` +
           `  payloads: ${r.realm.s3_payloads}\n  temp:     ${r.realm.s3_temp}\n`,
       );
-      if (r.backendUrl !== backendUrlOf(process.env.LAVA_BACKEND) && !g().backend && path.resolve(dir) !== path.resolve('.lava')) {
+      if (
+        r.backendUrl !== backendUrlOf(process.env.LAVA_BACKEND) &&
+        !g().backend &&
+        path.resolve(dir) !== path.resolve('.lava')
+      ) {
         process.stdout.write(`use it with: export LAVA_BACKEND=${r.backendUrl}\n`);
       }
     });

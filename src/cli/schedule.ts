@@ -44,7 +44,8 @@ export function registerSchedule(program: Command, g: () => GlobalOptions): void
         if (!job) throw new NotFoundError('job', jobId, 'list jobs with `lava job ls`');
         if (!scheduleEntries(job.schedule).length) throw new ValidationError(`job ${jobId} has no schedule`);
         const fires = nextFires(job.schedule, new Date(), Number(o.count), tz);
-        if (o.json) return printJson(fires.map((f) => ({ time: isoLocal(f.time), utc: f.time.toISOString(), crontab: f.entry.crontab })));
+        if (o.json)
+          return printJson(fires.map((f) => ({ time: isoLocal(f.time), utc: f.time.toISOString(), crontab: f.entry.crontab })));
         printTable(
           ['FIRE_TIME', 'UTC', 'CRONTAB'],
           fires.map((f) => [formatInZone(f.time, f.entry.tz ?? tz), f.time.toISOString().slice(0, 19) + 'Z', f.entry.crontab]),
@@ -61,7 +62,11 @@ export function registerSchedule(program: Command, g: () => GlobalOptions): void
       const tz = zone(o.tz);
       await withBackend(g(), async (backend) => {
         const realm = await resolveRealm(backend, g());
-        const jobs = (await backend.config.list(realm.realm, 'jobs', o.dispatcher ? { dispatcher: o.dispatcher } : {})) as JobSpec[];
+        const jobs = (await backend.config.list(
+          realm.realm,
+          'jobs',
+          o.dispatcher ? { dispatcher: o.dispatcher } : {},
+        )) as JobSpec[];
         const rows = jobs
           .filter((j) => scheduleEntries(j.schedule).length)
           .map((j) => {

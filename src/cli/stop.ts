@@ -20,7 +20,10 @@ export function registerStop(program: Command): void {
   program
     .command('stop')
     .description('suppress dispatch on this host (--no-dispatch) and/or signal local workers to stop')
-    .option('-D, --no-dispatch', 'create the suppression file (NO_DISPATCH): `lava dispatch --check-dispatch` and dispatchers then do nothing')
+    .option(
+      '-D, --no-dispatch',
+      'create the suppression file (NO_DISPATCH): `lava dispatch --check-dispatch` and dispatchers then do nothing',
+    )
     .option('--allow-dispatch', 'remove the suppression file')
     .option('-s, --signal <signal>', 'signal local workers: SIGHUP/SIGINT/SIGTERM stop them gracefully')
     .option('-w, --worker <name>', 'only workers with this name')
@@ -40,7 +43,8 @@ export function registerStop(program: Command): void {
       }
       const workers = listRuns(config.str('TMPDIR')).workers.filter((w) => !o.worker || w.worker === o.worker);
       if (!o.signal) {
-        for (const w of workers) process.stdout.write(`worker ${String(w.worker)} (realm ${String(w.realm)}) pid ${String(w.pid)}\n`);
+        for (const w of workers)
+          process.stdout.write(`worker ${String(w.worker)} (realm ${String(w.realm)}) pid ${String(w.pid)}\n`);
         return;
       }
       const signal = o.signal.toUpperCase().startsWith('SIG') ? o.signal.toUpperCase() : `SIG${o.signal.toUpperCase()}`;
@@ -49,7 +53,7 @@ export function registerStop(program: Command): void {
       }
       const pids = workers.map((w) => Number(w.pid));
       for (const pid of pids) {
-        process.kill(pid, signal as NodeJS.Signals);
+        process.kill(pid, signal);
         process.stdout.write(`sent ${signal} to worker pid ${pid}\n`);
       }
       if (!o.wait) return;

@@ -20,8 +20,16 @@ const cpus = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
 export const CONFIG_PARAMS = {
   TMPDIR: { kind: 'str', default: '/tmp/lava', doc: 'worker scratch root' },
   HEARTBEAT_FILE: { kind: 'str', default: '.heartbeat', doc: 'touched each heartbeat in the worker scratch dir' },
-  DISPATCHER: { kind: 'str', default: '', doc: 'command written into crontab lines to dispatch (default: this installation\'s node and lava)' },
-  CRONTAB_FILE: { kind: 'str', default: '', doc: 'lavasched writes this file instead of running `crontab` (for /etc/cron.d-style systems and tests)' },
+  DISPATCHER: {
+    kind: 'str',
+    default: '',
+    doc: "command written into crontab lines to dispatch (default: this installation's node and lava)",
+  },
+  CRONTAB_FILE: {
+    kind: 'str',
+    default: '',
+    doc: 'lavasched writes this file instead of running `crontab` (for /etc/cron.d-style systems and tests)',
+  },
   NO_DISPATCH: { kind: 'str', default: '/tmp/lava/__nodispatch__', doc: 'dispatch suppression file' },
   SQS_MAX_DELAY_MINS: { kind: 'int', default: 15, doc: 'maximum dispatch delay (minutes)' },
   EVENT_TTL: { kind: 'duration', default: '2d', doc: 'how long event records are kept; empty keeps them forever' },
@@ -63,7 +71,11 @@ export const CONFIG_PARAMS = {
   // Beyond upstream: the queue lease, renewed while a run is alive.
   VISIBILITY_TIMEOUT: { kind: 'duration', default: '5m', doc: 'message lease; extended while the run is alive' },
   DISPATCHER_GRACE: { kind: 'duration', default: '1m', doc: 'a fire time this late is still dispatched as on time' },
-  DISPATCHER_CATCHUP: { kind: 'str', default: 'skip', doc: 'fire times missed by more than DISPATCHER_GRACE: skip, once (the latest) or all' },
+  DISPATCHER_CATCHUP: {
+    kind: 'str',
+    default: 'skip',
+    doc: 'fire times missed by more than DISPATCHER_GRACE: skip, once (the latest) or all',
+  },
   DISPATCHER_CATCHUP_WINDOW: { kind: 'duration', default: '1h', doc: 'how far back catch-up looks' },
   SHUTDOWN_GRACE: {
     kind: 'duration',

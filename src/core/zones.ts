@@ -31,7 +31,11 @@ export function checkZone(tz: string): void {
 
 /** Minutes east of UTC of a zone at an instant. */
 export function zoneOffsetMinutes(at: Date, tz: string): number {
-  const parts = Object.fromEntries(formatter(tz).formatToParts(at).map((p) => [p.type, p.value]));
+  const parts = Object.fromEntries(
+    formatter(tz)
+      .formatToParts(at)
+      .map((p) => [p.type, p.value]),
+  );
   const wall = Date.UTC(+parts.year!, +parts.month! - 1, +parts.day!, +parts.hour!, +parts.minute!, +parts.second!);
   return Math.round((wall - Math.floor(at.getTime() / 1000) * 1000) / 60000);
 }

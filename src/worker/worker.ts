@@ -128,7 +128,10 @@ export class Worker {
   private async loop(): Promise<void> {
     const heartbeat = this.startHeartbeat();
     // Expired event records are deleted at start and hourly after.
-    const expiry = setInterval(() => void this.env.backend.events.expire(this.o.realm, this.env.clock.now()).catch(() => 0), 3600_000);
+    const expiry = setInterval(
+      () => void this.env.backend.events.expire(this.o.realm, this.env.clock.now()).catch(() => 0),
+      3600_000,
+    );
     // The status file is rewritten at most once a second, not per run: file writes are slow.
     const status = setInterval(() => this.statusDirty && this.writeStatus(), 1000);
     try {
@@ -219,7 +222,12 @@ export class Worker {
     const jobs = await this.env.backend.config.list(this.o.realm, 'jobs', { type: 'lavasched', worker: this.o.worker });
     const delay = this.env.config.duration('JUMPSTART_DELAY');
     for (const job of jobs.filter((j) => j.enabled === true)) {
-      const runId = await dispatch(this.env.backend, { realm: this.o.realm, jobId: String(job.job_id), worker: this.o.worker, delay });
+      const runId = await dispatch(this.env.backend, {
+        realm: this.o.realm,
+        jobId: String(job.job_id),
+        worker: this.o.worker,
+        delay,
+      });
       this.env.logger.info({ job_id: job.job_id, run_id: runId, delay }, 'jump-start dispatch');
     }
   }

@@ -127,7 +127,7 @@ describe('SQLite backend shared by several processes', () => {
         );
         // A hung receiver must fail the test, not hang it.
         setTimeout(() => child.kill(), 40_000).unref();
-        const lines = readline.createInterface({ input: child.stdout! });
+        const lines = readline.createInterface({ input: child.stdout });
         lines.on('line', (line) => {
           const msg = JSON.parse(line) as {
             ready?: boolean;

@@ -81,7 +81,7 @@ export function runStateStoreConformance(opts: StateStoreConformanceOptions): vo
       const values: unknown[] = ['text ünïcødé ✓', 42, 3.5, true, null, [1, [2]], { a: { b: 'c' } }];
       for (const [i, v] of values.entries()) await backend.state.put(realm, item(`v${i}`, v));
       for (const [i, v] of values.entries()) expect((await backend.state.get(realm, `v${i}`))?.value).toEqual(v);
-      const extra = item('x', 1, { 'x-extra': 'kept' } as Partial<StateItem>);
+      const extra = item('x', 1, { 'x-extra': 'kept' });
       await backend.state.put(realm, extra);
       expect(await backend.state.get(realm, 'x')).toEqual(extra);
     });

@@ -77,7 +77,14 @@ describe('built-in dispatcher', () => {
       const clockA = new FakeClock(Date.parse('2026-06-01T00:00:30Z'));
       const clockB = new FakeClock(clockA.t);
       const a = await dispatcher(clockA);
-      const b = await Dispatcher.create({ backend: other, realm: 'test', name: 'main', tz: 'UTC', clock: clockB, reloadSeconds: 0 });
+      const b = await Dispatcher.create({
+        backend: other,
+        realm: 'test',
+        name: 'main',
+        tz: 'UTC',
+        clock: clockB,
+        reloadSeconds: 0,
+      });
       await a.tick();
       // 60 simulated minutes; the replicas tick at jittered times, in random order, sometimes concurrently.
       for (let minute = 1; minute <= 60; minute++) {
@@ -101,7 +108,10 @@ describe('built-in dispatcher', () => {
 
   describe('missed fire times', () => {
     async function outage(policy: string | undefined, jobPolicy?: string) {
-      await t.backend.config.putRealm({ ...t.realm, config: { ...t.realm.config, ...(policy ? { DISPATCHER_CATCHUP: policy } : {}) } });
+      await t.backend.config.putRealm({
+        ...t.realm,
+        config: { ...t.realm.config, ...(policy ? { DISPATCHER_CATCHUP: policy } : {}) },
+      });
       await t.putJob({
         job_id: 'm',
         type: 'log',
@@ -157,7 +167,7 @@ describe('built-in dispatcher', () => {
     expect(await takeAll()).toHaveLength(0);
   });
 
-  it("finishes a tick another replica claimed but never dispatched, with the claimed run id", async () => {
+  it('finishes a tick another replica claimed but never dispatched, with the claimed run id', async () => {
     await t.putJob({ job_id: 'j', type: 'log', dispatcher: 'main', schedule: '0 0 1 1 *' });
     const fireTime = new Date('2026-06-01T10:01:00Z');
     await t.backend.schedules.claim('test', 'main', { jobId: 'j', fireTime, runId: 'run-from-dead-replica' }, 'dead:1');

@@ -35,7 +35,12 @@ describe('cron lines', () => {
 describe('time zones and DST', () => {
   it('fires at 09:00 local across the Sydney DST start (offset +10 → +11)', () => {
     // Australia/Sydney DST began 2026-10-04 02:00 local.
-    const fires = firesBetween('0 9 * * *', new Date('2026-10-02T00:00:00Z'), new Date('2026-10-06T00:00:00Z'), 'Australia/Sydney');
+    const fires = firesBetween(
+      '0 9 * * *',
+      new Date('2026-10-02T00:00:00Z'),
+      new Date('2026-10-06T00:00:00Z'),
+      'Australia/Sydney',
+    );
     expect(fires.map((f) => iso(f.time))).toEqual([
       '2026-10-02T23:00:00.000Z', // Sat 3 Oct 09:00 +10:00
       '2026-10-03T22:00:00.000Z', // Sun 4 Oct 09:00 +11:00
@@ -45,9 +50,19 @@ describe('time zones and DST', () => {
   });
 
   it('runs a job in the skipped hour once, and a job in the repeated hour once (Europe/Berlin)', () => {
-    const spring = firesBetween('30 2 * * *', new Date('2026-03-28T00:00:00Z'), new Date('2026-03-30T00:00:00Z'), 'Europe/Berlin');
+    const spring = firesBetween(
+      '30 2 * * *',
+      new Date('2026-03-28T00:00:00Z'),
+      new Date('2026-03-30T00:00:00Z'),
+      'Europe/Berlin',
+    );
     expect(spring).toHaveLength(2);
-    const autumn = firesBetween('30 2 * * *', new Date('2026-10-24T12:00:00Z'), new Date('2026-10-26T12:00:00Z'), 'Europe/Berlin');
+    const autumn = firesBetween(
+      '30 2 * * *',
+      new Date('2026-10-24T12:00:00Z'),
+      new Date('2026-10-26T12:00:00Z'),
+      'Europe/Berlin',
+    );
     expect(autumn).toHaveLength(2);
   });
 

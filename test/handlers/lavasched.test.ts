@@ -27,14 +27,18 @@ async function runSched(params: Record<string, unknown>, config: Record<string, 
 describe('crontab block', () => {
   it('replaces only the block between the markers, and appends one when there is none', () => {
     const old = ['MAILTO=ops', START_MARKER, 'old line', END_MARKER, '0 1 * * * backup', ''].join('\n');
-    expect(replaceBlock(old, ['new line'])).toBe(['MAILTO=ops', START_MARKER, 'new line', END_MARKER, '0 1 * * * backup', ''].join('\n'));
+    expect(replaceBlock(old, ['new line'])).toBe(
+      ['MAILTO=ops', START_MARKER, 'new line', END_MARKER, '0 1 * * * backup', ''].join('\n'),
+    );
     expect(replaceBlock('0 1 * * * backup\n', ['x'])).toBe(['0 1 * * * backup', START_MARKER, 'x', END_MARKER, ''].join('\n'));
     // A start marker without an end marker keeps what follows (upstream drops it).
     expect(replaceBlock([START_MARKER, 'keep me', ''].join('\n'), ['x'])).toContain('keep me');
   });
 
   it('diffs with one line of context', () => {
-    expect(unifiedDiff('a\nb\nc\nd\n', 'a\nb\nC\nd\n')).toBe('--- crontab.old\n+++ crontab.new\n@@ -2,3 +2,3 @@\n b\n-c\n+C\n d\n');
+    expect(unifiedDiff('a\nb\nc\nd\n', 'a\nb\nC\nd\n')).toBe(
+      '--- crontab.old\n+++ crontab.new\n@@ -2,3 +2,3 @@\n b\n-c\n+C\n d\n',
+    );
   });
 });
 
@@ -42,29 +46,51 @@ describe('lavasched job type', () => {
   it('writes one quoted line per active schedule entry of the named dispatchers, with env lines, keeping other lines', async () => {
     fs.writeFileSync(crontabFile, 'MAILTO=ops\n0 3 * * * /usr/local/bin/backup\n');
     await t.putJob({ job_id: 'hourly', type: 'log', dispatcher: 'd1', schedule: '0 * * * *' });
-    await t.putJob({ job_id: 'two', type: 'log', dispatcher: 'd2', schedule: ['5 1 * * *', { crontab: '0 0 1 1 *', from: '2999-01-01T00:00:00Z' }] });
+    await t.putJob({
+      job_id: 'two',
+      type: 'log',
+      dispatcher: 'd2',
+      schedule: ['5 1 * * *', { crontab: '0 0 1 1 *', from: '2999-01-01T00:00:00Z' }],
+    });
     await t.putJob({ job_id: 'unscheduled', type: 'log', dispatcher: 'd1' });
     await t.putJob({ job_id: 'elsewhere', type: 'log', dispatcher: 'd3', schedule: '* * * * *' });
-    const r = await runSched({ dispatcher: ['d2', 'd1'], args: ['--check-dispatch', '-g', 'src=cron job'], env: { CRON_TZ: 'UTC', PATH: '/usr/bin:/bin' } });
+    const r = await runSched({
+      dispatcher: ['d2', 'd1'],
+      args: ['--check-dispatch', '-g', 'src=cron job'],
+      env: { CRON_TZ: 'UTC', PATH: '/usr/bin:/bin' },
+    });
     expect(r.status).toBe('complete');
     const lines = fs.readFileSync(crontabFile, 'utf8').split('\n');
     const node = process.execPath;
     expect(lines.slice(0, 2)).toEqual(['MAILTO=ops', '0 3 * * * /usr/local/bin/backup']);
     expect(lines[2]).toBe(START_MARKER);
     expect(lines.slice(3, 7)).toEqual(['CRON_TZ=UTC', `LAVA_BACKEND=${t.backendUrl}`, 'LAVA_REALM=test', 'PATH=/usr/bin:/bin']);
-    expect(lines[7]).toMatch(new RegExp(`^0 \\* \\* \\* \\* ${node} \\S+/bin/lava\\.js dispatch --worker w --check-dispatch -g 'src=cron job' hourly$`));
+    expect(lines[7]).toMatch(
+      new RegExp(`^0 \\* \\* \\* \\* ${node} \\S+/bin/lava\\.js dispatch --worker w --check-dispatch -g 'src=cron job' hourly$`),
+    );
     expect(lines[8]).toMatch(/^5 1 \* \* \* .* dispatch --worker w --check-dispatch -g 'src=cron job' two$/);
     expect(lines[9]).toBe(END_MARKER);
     expect(lines).toHaveLength(11);
     expect(String(r.result['crontab.diff'])).toContain('+0 * * * *');
     expect(fs.readFileSync(new URL(String(r.result['crontab.new'])), 'utf8')).toBe(lines.join('\n'));
 
-    const again = await runSched({ dispatcher: ['d2', 'd1'], args: ['--check-dispatch', '-g', 'src=cron job'], env: { CRON_TZ: 'UTC', PATH: '/usr/bin:/bin' } });
+    const again = await runSched({
+      dispatcher: ['d2', 'd1'],
+      args: ['--check-dispatch', '-g', 'src=cron job'],
+      env: { CRON_TZ: 'UTC', PATH: '/usr/bin:/bin' },
+    });
     expect(again.result).toEqual({ exit_status: 0, error: null }); // unchanged: nothing reinstalled or uploaded
   });
 
   it('fails the whole build, naming the job, when any schedule is bad', async () => {
-    await t.backend.config.put('test', 'jobs', { job_id: 'broken', type: 'log', worker: 'w', payload: null, dispatcher: 'd1', schedule: '0 99 * * *' });
+    await t.backend.config.put('test', 'jobs', {
+      job_id: 'broken',
+      type: 'log',
+      worker: 'w',
+      payload: null,
+      dispatcher: 'd1',
+      schedule: '0 99 * * *',
+    });
     const r = await runSched({ dispatcher: 'd1' });
     expect(r.status).toBe('failed');
     expect(String(r.result.error)).toMatch(/job broken has a bad schedule/);

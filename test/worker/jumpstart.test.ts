@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 describe('jump-start and dispatch suppression', () => {
-  it('dispatches the worker\'s enabled lavasched jobs at start, and only those', async () => {
+  it("dispatches the worker's enabled lavasched jobs at start, and only those", async () => {
     const file = path.join(t.dir, 'crontab');
     await t.backend.config.putRealm({ ...t.realm, config: { ...t.realm.config, CRONTAB_FILE: file } });
     await t.putJob({ job_id: 'sched', type: 'lavasched', parameters: { dispatcher: 'd' } });
@@ -33,7 +33,7 @@ describe('jump-start and dispatch suppression', () => {
     process.env.LAVA_BACKEND = t.backendUrl;
     const out: string[] = [];
     const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((s: string) => (out.push(String(s)), true)) as typeof process.stdout.write;
+    process.stdout.write = (s: string) => (out.push(String(s)), true);
     try {
       await t.putJob({ job_id: 'j', type: 'log' });
       await buildProgram().parseAsync(['node', 'lava', 'stop', '--no-dispatch']);

@@ -29,7 +29,7 @@ export class FileBlobStore implements BlobStore {
     const root = prefixUri.endsWith('/') ? prefix : path.dirname(prefix);
     let entries: string[];
     try {
-      entries = (await fsp.readdir(root, { recursive: true }));
+      entries = await fsp.readdir(root, { recursive: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;

@@ -168,13 +168,13 @@ export class Db {
   }
 
   /** Call `fn`, retrying transient connection errors with a short exponential backoff. */
-  async retrying<T>(fn: () => Promise<T>): Promise<T> {
+  async retrying<T>(fn: () => Promise<T>, budgetMs = this.retryBudgetMs): Promise<T> {
     const started = Date.now();
     for (let attempt = 0; ; attempt++) {
       try {
         return await fn();
       } catch (err) {
-        if (this.closed || !isTransient(err) || Date.now() - started > this.retryBudgetMs) throw err;
+        if (this.closed || !isTransient(err) || Date.now() - started > budgetMs) throw err;
         const backoff = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** attempt);
         await sleep(backoff / 2 + Math.random() * (backoff / 2));
       }

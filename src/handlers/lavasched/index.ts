@@ -51,7 +51,8 @@ export const lavaschedHandler: Handler = {
   async run(ctx) {
     const p = ctx.job.parameters;
     const names = (Array.isArray(p.dispatcher) ? p.dispatcher : [p.dispatcher]).map(String).sort();
-    if (!names.length || names.some((n) => !n)) throw new JobError('parameters.dispatcher must name a dispatcher (or a list of them)');
+    if (!names.length || names.some((n) => !n))
+      throw new JobError('parameters.dispatcher must name a dispatcher (or a list of them)');
     const args = (p.args ?? []) as unknown[];
     if (!Array.isArray(args)) throw new JobError('parameters.args must be a list of extra `lava dispatch` arguments');
     const env = (p.env ?? {}) as Record<string, unknown>;
@@ -83,7 +84,10 @@ export const lavaschedHandler: Handler = {
     const next = replaceBlock(old, block);
     if (next === old) return { exit_status: 0 };
     const result: Record<string, unknown> = { exit_status: 0 };
-    for (const [name, text] of [['crontab.old', old], ['crontab.new', next]] as const) {
+    for (const [name, text] of [
+      ['crontab.old', old],
+      ['crontab.new', next],
+    ] as const) {
       if (!text) continue;
       const uri = joinUri(ctx.s3tmp, name);
       await blobStoreFor(uri).write(uri, text);

@@ -35,7 +35,9 @@ export async function unpack(file: string, dest: string, signal?: AbortSignal): 
   const name = path.basename(file);
   const kind = packageKind(name);
   if (!kind)
-    throw new JobError(`cannot unpack ${name}: packages must be .zip, .tar or .tar.* (e.g. .tar.gz; not zstd)`, { exit_status: 1 });
+    throw new JobError(`cannot unpack ${name}: packages must be .zip, .tar or .tar.* (e.g. .tar.gz; not zstd)`, {
+      exit_status: 1,
+    });
   const root = path.resolve(dest);
   if (kind === 'tar') await unpackTar(file, root, name, signal);
   else await unpackZip(file, root, name, signal);
@@ -79,7 +81,7 @@ async function unpackZip(file: string, root: string, name: string, signal?: Abor
         try {
           refuse(name, bad[1] as string);
         } catch (e) {
-          reject(e as Error);
+          reject(e instanceof Error ? e : new Error(String(e)));
         }
       });
       zip.on('end', resolve);

@@ -1,0 +1,70 @@
+import type { ClaimResult, RunClaims } from '../ports.js';
+import type { Db } from './db.js';
+
+/**
+ * Run leases on the database clock. A claim is one conditional upsert: it takes the row when it is
+ * new, ours, or its lease has ended, and leaves it alone when it is finished or leased to someone
+ * else. Only then is the row read to say who holds it; if that read finds the lease already gone,
+ * the claim is tried again, so no decision is ever made on a stale read.
+ */
+export class PostgresRunClaims implements RunClaims {
+  private readonly claimSql: string;
+  private readonly holderSql: string;
+
+  constructor(private readonly db: Db) {
+    const t = db.t('run_claims');
+    this.claimSql = `
+      INSERT INTO ${t} AS c (realm, run_id, owner, lease_until, attempts, done, updated_at)
+      VALUES ($1, $2, $3, now() + make_interval(secs => $4), 1, false, now())
+      ON CONFLICT (realm, run_id) DO UPDATE SET
+        owner = excluded.owner, lease_until = excluded.lease_until, attempts = c.attempts + 1, updated_at = now()
+      WHERE NOT c.done AND (c.owner = excluded.owner OR c.lease_until <= now())
+      RETURNING attempts`;
+    this.holderSql = `
+      SELECT owner, done, lease_until > now() AS live,
+             greatest(0, ceil(extract(epoch FROM lease_until - now())))::int AS lease_seconds
+      FROM ${t} WHERE realm = $1 AND run_id = $2`;
+  }
+
+  async claim(realm: string, runId: string, owner: string, leaseSeconds: number): Promise<ClaimResult> {
+    for (;;) {
+      const won = await this.db.query<{ attempts: number }>(this.claimSql, [realm, runId, owner, leaseSeconds]);
+      const attempts = won.rows[0]?.attempts;
+      if (attempts !== undefined) return { outcome: 'claimed', attempt: attempts };
+      const { rows } = await this.db.query<{ owner: string; done: boolean; live: boolean; lease_seconds: number }>(
+        this.holderSql,
+        [realm, runId],
+      );
+      const row = rows[0];
+      if (row?.done) return { outcome: 'done' };
+      if (row && row.live && row.owner !== owner) {
+        return { outcome: 'busy', owner: row.owner, leaseSeconds: row.lease_seconds };
+      }
+      // The holder released, finished or let the lease lapse between the two statements: try again.
+    }
+  }
+
+  async renew(realm: string, runId: string, owner: string, leaseSeconds: number): Promise<boolean> {
+    const res = await this.db.query(
+      `UPDATE ${this.db.t('run_claims')} SET lease_until = now() + make_interval(secs => $4), updated_at = now()
+       WHERE realm = $1 AND run_id = $2 AND owner = $3 AND NOT done`,
+      [realm, runId, owner, leaseSeconds],
+    );
+    return (res.rowCount ?? 0) > 0;
+  }
+
+  async finish(realm: string, runId: string, owner: string): Promise<void> {
+    await this.db.query(
+      `UPDATE ${this.db.t('run_claims')} SET done = true, updated_at = now() WHERE realm = $1 AND run_id = $2 AND owner = $3`,
+      [realm, runId, owner],
+    );
+  }
+
+  async release(realm: string, runId: string, owner: string): Promise<void> {
+    await this.db.query(
+      `UPDATE ${this.db.t('run_claims')} SET lease_until = 'epoch', updated_at = now()
+       WHERE realm = $1 AND run_id = $2 AND owner = $3 AND NOT done`,
+      [realm, runId, owner],
+    );
+  }
+}
