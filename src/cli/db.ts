@@ -22,9 +22,7 @@ function stateOf(s: SchemaStatus): string {
 }
 
 export function registerDb(program: Command, g: () => GlobalOptions): void {
-  const cmd = program
-    .command('db')
-    .description("the backend's database schema: show its version, apply migrations (PostgreSQL)");
+  const cmd = program.command('db').description("the backend's database schema: show its version, apply migrations (PostgreSQL)");
 
   cmd
     .command('status')
@@ -41,7 +39,14 @@ export function registerDb(program: Command, g: () => GlobalOptions): void {
       const s = await postgresSchemaStatus(url);
       const pending = Math.max(0, s.latest - s.current);
       if (o.json) {
-        printJson({ backend: redactUrl(url), schema: s.schema, current: s.current, latest: s.latest, pending, applied: s.applied });
+        printJson({
+          backend: redactUrl(url),
+          schema: s.schema,
+          current: s.current,
+          latest: s.latest,
+          pending,
+          applied: s.applied,
+        });
       } else {
         const rows: [string, string][] = [
           ['backend', redactUrl(url)],

@@ -27,6 +27,9 @@ export function registerDispatch(program: Command, g: () => GlobalOptions): void
     .option('-w, --worker <worker>', 'send to this worker without looking the job up')
     .option('--check-dispatch', 'do nothing if the dispatch suppression file (NO_DISPATCH) exists')
     .option('--json', 'print JSON')
+    // lava-dispatcher's logging flags, so crontab lines written for upstream keep working.
+    .option('-l, --level <level>', 'accepted for lava-dispatcher compatibility (dispatch prints only run ids and errors)')
+    .option('--log-json', 'accepted for lava-dispatcher compatibility')
     .action(async (jobIds: string[], o: Opts) => {
       const parameters = expandPairs(o.param, '-p');
       const globals = expandPairs(o.global, '-g');

@@ -136,11 +136,11 @@ describe('cmd.yaml replays (upstream guide, JT/cmd.md and others)', () => {
     );
     const r = await replay(example('cmd', 3), { globals: { bucket: 'my-bucket', key: 'in/data.csv' } });
     expect(r.statuses, JSON.stringify(r.info)).toEqual(['starting', 'running', 'complete']);
-    // The guide's resulting item (09-State-Mgr/04-example.md lines 31-41).
+    // The guide's resulting item (09-State-Mgr/04-example.md lines 31-41). Its value text is Python's
+    // json.dumps form, {"lines": "45"}; ours is the same JSON without the spaces, so compare parsed.
     const item = await t.backend.state.get('test', 'sid');
     expect(item).toMatchObject({ state_id: 'sid', type: 'json', publisher: 'demo/line-counter' });
     expect(JSON.parse(String(item?.value))).toEqual({ lines: '45' });
-    console.log('STORED', JSON.stringify(item));
   });
 
   it('#4 demo/line-reporter prints "The file contained {{state.sid}} lines" from the state table, or the declared default', async () => {
@@ -191,7 +191,7 @@ describe('cmd.yaml replays (upstream guide, JT/cmd.md and others)', () => {
     expect(lines(r.stdout)).toEqual(['test', `${t.realm.s3_temp}/lava/dynamo-backup/${utcDate}.zip`]);
   });
 
-  it("#7 ersatz-db-to-s3 folds into `/bin/sh -c \"…\"`: lava-sql reads the query from stdin and writes <s3_temp>/<job_id>/output.csv; event_log records the path; <{ … }> is left alone", async () => {
+  it('#7 ersatz-db-to-s3 folds into `/bin/sh -c "…"`: lava-sql reads the query from stdin and writes <s3_temp>/<job_id>/output.csv; event_log records the path; <{ … }> is left alone', async () => {
     const spec = example('cmd', 7);
     const r = await replay(spec);
     expect(r.statuses).toEqual(['starting', 'logging', 'running', 'complete']);

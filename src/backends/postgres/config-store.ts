@@ -7,7 +7,9 @@ export class PostgresConfigStore implements ConfigStore {
   constructor(private readonly db: Db) {}
 
   async getRealm(realm: string): Promise<RealmSpec | undefined> {
-    const { rows } = await this.db.query<{ spec: RealmSpec }>(`SELECT spec FROM ${this.db.t('realms')} WHERE realm = $1`, [realm]);
+    const { rows } = await this.db.query<{ spec: RealmSpec }>(`SELECT spec FROM ${this.db.t('realms')} WHERE realm = $1`, [
+      realm,
+    ]);
     return rows[0]?.spec;
   }
 

@@ -91,7 +91,8 @@ const TRANSIENT_CODES = new Set([
   'ENETUNREACH',
   'EAI_AGAIN',
 ]);
-const TRANSIENT_MESSAGES = /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|Client was closed and is not queryable/i;
+const TRANSIENT_MESSAGES =
+  /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|Client was closed and is not queryable/i;
 
 export function isTransient(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
@@ -146,25 +147,25 @@ export class Db {
     return this.retrying(() => this.pool.query<R>(text, values));
   }
 
-  /** Run `fn` in a transaction on one connection; the whole transaction is retried on a transient error. */
-  async tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  /** Run `fn` on one pooled connection (e.g. a transaction); retried as a whole on a transient error. */
+  async withClient<T>(fn: (client: pg.PoolClient) => Promise<T>, budgetMs = this.retryBudgetMs): Promise<T> {
     return this.retrying(async () => {
       const client = await this.pool.connect();
-      let broken: unknown;
+      // A checked-out connection that dies between statements emits 'error': unheard, it would crash the process.
+      const onError = () => {};
+      client.on('error', onError);
+      let failed: Error | undefined;
       try {
-        await client.query('BEGIN');
-        const out = await fn(client);
-        await client.query('COMMIT');
-        return out;
+        return await fn(client);
       } catch (err) {
-        broken = err;
-        await client.query('ROLLBACK').catch(() => {});
+        failed = err instanceof Error ? err : new Error(String(err));
         throw err;
       } finally {
-        // A connection that failed mid-way is destroyed rather than returned to the pool.
-        client.release(broken !== undefined && isTransient(broken) ? (broken as Error) : undefined);
+        client.off('error', onError);
+        // A connection that failed is destroyed rather than returned to the pool.
+        client.release(failed);
       }
-    });
+    }, budgetMs);
   }
 
   /** Call `fn`, retrying transient connection errors with a short exponential backoff. */

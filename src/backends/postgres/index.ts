@@ -114,18 +114,7 @@ async function prepareSchema(db: Db, autoMigrate: boolean): Promise<void> {
 
 /** Migrate on a connection of its own: the migration is one transaction under an advisory lock. */
 function runMigrations(db: Db): Promise<number[]> {
-  return db.retrying(async () => {
-    const client = await db.pool.connect();
-    let failed: Error | undefined;
-    try {
-      return await migrate(client, db.opts.schema);
-    } catch (err) {
-      failed = err as Error;
-      throw err;
-    } finally {
-      client.release(failed);
-    }
-  }, OPEN_RETRY_MS);
+  return db.withClient((client) => migrate(client, db.opts.schema), OPEN_RETRY_MS);
 }
 
 function openError(opts: PostgresUrl, err: unknown): unknown {
@@ -133,7 +122,7 @@ function openError(opts: PostgresUrl, err: unknown): unknown {
   const msg = err instanceof Error ? err.message || (err as { code?: string }).code || String(err) : String(err);
   return new ConfigError(
     `cannot open the PostgreSQL backend ${redactUrl(opts.url)}: ${msg} ` +
-      '(check the URL, that the server is running and reachable, and the user\'s rights on the database)',
+      "(check the URL, that the server is running and reachable, and the user's rights on the database)",
   );
 }
 
@@ -152,7 +141,7 @@ function loadKey(keyFile: string | undefined): Buffer {
     throw new ConfigError(`no directory for the key file ${keyFile}: create it, or point ?keyfile= elsewhere`);
   }
   const key = readOrCreateKeyFile(keyFile);
-  if (key.length !== 32) throw new ConfigError(`the key file ${keyFile} must hold 32 bytes, base64-encoded (openssl rand -base64 32)`);
+  if (key.length !== 32)
+    throw new ConfigError(`the key file ${keyFile} must hold 32 bytes, base64-encoded (openssl rand -base64 32)`);
   return key;
 }
-
