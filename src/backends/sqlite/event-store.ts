@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { isoLocal, isoUtcNaive } from '../../core/time.js';
 import type { EventQuery, EventRecord, EventStore, NewEvent } from '../ports.js';
+import type { WriteBatcher } from './batch.js';
 
 interface Row extends Omit<EventRecord, 'log'> {
   log: string;
@@ -11,7 +12,10 @@ const COLUMNS = 'job_id, run_id, status, ts_dispatch, ts_event, tu_event, ttl, w
 export class SqliteEventStore implements EventStore {
   private readonly upsert: Database.Statement;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly batch: WriteBatcher,
+  ) {
     // One statement per event: set the top-level fields and append to the log, as upstream's UpdateItem does.
     this.upsert = db.prepare(`
       INSERT INTO events (realm, job_id, run_id, status, ts_dispatch, ts_event, tu_event, ttl, worker, hostname, log)
@@ -26,7 +30,7 @@ export class SqliteEventStore implements EventStore {
   async record(realm: string, e: NewEvent): Promise<void> {
     const ts_event = isoLocal(e.at);
     const tu_event = isoUtcNaive(e.at);
-    this.upsert.run({
+    const params = {
       realm,
       job_id: e.job_id,
       run_id: e.run_id,
@@ -39,7 +43,8 @@ export class SqliteEventStore implements EventStore {
       hostname: e.hostname ?? null,
       entry: JSON.stringify({ ts_event, tu_event, status: e.status, info: e.info ?? null }),
       keep_status: e.keepStatus ? 1 : 0,
-    });
+    };
+    await this.batch.run(() => this.upsert.run(params));
   }
 
   async get(realm: string, jobId: string, runId: string): Promise<EventRecord | undefined> {

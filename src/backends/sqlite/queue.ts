@@ -3,6 +3,7 @@ import type { EventEmitter } from 'node:events';
 import type Database from 'better-sqlite3';
 import { sleep } from '../../core/time.js';
 import type { Queue, QueueMessage, ReceiveOptions } from '../ports.js';
+import type { WriteBatcher } from './batch.js';
 
 interface Row {
   id: number;
@@ -31,6 +32,7 @@ export class SqliteQueue implements Queue {
     private readonly db: Database.Database,
     readonly name: string,
     private readonly wakeups: EventEmitter,
+    private readonly batch: WriteBatcher,
   ) {
     const select = db.prepare(
       'SELECT id, body, sent_at, receive_count FROM messages WHERE queue = ? AND visible_at <= ? ORDER BY visible_at, id LIMIT ?',
@@ -61,7 +63,7 @@ export class SqliteQueue implements Queue {
   async send(body: string, options: { delaySeconds?: number } = {}): Promise<string> {
     const now = Date.now();
     const delay = Math.max(0, options.delaySeconds ?? 0) * 1000;
-    const info = this.stmts.send.run(this.name, body, now, now + delay);
+    const info = await this.batch.run(() => this.stmts.send.run(this.name, body, now, now + delay));
     this.wakeups.emit(this.name);
     return String(info.lastInsertRowid);
   }
@@ -89,13 +91,14 @@ export class SqliteQueue implements Queue {
   }
 
   async extendVisibility(receipt: string, seconds: number): Promise<boolean> {
-    const info = this.stmts.extend.run(Date.now() + seconds * 1000, idOf(receipt), receipt, this.name);
+    const until = Date.now() + seconds * 1000;
+    const info = await this.batch.run(() => this.stmts.extend.run(until, idOf(receipt), receipt, this.name));
     if (info.changes && seconds === 0) this.wakeups.emit(this.name);
     return info.changes > 0;
   }
 
   async delete(receipt: string): Promise<boolean> {
-    return this.stmts.delete.run(idOf(receipt), receipt, this.name).changes > 0;
+    return (await this.batch.run(() => this.stmts.delete.run(idOf(receipt), receipt, this.name))).changes > 0;
   }
 
   async counts(): Promise<{ visible: number; inflight: number; delayed: number }> {

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { ClaimResult, RunClaims } from '../ports.js';
+import type { WriteBatcher } from './batch.js';
 
 interface Row {
   owner: string;
@@ -14,7 +15,10 @@ export class SqliteRunClaims implements RunClaims {
   private readonly renewStmt: Database.Statement;
   private readonly finishStmt: Database.Statement;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly batch: WriteBatcher,
+  ) {
     this.renewStmt = db.prepare(
       'UPDATE run_claims SET lease_until = ?, updated_at = ? WHERE realm = ? AND run_id = ? AND owner = ? AND done = 0',
     );
@@ -36,11 +40,11 @@ export class SqliteRunClaims implements RunClaims {
       write.run(realm, runId, owner, now + leaseSeconds * 1000, attempt, now);
       return { outcome: 'claimed', attempt };
     });
-    this.claimTx = (...args) => tx.immediate(...args);
+    this.claimTx = tx;
   }
 
   async claim(realm: string, runId: string, owner: string, leaseSeconds: number): Promise<ClaimResult> {
-    return this.claimTx(realm, runId, owner, leaseSeconds);
+    return this.batch.run(() => this.claimTx(realm, runId, owner, leaseSeconds));
   }
 
   async renew(realm: string, runId: string, owner: string, leaseSeconds: number): Promise<boolean> {
