@@ -14,8 +14,12 @@ interface Op {
 
 export class WriteBatcher {
   private pending: Op[] = [];
+  /** Run inside a transaction, this is a savepoint: a failing write rolls back alone. */
+  private readonly savepoint: (fn: () => unknown) => unknown;
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: Database.Database) {
+    this.savepoint = db.transaction((fn: () => unknown) => fn());
+  }
 
   run<T>(fn: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -33,8 +37,7 @@ export class WriteBatcher {
         .transaction(() => {
           for (const op of ops) {
             try {
-              // A nested transaction is a savepoint: a failing write rolls back alone.
-              results.push({ ok: true, value: this.db.transaction(op.fn)() });
+              results.push({ ok: true, value: this.savepoint(op.fn) });
             } catch (err) {
               results.push({ ok: false, value: err });
             }
