@@ -1,4 +1,5 @@
 /** What cmd, exe and pkg share: environment, running one program, uploading its output. */
+import { randomUUID } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { blobStoreFor, joinUri } from '../backends/blob/index.js';
@@ -80,9 +81,10 @@ export async function runOne(
     outputBase: string;
   },
 ): Promise<{ run: FileRun; error: string | null; message?: string }> {
-  const outDir = await fsp.mkdtemp(path.join(ctx.scratch, '.out-'));
-  const stdoutFile = path.join(outDir, 'stdout');
-  const stderrFile = path.join(outDir, 'stderr');
+  // Plain files in the scratch dir: each directory made and removed costs more than a short job.
+  const base = path.join(ctx.scratch, `.lava-out-${randomUUID()}`);
+  const stdoutFile = `${base}.stdout`;
+  const stderrFile = `${base}.stderr`;
   const r = await runProcess({
     command: o.command,
     args: o.args,

@@ -146,7 +146,8 @@ export async function runJob(env: RunEnvironment, job: RunJob, options: RunJobOp
   try {
     return await iterate(env, job, handler, { scratch, start, templateContext, log });
   } finally {
-    if (topLevel) await scratch.remove();
+    // Removed in the background: the run is over, and the worker waits for removals before it exits.
+    if (topLevel) scratch.remove();
   }
 }
 
@@ -156,6 +157,12 @@ export async function runJob(env: RunEnvironment, job: RunJob, options: RunJobOp
  */
 export class Scratch {
   private made = false;
+  private static readonly removing = new Set<Promise<void>>();
+
+  /** Wait for background removals (a stopping worker calls this). */
+  static async settle(): Promise<void> {
+    await Promise.allSettled([...Scratch.removing]);
+  }
 
   constructor(readonly dir: string) {}
 
@@ -168,8 +175,13 @@ export class Scratch {
     return this.dir;
   }
 
-  async remove(): Promise<void> {
-    if (this.made) await fsp.rm(this.dir, { recursive: true, force: true });
+  remove(): void {
+    if (!this.made) return;
+    const p = fsp
+      .rm(this.dir, { recursive: true, force: true })
+      .catch(() => undefined)
+      .finally(() => Scratch.removing.delete(p));
+    Scratch.removing.add(p);
   }
 }
 

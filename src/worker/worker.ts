@@ -20,7 +20,7 @@ import { dispatch } from '../dispatch/dispatch.js';
 import { builtinHandlers, type HandlerRegistry } from '../handlers/registry.js';
 import { intake } from './intake.js';
 import { ProcessRegistry } from './process.js';
-import { recordEvent, runJob, type RunEnvironment } from './run-job.js';
+import { Scratch, recordEvent, runJob, type RunEnvironment } from './run-job.js';
 
 export interface WorkerOptions {
   backend: Backend;
@@ -177,6 +177,7 @@ export class Worker {
       clearInterval(status);
       clearInterval(expiry);
       this.env.processes.killAll();
+      await Scratch.settle();
       await fsp.rm(this.env.workerDir, { recursive: true, force: true });
       this.state = 'stopped';
       this.env.logger.info({ handled: this.handled }, 'worker stopped');

@@ -108,7 +108,7 @@ const MAX_BACKOFF_MS = 1_000;
 
 export type Queryable = Pick<pg.ClientBase, 'query'>;
 
-/** The pool plus retries: every statement of the backend goes through `query` or `tx`. */
+/** The pool plus retries: every statement of the backend goes through `query` or `withClient`. */
 export class Db {
   readonly pool: pg.Pool;
   private closed = false;

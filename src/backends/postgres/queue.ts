@@ -1,3 +1,4 @@
+import { sleep } from '../../core/time.js';
 import type { Queue, QueueMessage, ReceiveOptions } from '../ports.js';
 import type { Db } from './db.js';
 import { NOTIFY_CHANNEL, type QueueNotifier } from './notifier.js';
@@ -74,7 +75,8 @@ export class PostgresQueue implements Queue {
     const deadline = Date.now() + options.waitSeconds * 1000;
     const signal = options.signal ? AbortSignal.any([options.signal, this.closing]) : this.closing;
     // Listen before the first look, so a send right after it is not missed.
-    if (options.waitSeconds > 0 && !signal.aborted) await this.notifier.ready();
+    if (options.waitSeconds > 0 && !signal.aborted)
+      await this.listening(Math.min(FALLBACK_POLL_MS, deadline - Date.now()), signal);
     for (;;) {
       const seen = this.notifier.version(this.name);
       const got = await this.take(Math.max(1, options.max), options.visibilitySeconds);
@@ -84,6 +86,20 @@ export class PostgresQueue implements Queue {
       if (this.notifier.version(this.name) !== seen) continue;
       await this.notifier.wait(this.name, Math.min(FALLBACK_POLL_MS, deadline - now), signal);
       if (signal.aborted) return [];
+    }
+  }
+
+  /** Wait until the LISTEN connection is up, at most `ms`: while the server is unreachable, polling carries on. */
+  private async listening(ms: number, signal: AbortSignal): Promise<void> {
+    if (this.notifier.listening) return;
+    const ac = new AbortController();
+    const stop = () => ac.abort();
+    signal.addEventListener('abort', stop, { once: true });
+    try {
+      await Promise.race([this.notifier.ready(), sleep(ms, ac.signal)]);
+    } finally {
+      ac.abort();
+      signal.removeEventListener('abort', stop);
     }
   }
 

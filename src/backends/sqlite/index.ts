@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { ConfigError } from '../../core/errors.js';
 import { keyFromEnv, readOrCreateKeyFile } from '../crypto.js';
 import { queueName, type Backend, type Queue } from '../ports.js';
+import { WriteBatcher } from './batch.js';
 import { SqliteConfigStore } from './config-store.js';
 import { SqliteEventStore } from './event-store.js';
 import { SqliteQueue } from './queue.js';
@@ -28,21 +29,22 @@ export function createSqliteBackend(file: string): Backend {
   db.pragma('synchronous = NORMAL');
   migrate(db);
   const wakeups = new EventEmitter().setMaxListeners(0);
+  const batch = new WriteBatcher(db);
   const queues = new Map<string, Queue>();
   let key: Buffer | undefined;
   const secretKey = () => (key ??= loadKey(`${abs}.key`));
   return {
     url: `sqlite:${abs}`,
     config: new SqliteConfigStore(db),
-    events: new SqliteEventStore(db),
-    runs: new SqliteRunClaims(db),
+    events: new SqliteEventStore(db, batch),
+    runs: new SqliteRunClaims(db, batch),
     schedules: new SqliteScheduleClaims(db),
     state: new SqliteStateStore(db),
     secrets: new SqliteSecretStore(db, secretKey),
     queue(realm: string, worker: string): Queue {
       const name = queueName(realm, worker);
       let q = queues.get(name);
-      if (!q) queues.set(name, (q = new SqliteQueue(db, name, wakeups)));
+      if (!q) queues.set(name, (q = new SqliteQueue(db, name, wakeups, batch)));
       return q;
     },
     async close() {

@@ -1,0 +1,281 @@
+/**
+ * The DynamoDB tables of the AWS backend: upstream Lava's own (`lava.realms`, `lava.<realm>.jobs`,
+ * `.connections`, `.events`, `.s3triggers`, `.state`) with their keys and indexes, and two that Lava
+ * for TypeScript adds (`.runs` for run claims, `.schedules` for dispatcher ticks and marks).
+ *
+ * `lava aws bootstrap` creates them; with `?autocreate=true` a table is created the first time it is
+ * used instead (tests and local emulators). Otherwise a missing table is a ConfigError that says so.
+ */
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  UpdateTimeToLiveCommand,
+  type CreateTableCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import { QueryCommand, ScanCommand, type QueryCommandInput, type ScanCommandInput } from '@aws-sdk/lib-dynamodb';
+import { ConfigError } from '../../core/errors.js';
+import { sleep } from '../../core/time.js';
+import { awsErrorName, isAwsError, type AwsClients } from './clients.js';
+
+export type TableKind = 'realms' | 'jobs' | 'connections' | 'events' | 's3triggers' | 'state' | 'runs' | 'schedules';
+
+/** Per-realm tables, in the order bootstrap creates them. */
+export const REALM_TABLES: readonly Exclude<TableKind, 'realms'>[] = [
+  'jobs',
+  'connections',
+  'events',
+  's3triggers',
+  'state',
+  'runs',
+  'schedules',
+];
+
+/** Tables Lava for TypeScript adds to upstream's layout. */
+export const ADDED_TABLES: readonly TableKind[] = ['runs', 'schedules'];
+
+export const DISPATCHER_INDEX = 'dispatcher-index';
+export const EVENTS_TIME_INDEX = 'job_id-tu_event-index';
+export const S3TRIGGER_INDEX = 's3trigger-index';
+
+export function tableName(realm: string, kind: TableKind): string {
+  return kind === 'realms' ? 'lava.realms' : `lava.${realm}.${kind}`;
+}
+
+const S = 'S' as const;
+const HASH = 'HASH' as const;
+const RANGE = 'RANGE' as const;
+
+/** CreateTable input (without the name) and the TTL attribute of each kind. */
+export function tableDefinition(kind: TableKind): { create: Omit<CreateTableCommandInput, 'TableName'>; ttl?: string } {
+  const simple = (key: string) => ({
+    AttributeDefinitions: [{ AttributeName: key, AttributeType: S }],
+    KeySchema: [{ AttributeName: key, KeyType: HASH }],
+    BillingMode: 'PAY_PER_REQUEST' as const,
+  });
+  switch (kind) {
+    case 'realms':
+      return { create: simple('realm') };
+    case 'connections':
+      return { create: simple('conn_id') };
+    case 'state':
+      return { create: simple('state_id'), ttl: 'ttl' };
+    case 'runs':
+      return { create: simple('run_id'), ttl: 'ttl' };
+    case 'jobs':
+      return {
+        create: {
+          AttributeDefinitions: [
+            { AttributeName: 'job_id', AttributeType: S },
+            { AttributeName: 'dispatcher', AttributeType: S },
+          ],
+          KeySchema: [{ AttributeName: 'job_id', KeyType: HASH }],
+          GlobalSecondaryIndexes: [
+            {
+              IndexName: DISPATCHER_INDEX,
+              KeySchema: [
+                { AttributeName: 'dispatcher', KeyType: HASH },
+                { AttributeName: 'job_id', KeyType: RANGE },
+              ],
+              Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['worker', 'schedule'] },
+            },
+          ],
+          BillingMode: 'PAY_PER_REQUEST',
+        },
+      };
+    case 'events':
+      return {
+        create: {
+          AttributeDefinitions: [
+            { AttributeName: 'job_id', AttributeType: S },
+            { AttributeName: 'run_id', AttributeType: S },
+            { AttributeName: 'tu_event', AttributeType: S },
+          ],
+          KeySchema: [
+            { AttributeName: 'job_id', KeyType: HASH },
+            { AttributeName: 'run_id', KeyType: RANGE },
+          ],
+          LocalSecondaryIndexes: [
+            {
+              IndexName: EVENTS_TIME_INDEX,
+              KeySchema: [
+                { AttributeName: 'job_id', KeyType: HASH },
+                { AttributeName: 'tu_event', KeyType: RANGE },
+              ],
+              Projection: { ProjectionType: 'ALL' },
+            },
+          ],
+          BillingMode: 'PAY_PER_REQUEST',
+        },
+        ttl: 'ttl',
+      };
+    case 's3triggers':
+      return {
+        create: {
+          AttributeDefinitions: [
+            { AttributeName: 'trigger_id', AttributeType: S },
+            { AttributeName: 'bucket', AttributeType: S },
+            { AttributeName: 'prefix', AttributeType: S },
+          ],
+          KeySchema: [{ AttributeName: 'trigger_id', KeyType: HASH }],
+          GlobalSecondaryIndexes: [
+            {
+              IndexName: S3TRIGGER_INDEX,
+              KeySchema: [
+                { AttributeName: 'bucket', KeyType: HASH },
+                { AttributeName: 'prefix', KeyType: RANGE },
+              ],
+              Projection: { ProjectionType: 'ALL' },
+            },
+          ],
+          BillingMode: 'PAY_PER_REQUEST',
+        },
+      };
+    case 'schedules':
+      return {
+        create: {
+          AttributeDefinitions: [
+            { AttributeName: 'dispatcher', AttributeType: S },
+            { AttributeName: 'sk', AttributeType: S },
+          ],
+          KeySchema: [
+            { AttributeName: 'dispatcher', KeyType: HASH },
+            { AttributeName: 'sk', KeyType: RANGE },
+          ],
+          BillingMode: 'PAY_PER_REQUEST',
+        },
+      };
+  }
+}
+
+export type TtlOutcome = 'enabled' | 'already enabled' | 'not supported by this endpoint' | 'none';
+
+export interface TableOutcome {
+  table: string;
+  kind: TableKind;
+  created: boolean;
+  ttl: TtlOutcome;
+}
+
+const TABLE_NAME_RE = /^[A-Za-z0-9_.-]{3,255}$/;
+
+/** Create one table if it does not exist, wait until it is ACTIVE, and turn on its TTL. Idempotent. */
+export async function ensureTable(clients: AwsClients, realm: string, kind: TableKind): Promise<TableOutcome> {
+  const name = tableName(realm, kind);
+  if (!TABLE_NAME_RE.test(name)) {
+    throw new ConfigError(`realm name "${realm}" cannot be part of a DynamoDB table name (${name}): use letters, digits, _ - and .`);
+  }
+  const def = tableDefinition(kind);
+  let created = false;
+  try {
+    await clients.dynamo.send(new CreateTableCommand({ TableName: name, ...def.create }));
+    created = true;
+  } catch (err) {
+    // Another process made it first, or it was there already.
+    if (!isAwsError(err, 'ResourceInUseException')) throw err;
+  }
+  await waitActive(clients, name);
+  const ttl = def.ttl ? await ensureTtl(clients, name, def.ttl) : 'none';
+  return { table: name, kind, created, ttl };
+}
+
+async function waitActive(clients: AwsClients, name: string): Promise<void> {
+  const deadline = Date.now() + 10 * 60_000;
+  for (let delay = 50; ; delay = Math.min(delay * 2, 5_000)) {
+    try {
+      const d = await clients.dynamo.send(new DescribeTableCommand({ TableName: name }));
+      if (d.Table?.TableStatus === 'ACTIVE') return;
+    } catch (err) {
+      if (!isAwsError(err, 'ResourceNotFoundException')) throw err;
+    }
+    if (Date.now() > deadline) throw new ConfigError(`DynamoDB table ${name} did not become ACTIVE within 10 minutes`);
+    await sleep(delay);
+  }
+}
+
+async function ensureTtl(clients: AwsClients, name: string, attribute: string): Promise<TtlOutcome> {
+  try {
+    const d = await clients.dynamo.send(new DescribeTimeToLiveCommand({ TableName: name }));
+    const status = d.TimeToLiveDescription?.TimeToLiveStatus;
+    if (status === 'ENABLED' || status === 'ENABLING') return 'already enabled';
+    await clients.dynamo.send(
+      new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { Enabled: true, AttributeName: attribute } }),
+    );
+    return 'enabled';
+  } catch (err) {
+    // Emulators (dynalite) have no TTL API.
+    if (isAwsError(err, 'UnknownOperationException')) return 'not supported by this endpoint';
+    if (isAwsError(err, 'ValidationException') && /already enabled/i.test(String((err as Error).message))) return 'already enabled';
+    throw err;
+  }
+}
+
+/**
+ * Table access for the stores: the table name for a realm, and `use()`, which runs a request and, when
+ * the table does not exist, creates it (autocreate) or explains how to (bootstrap).
+ */
+export class Tables {
+  private readonly ensured = new Map<string, Promise<unknown>>();
+
+  constructor(readonly clients: AwsClients) {}
+
+  get doc() {
+    return this.clients.doc;
+  }
+
+  name(realm: string, kind: TableKind): string {
+    return tableName(realm, kind);
+  }
+
+  async use<T>(realm: string, kind: TableKind, fn: (table: string) => Promise<T>): Promise<T> {
+    const table = tableName(realm, kind);
+    try {
+      return await fn(table);
+    } catch (err) {
+      if (!isAwsError(err, 'ResourceNotFoundException')) throw err;
+      if (!this.clients.opts.autoCreate) {
+        const how = kind === 'realms' ? 'lava aws bootstrap' : `lava aws bootstrap --realm ${realm}`;
+        throw new ConfigError(
+          `DynamoDB table ${table} does not exist (${awsErrorName(err)}): create the tables with \`${how}\`, ` +
+            'or add ?autocreate=true to the aws:// backend URL to create them on first use',
+        );
+      }
+      let p = this.ensured.get(table);
+      if (!p) {
+        p = ensureTable(this.clients, realm, kind);
+        this.ensured.set(table, p);
+        p.catch(() => this.ensured.delete(table));
+      }
+      await p;
+      return fn(table);
+    }
+  }
+}
+
+/** Every item a Scan returns, following LastEvaluatedKey. */
+export async function scanAll(doc: AwsClients['doc'], input: ScanCommandInput): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const r = await doc.send(new ScanCommand({ ...input, ...(start ? { ExclusiveStartKey: start } : {}) }));
+    out.push(...((r.Items ?? []) as Record<string, unknown>[]));
+    start = r.LastEvaluatedKey as Record<string, unknown> | undefined;
+  } while (start);
+  return out;
+}
+
+/** Items a Query returns, following LastEvaluatedKey until `enough` of them (default: all). */
+export async function queryAll(
+  doc: AwsClients['doc'],
+  input: QueryCommandInput,
+  enough = Infinity,
+): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const r = await doc.send(new QueryCommand({ ...input, ...(start ? { ExclusiveStartKey: start } : {}) }));
+    out.push(...((r.Items ?? []) as Record<string, unknown>[]));
+    start = r.LastEvaluatedKey as Record<string, unknown> | undefined;
+  } while (start && out.length < enough);
+  return out;
+}
