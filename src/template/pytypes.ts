@@ -605,16 +605,16 @@ function zoneTz(zone: string, style: 'tzlocal' | 'tzfile'): PyZoneTz {
 }
 
 /** The process zone: $TZ when it names an IANA zone, otherwise what Intl resolved. */
-let zoneCache: { tz: string | undefined; zone: string } | undefined;
+let localZoneCache: { tz: string | undefined; zone: string } | undefined;
 
 /** The process's zone; cached per value of TZ, since Intl lookups are slow and this is called per run. */
 export function localZoneName(): string {
   const env = process.env.TZ;
-  if (zoneCache?.tz === env) return zoneCache.zone;
+  if (localZoneCache?.tz === env) return localZoneCache.zone;
   let zone: string | undefined;
   if (env) zone = validZone(env.startsWith(':') ? env.slice(1) : env);
   zone ??= new Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-  zoneCache = { tz: env, zone };
+  localZoneCache = { tz: env, zone };
   return zone;
 }
 
