@@ -610,7 +610,7 @@ let localZoneCache: { tz: string | undefined; zone: string } | undefined;
 /** The process's zone; cached per value of TZ, since Intl lookups are slow and this is called per run. */
 export function localZoneName(): string {
   const env = process.env.TZ;
-  if (localZoneCache?.tz === env) return localZoneCache.zone;
+  if (localZoneCache && localZoneCache.tz === env) return localZoneCache.zone;
   let zone: string | undefined;
   if (env) zone = validZone(env.startsWith(':') ? env.slice(1) : env);
   zone ??= new Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';

@@ -124,7 +124,8 @@ export class Db {
       keepAlive: true,
       connectionTimeoutMillis: 10_000,
       idleTimeoutMillis: 30_000,
-      fallback_application_name: 'lava',
+      // Shows which installation a connection belongs to in pg_stat_activity (unless the URL sets application_name).
+      fallback_application_name: `lava:${opts.schema}`,
     });
     // An idle connection that breaks (server restart, network drop) is dropped from the pool; without
     // this listener the 'error' event would crash the process.

@@ -89,7 +89,7 @@ export class QueueNotifier {
       keepAlive: true,
       connectionTimeoutMillis: 5_000,
       query_timeout: 10_000,
-      fallback_application_name: 'lava-listen',
+      fallback_application_name: `lava-listen:${this.schema}`,
     });
     client.on('error', () => this.lost(client));
     client.on('end', () => this.lost(client));
