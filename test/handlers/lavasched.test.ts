@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { END_MARKER, START_MARKER, replaceBlock, unifiedDiff } from '../../src/handlers/lavasched/crontab.js';
 import { makeRealm, type TestRealm } from '../helpers.js';
 
@@ -43,6 +44,23 @@ describe('crontab block', () => {
 });
 
 describe('lavasched job type', () => {
+  it('runs the example of docs/job-types/lavasched.md (examples/docs/lavasched.yaml) as the page shows', async () => {
+    const specs = parse(fs.readFileSync(path.resolve('examples/docs/lavasched.yaml'), 'utf8')) as Record<string, unknown>[];
+    for (const spec of specs) await t.backend.config.put('test', 'jobs', spec);
+    await t.backend.config.putRealm({ ...t.realm, config: { ...t.realm.config, CRONTAB_FILE: crontabFile } });
+    const runId = await t.dispatch('main/lavasched');
+    await t.drain({ worker: 'main' });
+    expect(await t.statuses(runId, 'main/lavasched')).toEqual(['starting', 'running', 'complete']);
+    const block = fs
+      .readFileSync(crontabFile, 'utf8')
+      .replaceAll(process.execPath, 'node')
+      .replace(/\S*\/bin\/lava\.js/g, 'lava.js')
+      .replace(`LAVA_BACKEND=${t.backendUrl}`, 'LAVA_BACKEND=sqlite:/srv/lava/lava.db')
+      .replace('LAVA_REALM=test', 'LAVA_REALM=prod');
+    const page = fs.readFileSync(path.resolve('docs/job-types/lavasched.md'), 'utf8');
+    expect(page).toContain(block.trim());
+  });
+
   it('writes one quoted line per active schedule entry of the named dispatchers, with env lines, keeping other lines', async () => {
     fs.writeFileSync(crontabFile, 'MAILTO=ops\n0 3 * * * /usr/local/bin/backup\n');
     await t.putJob({ job_id: 'hourly', type: 'log', dispatcher: 'd1', schedule: '0 * * * *' });
