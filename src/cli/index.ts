@@ -4,6 +4,7 @@ import { LavaError, errorMessage } from '../core/errors.js';
 import { registerCheck } from './check.js';
 import type { GlobalOptions } from './context.js';
 import { registerDagGen } from './dag-gen.js';
+import { registerDb } from './db.js';
 import { registerDispatch } from './dispatch.js';
 import { registerEvents } from './events.js';
 import { registerInit } from './init.js';
@@ -49,6 +50,7 @@ Examples:
   registerState(program, g);
   registerStop(program);
   registerDagGen(program);
+  registerDb(program, g);
   return program;
 }
 

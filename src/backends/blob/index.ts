@@ -1,15 +1,21 @@
 import { LavaError } from '../../core/errors.js';
 import type { BlobStore } from '../ports.js';
 import { FileBlobStore } from './file.js';
+import { S3BlobStore } from './s3.js';
 
 const file = new FileBlobStore();
+const s3 = new S3BlobStore();
 
-/** The blob store for a URI's scheme. */
-export function blobStoreFor(uri: string): BlobStore {
+/**
+ * The blob store for a URI's scheme. `s3Key` (a realm's `s3_key`) encrypts S3 uploads with SSE-KMS
+ * under that key; without it they use `LAVA_S3_KEY`, else SSE-S3.
+ */
+export function blobStoreFor(uri: string, opts: { s3Key?: string } = {}): BlobStore {
   if (uri.startsWith('file://')) return file;
+  if (uri.startsWith('s3://')) return opts.s3Key ? new S3BlobStore({ kmsKeyId: opts.s3Key }) : s3;
   throw new LavaError(
     'LAVA_BLOB_SCHEME',
-    `unsupported storage location ${JSON.stringify(uri)}: use a file:///absolute/path URI for s3_payloads and s3_temp`,
+    `unsupported storage location ${JSON.stringify(uri)}: use a file:///absolute/path or s3://bucket/prefix URI for s3_payloads and s3_temp`,
   );
 }
 

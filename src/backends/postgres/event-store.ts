@@ -39,7 +39,7 @@ export class PostgresEventStore implements EventStore {
       e.ttlSeconds === undefined ? null : Math.floor(e.at.getTime() / 1000 + e.ttlSeconds),
       e.worker ?? null,
       e.hostname ?? null,
-      JSON.stringify({ ts_event, tu_event, status: e.status, info: e.info ?? null }),
+      JSON.stringify({ ts_event, tu_event, status: e.status, info: e.info ?? null }, noNul),
       Boolean(e.keepStatus),
     ]);
   }
@@ -81,6 +81,11 @@ export class PostgresEventStore implements EventStore {
     ]);
     return res.rowCount ?? 0;
   }
+}
+
+/** jsonb cannot hold U+0000 (job output may contain it): it becomes U+FFFD, as an undecodable byte would. */
+function noNul(_key: string, value: unknown): unknown {
+  return typeof value === 'string' && value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value;
 }
 
 function toRecord(row: Row): EventRecord {
