@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { ConfigError } from '../core/errors.js';
-import { createAwsBackend, isAwsUrl } from './aws/index.js';
+import { isAwsUrl } from './aws/url.js';
 import type { Backend } from './ports.js';
 import { createPostgresBackend, isPostgresUrl } from './postgres/index.js';
 import { createSqliteBackend } from './sqlite/index.js';
@@ -16,7 +16,8 @@ export async function openBackend(url: string): Promise<Backend> {
   if (url.startsWith('sqlite:')) return createSqliteBackend(url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, ''));
   if (url.endsWith('.db') && !url.includes('://')) return createSqliteBackend(path.resolve(url));
   if (isPostgresUrl(url)) return createPostgresBackend(url);
-  if (isAwsUrl(url)) return createAwsBackend(url);
+  // Loaded on demand: the AWS SDK adds about half a second to every start.
+  if (isAwsUrl(url)) return (await import('./aws/index.js')).createAwsBackend(url);
   throw new ConfigError(
     `unknown backend ${JSON.stringify(url)}: use sqlite:PATH, postgres://USER@HOST:PORT/DB or aws:// (e.g. --backend sqlite:./.lava/lava.db or LAVA_BACKEND)`,
   );

@@ -1,6 +1,7 @@
 /** The `lava` command line. */
 import { Command, CommanderError } from 'commander';
 import { LavaError, errorMessage } from '../core/errors.js';
+import { registerAws } from './aws.js';
 import { registerCheck } from './check.js';
 import type { GlobalOptions } from './context.js';
 import { registerDagGen } from './dag-gen.js';
@@ -51,6 +52,7 @@ Examples:
   registerStop(program);
   registerDagGen(program);
   registerDb(program, g);
+  registerAws(program, g);
   return program;
 }
 

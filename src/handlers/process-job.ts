@@ -2,7 +2,6 @@
 import { randomUUID } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { blobStoreFor, joinUri } from '../backends/blob/index.js';
 import { JobError } from '../core/errors.js';
 import { renderTemplate } from '../template/index.js';
 import { excerpt, runProcess } from '../worker/process.js';
@@ -105,9 +104,7 @@ export async function runOne(
     ] as const) {
       const st = await fsp.stat(file);
       if (st.size === 0) continue;
-      const uri = joinUri(ctx.s3tmp, `${o.outputBase}${stream}`);
-      await blobStoreFor(uri).upload(file, uri);
-      run[stream] = uri;
+      run[stream] = await ctx.saveOutput(`${o.outputBase}${stream}`, { file });
     }
   }
   if (r.exitStatus === 0) return { run, error: null };

@@ -57,6 +57,11 @@ export interface HandlerContext {
   readonly processes: ProcessRegistry;
   /** Template variables for this job: job, realm, globals, state, start, ustart, utils (+ vars). */
   templateContext(vars?: Record<string, unknown>): Record<string, unknown>;
+  /**
+   * Store a run output under `<s3_temp>/<job_id>/<run_id>/<name>` (with the realm's s3_key for
+   * S3) from a local file or from data; returns its URI.
+   */
+  saveOutput(name: string, from: { file: string } | { data: string | Buffer }): Promise<string>;
   /** Run another job in-process under this run's run_id, with these globals (chain, dag, foreach). */
   runChild(jobId: string, globals: Record<string, unknown>): Promise<RunOutcome>;
 }

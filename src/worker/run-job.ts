@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { joinUri } from '../backends/blob/index.js';
+import { blobStoreFor, joinUri } from '../backends/blob/index.js';
 import type { Backend } from '../backends/ports.js';
 import type { ActionRegistry } from '../actions/registry.js';
 import type { Config } from '../core/config.js';
@@ -230,6 +230,13 @@ async function iterate(
     processes: env.processes,
     templateContext: r.templateContext,
     runChild: (jobId, globals) => runChild(env, job, jobId, globals, r.scratch),
+    async saveOutput(name, from) {
+      const uri = joinUri(this.s3tmp, name);
+      const store = blobStoreFor(uri, env.realm.s3_key ? { s3Key: env.realm.s3_key } : {});
+      if ('file' in from) await store.upload(from.file, uri);
+      else await store.write(uri, from.data);
+      return uri;
+    },
   };
   let outcome: RunOutcome = { status: 'failed' };
   for (let iteration = 1; iteration <= limit; iteration++) {

@@ -10,6 +10,7 @@
  * WHEN_REQUIRED), and fails truncated listings without --openssl-legacy-provider; local-aws-sqs counts
  * a ChangeMessageVisibility as a receive.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
@@ -23,13 +24,15 @@ import { startSsmStandin, type SsmStandin } from './ssm-standin.js';
 const require = createRequire(import.meta.url);
 
 // The three emulators are CommonJS without type declarations: typed here as far as we use them.
-const dynalite = require('dynalite') as (opts: { createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }) => Server;
-const S3rver = require('s3rver') as new (opts: {
-  address: string;
-  port: number;
-  silent: boolean;
-  directory: string;
-}) => { run(): Promise<AddressInfo>; close(): Promise<void> };
+const dynalite = require('dynalite') as (opts: {
+  createTableMs?: number;
+  deleteTableMs?: number;
+  updateTableMs?: number;
+}) => Server;
+const S3rver = require('s3rver') as new (opts: { address: string; port: number; silent: boolean; directory: string }) => {
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+};
 const { createSqsServer } = require('local-aws-sqs') as {
   createSqsServer(opts: { port: number; hostname: string; emulateQueueCreationLifecycle?: boolean }): Promise<Server>;
 };
@@ -148,5 +151,43 @@ export function useEnv(env: Record<string, string>): () => void {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
+  };
+}
+
+/**
+ * s3rver in a child process started with --openssl-legacy-provider, for tests of truncated listings
+ * (s3rver's continuation tokens use DES, which OpenSSL 3 only has in its legacy provider) when this
+ * process runs without the flag.
+ */
+export async function startLegacyS3rver(): Promise<{ endpoint: string; stop(): Promise<void> }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lava-s3rver-legacy-'));
+  const script = `
+    const S3rver = require(${JSON.stringify(require.resolve('s3rver'))});
+    new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: ${JSON.stringify(dir)} })
+      .run().then((a) => process.stdout.write(String(a.port) + '\\n'));
+    process.stdin.on('end', () => process.exit(0)).resume();`;
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`s3rver child exited with ${code}`)));
+    child.stdout.setEncoding('utf8').on('data', (s: string) => {
+      out += s;
+      if (out.includes('\n')) resolve(Number(out.trim()));
+    });
+  });
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    async stop() {
+      child.stdin.end();
+      await new Promise((r) => {
+        child.once('exit', r);
+        setTimeout(() => {
+          child.kill('SIGKILL');
+          r(undefined);
+        }, 2_000).unref();
+      });
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

@@ -48,7 +48,10 @@ const NAME_RE = /^[A-Za-z0-9_.\-/]+$/;
 function checkName(name: unknown): string {
   if (typeof name !== 'string' || !name) throw new SsmError('ValidationException', 'Parameter name must not be empty');
   if (name.length > 1011 || !NAME_RE.test(name)) {
-    throw new SsmError('ValidationException', `Parameter name: can't be prefixed with "aws" or "ssm" (case-insensitive) and must match [a-zA-Z0-9_.-/]`);
+    throw new SsmError(
+      'ValidationException',
+      `Parameter name: can't be prefixed with "aws" or "ssm" (case-insensitive) and must match [a-zA-Z0-9_.-/]`,
+    );
   }
   if (name.includes('/') && !name.startsWith('/')) {
     throw new SsmError('ValidationException', 'Parameter name must be a fully qualified name.');
@@ -87,7 +90,10 @@ export async function startSsmStandin(): Promise<SsmStandin> {
       }
       const old = params.get(Name);
       if (old && b.Overwrite !== true) {
-        throw new SsmError('ParameterAlreadyExists', 'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.');
+        throw new SsmError(
+          'ParameterAlreadyExists',
+          'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.',
+        );
       }
       const Type = (b.Type as Param['Type'] | undefined) ?? old?.Type ?? 'String';
       const p: Param = {
@@ -144,7 +150,8 @@ export async function startSsmStandin(): Promise<SsmStandin> {
       };
       try {
         const fn = ops[op];
-        if (!fn) throw new SsmError('UnknownOperationException', `the SSM stand-in does not implement ${target || 'this request'}`);
+        if (!fn)
+          throw new SsmError('UnknownOperationException', `the SSM stand-in does not implement ${target || 'this request'}`);
         const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) : {};
         reply(200, fn(body));
       } catch (err) {

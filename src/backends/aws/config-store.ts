@@ -90,9 +90,7 @@ export class AwsConfigStore implements ConfigStore {
       });
     });
     // The filter again on the full items: the index path only narrowed by dispatcher.
-    return (items.map(normalise) as Item[])
-      .filter((it) => Object.entries(where).every(([k, v]) => it[k] === v))
-      .sort(byKey(key));
+    return (items.map(normalise) as Item[]).filter((it) => Object.entries(where).every(([k, v]) => it[k] === v)).sort(byKey(key));
   }
 
   /**

@@ -124,6 +124,7 @@ export class AwsEventStore implements EventStore {
           {
             TableName,
             IndexName: EVENTS_TIME_INDEX,
+            ConsistentRead: true,
             KeyConditionExpression: keyCond,
             ScanIndexForward: false,
             ExpressionAttributeNames: names,
@@ -139,6 +140,7 @@ export class AwsEventStore implements EventStore {
       add('tu_event', '>=', since);
       return scanAll(this.t.doc, {
         TableName,
+        ConsistentRead: true,
         ...(filters.length
           ? { FilterExpression: filters.join(' AND '), ExpressionAttributeNames: names, ExpressionAttributeValues: values }
           : {}),

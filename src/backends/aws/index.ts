@@ -7,7 +7,7 @@
  * URL: `aws://` or `aws://?region=eu-west-1&autocreate=true&expire=auto&ssm_key=alias/lava-{realm}-sys`.
  */
 import { queueName, type Backend, type Queue } from '../ports.js';
-import { AwsClients, parseAwsUrl } from './clients.js';
+import { AwsClients } from './clients.js';
 import { AwsConfigStore } from './config-store.js';
 import { AwsEventStore } from './event-store.js';
 import { SqsQueue } from './queue.js';
@@ -16,8 +16,9 @@ import { AwsScheduleClaims } from './schedule-claims.js';
 import { REALM_TABLES, Tables, ensureTable, type TableOutcome } from './schema.js';
 import { AwsSecretStore } from './secret-store.js';
 import { AwsStateStore } from './state-store.js';
+import { parseAwsUrl } from './url.js';
 
-export { isAwsUrl, parseAwsUrl, type AwsUrl } from './clients.js';
+export { isAwsUrl, parseAwsUrl, type AwsUrl } from './url.js';
 export { ADDED_TABLES, REALM_TABLES, ensureTable, tableName, type TableKind, type TableOutcome } from './schema.js';
 
 export async function createAwsBackend(url: string): Promise<Backend> {

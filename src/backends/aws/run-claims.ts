@@ -11,7 +11,14 @@ import type { Tables } from './schema.js';
 
 const KEEP_SECONDS = 7 * 86400;
 
-const NAMES = { '#owner': 'owner', '#lease': 'lease_until', '#done': 'done', '#att': 'attempts', '#upd': 'updated_at', '#ttl': 'ttl' };
+const NAMES = {
+  '#owner': 'owner',
+  '#lease': 'lease_until',
+  '#done': 'done',
+  '#att': 'attempts',
+  '#upd': 'updated_at',
+  '#ttl': 'ttl',
+};
 
 export class AwsRunClaims implements RunClaims {
   constructor(private readonly t: Tables) {}
@@ -26,7 +33,8 @@ export class AwsRunClaims implements RunClaims {
             new UpdateCommand({
               TableName,
               Key: { run_id: runId },
-              UpdateExpression: 'SET #owner = :owner, #lease = :lease, #upd = :now, #ttl = :ttl, #done = if_not_exists(#done, :false) ADD #att :one',
+              UpdateExpression:
+                'SET #owner = :owner, #lease = :lease, #upd = :now, #ttl = :ttl, #done = if_not_exists(#done, :false) ADD #att :one',
               ConditionExpression: 'attribute_not_exists(run_id) OR (#done = :false AND (#owner = :owner OR #lease <= :now))',
               ExpressionAttributeNames: NAMES,
               ExpressionAttributeValues: {

@@ -163,7 +163,9 @@ const TABLE_NAME_RE = /^[A-Za-z0-9_.-]{3,255}$/;
 export async function ensureTable(clients: AwsClients, realm: string, kind: TableKind): Promise<TableOutcome> {
   const name = tableName(realm, kind);
   if (!TABLE_NAME_RE.test(name)) {
-    throw new ConfigError(`realm name "${realm}" cannot be part of a DynamoDB table name (${name}): use letters, digits, _ - and .`);
+    throw new ConfigError(
+      `realm name "${realm}" cannot be part of a DynamoDB table name (${name}): use letters, digits, _ - and .`,
+    );
   }
   const def = tableDefinition(kind);
   let created = false;
@@ -205,7 +207,8 @@ async function ensureTtl(clients: AwsClients, name: string, attribute: string): 
   } catch (err) {
     // Emulators (dynalite) have no TTL API.
     if (isAwsError(err, 'UnknownOperationException')) return 'not supported by this endpoint';
-    if (isAwsError(err, 'ValidationException') && /already enabled/i.test(String((err as Error).message))) return 'already enabled';
+    if (isAwsError(err, 'ValidationException') && /already enabled/i.test(String((err as Error).message)))
+      return 'already enabled';
     throw err;
   }
 }

@@ -10,19 +10,11 @@
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  type PutObjectCommandInput,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
-import { LavaError, NotFoundError } from '../../core/errors.js';
+import type * as S3Sdk from '@aws-sdk/client-s3';
+import type { PutObjectCommandInput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import { LavaError, NotFoundError, ValidationError } from '../../core/errors.js';
 import type { BlobInfo, BlobStore } from '../ports.js';
 
 /** PutObject's limit for one request. */
@@ -59,11 +51,16 @@ export function s3ClientConfig(env: NodeJS.ProcessEnv = process.env): S3ClientCo
   };
 }
 
+/** The SDK loads on first use: it adds a tenth of a second to every start otherwise. */
+let sdkLoading: Promise<typeof S3Sdk> | undefined;
+const sdk = () => (sdkLoading ??= import('@aws-sdk/client-s3'));
+
 const ENV_KEYS = ['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL', 'AWS_S3_FORCE_PATH_STYLE', 'AWS_REGION', 'AWS_PROFILE'];
 let shared: { fingerprint: string; client: S3Client } | undefined;
 
 /** One client per process, made again if the environment it was made from changed (tests). */
-function client(): S3Client {
+async function client(): Promise<S3Client> {
+  const { S3Client } = await sdk();
   const fingerprint = ENV_KEYS.map((k) => process.env[k] ?? '').join('\0');
   if (!shared || shared.fingerprint !== fingerprint) {
     shared?.client.destroy();
@@ -89,7 +86,7 @@ export interface S3BlobStoreOptions {
 export class S3BlobStore implements BlobStore {
   constructor(private readonly opts: S3BlobStoreOptions = {}) {}
 
-  private get s3(): S3Client {
+  private async s3(): Promise<S3Client> {
     return this.opts.client ?? client();
   }
 
@@ -112,8 +109,9 @@ export class S3BlobStore implements BlobStore {
   private async listing(bucket: string, prefix: string, delimiter?: string): Promise<BlobInfo[]> {
     const out: BlobInfo[] = [];
     let token: string | undefined;
+    const [s3, { ListObjectsV2Command }] = await Promise.all([this.s3(), sdk()]);
     do {
-      const r = await this.s3.send(
+      const r = await s3.send(
         new ListObjectsV2Command({
           Bucket: bucket,
           Prefix: prefix,
@@ -139,8 +137,9 @@ export class S3BlobStore implements BlobStore {
   async head(uri: string): Promise<BlobInfo | undefined> {
     const { bucket, key } = parseS3Uri(uri);
     if (!key || key.endsWith('/')) return undefined;
+    const [s3, { HeadObjectCommand }] = await Promise.all([this.s3(), sdk()]);
     try {
-      const r = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      const r = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
       return {
         uri: s3Uri(bucket, key),
         name: key.slice(key.lastIndexOf('/') + 1),
@@ -155,8 +154,9 @@ export class S3BlobStore implements BlobStore {
 
   private async get(uri: string) {
     const { bucket, key } = parseS3Uri(uri);
+    const [s3, { GetObjectCommand }] = await Promise.all([this.s3(), sdk()]);
     try {
-      return await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     } catch (err) {
       if (isNotFound(err)) throw new NotFoundError('S3 object', uri, 'check the bucket and key (and that it was uploaded)');
       throw err;
@@ -181,7 +181,8 @@ export class S3BlobStore implements BlobStore {
   async write(uri: string, data: Buffer | string): Promise<void> {
     const { bucket, key } = parseS3Uri(uri);
     const body = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    await this.s3.send(
+    const [s3, { PutObjectCommand }] = await Promise.all([this.s3(), sdk()]);
+    await s3.send(
       new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.length, ...this.encryption() }),
     );
   }
@@ -190,20 +191,21 @@ export class S3BlobStore implements BlobStore {
     const { bucket, key } = parseS3Uri(uri);
     const { size } = await fsp.stat(localPath);
     if (size > MAX_PUT_BYTES) {
-      throw new LavaError(
-        'LAVA_BLOB_TOO_BIG',
+      throw new ValidationError(
         `${localPath} is ${size} bytes: one S3 PutObject takes at most 5 GiB (multipart upload is not supported); split the file`,
       );
     }
     const body = size <= IN_MEMORY_BYTES ? await fsp.readFile(localPath) : fs.createReadStream(localPath);
-    await this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: size, ...this.encryption() }));
+    const [s3, { PutObjectCommand }] = await Promise.all([this.s3(), sdk()]);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: size, ...this.encryption() }));
   }
 
   async delete(uri: string): Promise<boolean> {
     // S3 deletes a missing key without complaint: look first, to report whether there was one.
     if (!(await this.head(uri))) return false;
     const { bucket, key } = parseS3Uri(uri);
-    await this.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    const [s3, { DeleteObjectCommand }] = await Promise.all([this.s3(), sdk()]);
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     return true;
   }
 }

@@ -7,7 +7,6 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { blobStoreFor, joinUri } from '../../backends/blob/index.js';
 import { JobError, errorMessage } from '../../core/errors.js';
 import type { JobSpec } from '../../core/schemas.js';
 import { shlexSplit } from '../../core/shlex.js';
@@ -89,9 +88,7 @@ export const lavaschedHandler: Handler = {
       ['crontab.new', next],
     ] as const) {
       if (!text) continue;
-      const uri = joinUri(ctx.s3tmp, name);
-      await blobStoreFor(uri).write(uri, text);
-      result[name] = uri;
+      result[name] = await ctx.saveOutput(name, { data: text });
     }
     result['crontab.diff'] = unifiedDiff(old, next);
     if (file) {

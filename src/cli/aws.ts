@@ -1,0 +1,83 @@
+/** `lava aws …`: set up the AWS backend's resources (DynamoDB tables) for a realm. */
+import type { Command } from 'commander';
+import { backendUrl } from '../backends/index.js';
+import { isAwsUrl, parseAwsUrl } from '../backends/aws/url.js';
+import { ConfigError } from '../core/errors.js';
+import type { RealmSpec } from '../core/schemas.js';
+import { printJson, printTable, type GlobalOptions } from './context.js';
+
+interface BootstrapOptions {
+  s3Payloads?: string;
+  s3Temp?: string;
+  s3Key?: string;
+  json?: boolean;
+}
+
+/** The backend URL for `lava aws`: --backend / LAVA_BACKEND when it is aws://, else plain aws://. */
+function awsUrl(g: GlobalOptions): string {
+  const url = backendUrl(g.backend);
+  if (isAwsUrl(url)) return parseAwsUrl(url).url;
+  if (g.backend) throw new ConfigError(`lava aws works on the AWS backend: --backend ${g.backend} is not an aws:// URL`);
+  return 'aws://';
+}
+
+export function registerAws(program: Command, g: () => GlobalOptions): void {
+  const cmd = program.command('aws').description('the AWS backend (DynamoDB, SQS, SSM, S3): create its tables for a realm');
+
+  cmd
+    .command('bootstrap')
+    .description(
+      "create lava.realms and the realm's tables (jobs, connections, events, s3triggers, state, and the added runs, schedules) " +
+        'with their indexes, and turn on TTL; existing tables are kept. Queues are made on first use. Needs --realm',
+    )
+    .option('--s3-payloads <uri>', 'also create the realm record if missing, with this payload area (s3://bucket/prefix)')
+    .option('--s3-temp <uri>', "the realm record's temp area (s3://bucket/prefix), with --s3-payloads")
+    .option('--s3-key <kms-key>', "the realm record's s3_key (KMS key for uploads), with --s3-payloads")
+    .option('--json', 'print what was done as JSON')
+    .addHelpText(
+      'after',
+      '\nExample:\n  lava --backend aws://?region=eu-west-1 aws bootstrap --realm prod --s3-payloads s3://b/payloads --s3-temp s3://b/tmp',
+    )
+    .action(async (o: BootstrapOptions) => {
+      const realm = g().realm || process.env.LAVA_REALM;
+      if (!realm) throw new ConfigError('lava aws bootstrap needs a realm: pass --realm NAME (or set LAVA_REALM)');
+      if (Boolean(o.s3Payloads) !== Boolean(o.s3Temp)) {
+        throw new ConfigError('give both --s3-payloads and --s3-temp (the realm record needs both), or neither');
+      }
+      const url = awsUrl(g());
+      // The AWS SDK loads only when an aws command runs.
+      const { bootstrapAws, createAwsBackend } = await import('../backends/aws/index.js');
+      const tables = await bootstrapAws(url, realm);
+      let record: 'created' | 'exists' | 'missing' | undefined;
+      const backend = await createAwsBackend(url);
+      try {
+        const existing = await backend.config.getRealm(realm);
+        if (existing) record = 'exists';
+        else if (o.s3Payloads && o.s3Temp) {
+          const spec: RealmSpec = {
+            realm,
+            s3_payloads: o.s3Payloads,
+            s3_temp: o.s3Temp,
+            ...(o.s3Key ? { s3_key: o.s3Key } : {}),
+            config: {},
+          };
+          await backend.config.putRealm(spec);
+          record = 'created';
+        } else record = 'missing';
+      } finally {
+        await backend.close();
+      }
+      if (o.json) return printJson({ backend: url, realm, tables, realm_record: record });
+      printTable(
+        ['TABLE', 'ACTION', 'TTL'],
+        tables.map((t) => [t.table, t.created ? 'created' : 'exists', t.ttl === 'none' ? '-' : t.ttl]),
+      );
+      const note =
+        record === 'created'
+          ? `created realm record ${realm}`
+          : record === 'exists'
+            ? `realm record ${realm} exists`
+            : `no realm record for ${realm} in lava.realms yet: add one with --s3-payloads and --s3-temp, or \`lava realm put FILE\``;
+      process.stdout.write(`${note}\nqueues lava-${realm}-<worker> are created on first use\n`);
+    });
+}
