@@ -11,4 +11,19 @@ export type { JobSpec, RealmSpec, ConnectionSpec, TriggerSpec, StateItem, Dispat
 export type { Handler, HandlerContext, JobResult, RunJob } from './handlers/types.js';
 export type { Action, ActionContext } from './actions/types.js';
 export { createLogger } from './core/logger.js';
+export {
+  getConnection,
+  getKysely,
+  getCliConnection,
+  getGenericConnection,
+  getConnectionSpec,
+  prepareJobConnections,
+  type ConnectionApiOptions,
+} from './connections/api.js';
+export { setLavaCommand } from './connections/cli-dir.js';
+export { SqlError } from './connections/client.js';
+export { ConnectionError } from './connections/errors.js';
+export { clearSecretCache } from './connections/secrets.js';
+export { splitStatements } from './connections/split.js';
+export type { DbClient, QueryResult, RowSink, StreamResult, Dialect } from './connections/types.js';
 export const version = '0.1.0';

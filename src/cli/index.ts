@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { LavaError, errorMessage } from '../core/errors.js';
 import { registerAws } from './aws.js';
 import { registerCheck } from './check.js';
+import { registerConnections } from './connections.js';
 import type { GlobalOptions } from './context.js';
 import { registerDagGen } from './dag-gen.js';
 import { registerDb } from './db.js';
@@ -40,6 +41,7 @@ Examples:
   const g = (): GlobalOptions => program.opts<GlobalOptions>();
   registerInit(program, g);
   registerItemCommands(program, g);
+  registerConnections(program, g);
   registerPayload(program, g);
   registerDispatch(program, g);
   registerWorker(program, g);

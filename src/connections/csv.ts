@@ -108,7 +108,14 @@ export function formatCsvRow(row: readonly unknown[], f: CsvFormat): string {
     let out = '';
     for (const c of text) {
       let wantEscape = false;
-      if (c === f.delimiter || c === f.escapechar || c === f.quotechar || c === '\n' || c === '\r' || f.lineterminator.includes(c)) {
+      if (
+        c === f.delimiter ||
+        c === f.escapechar ||
+        c === f.quotechar ||
+        c === '\n' ||
+        c === '\r' ||
+        f.lineterminator.includes(c)
+      ) {
         if (f.quoting === 'none') wantEscape = true;
         else {
           if (c === f.quotechar) {

@@ -48,10 +48,7 @@ const sqlFields = {
   preserve_case: configBool.optional(),
   subtype: z.string().optional(),
   /** Connect timeout (duration, default 10s). */
-  timeout: z
-    .union([z.number(), z.string()])
-    .refine(isDuration, 'bad duration: use seconds or e.g. "30s"')
-    .optional(),
+  timeout: z.union([z.number(), z.string()]).refine(isDuration, 'bad duration: use seconds or e.g. "30s"').optional(),
 };
 
 export const postgresSchema = z.looseObject(sqlFields);
@@ -97,11 +94,16 @@ const genericValue = z.union([
 export const genericSchema = z
   .looseObject({
     ...baseConnectionFields,
-    attributes: z.record(z.string().regex(GENERIC_ATTRIBUTE_NAME, 'attribute names must match ^[A-Za-z][\\w-]*$'), genericValue, {
+    attributes: z.record(z.string(), genericValue, {
       error: 'attributes is required: a map of name: value, {type: local, value: …} or {type: ssm, parameter: /lava/…}',
     }),
   })
   .superRefine((spec, ctx) => {
+    for (const name of Object.keys(spec.attributes)) {
+      if (!GENERIC_ATTRIBUTE_NAME.test(name)) {
+        ctx.addIssue({ code: 'custom', path: ['attributes', name], message: 'attribute names must match ^[A-Za-z][\\w-]*$' });
+      }
+    }
     for (const k of Object.keys(spec)) {
       if (k in baseConnectionFields || k === 'attributes' || /^x-/i.test(k)) continue;
       ctx.addIssue({ code: 'custom', path: [k], message: `unknown field "${k}" for a generic connection: put it in attributes` });

@@ -146,13 +146,17 @@ export function splitStatements(sql: string): string[] {
       if (isCreate) level++;
     } else if (w === 'END') {
       const after = nextWord(tokens, k)?.toUpperCase();
-      if (after === 'IF' || after === 'WHILE' || after === 'LOOP') {
-        // "END IF" is one keyword to sqlparse: it closes a level but not a BEGIN.
+      if (after === 'IF' || after === 'WHILE') {
+        // "END IF" / "END WHILE" are one keyword to sqlparse: they close a level but not a BEGIN.
+        skip = k + 2;
+        level--;
+      } else if (after === 'LOOP') {
+        // "END LOOP" is one keyword too, and changes nothing (nor does LOOP).
         skip = k + 2;
       } else {
         beginDepth = Math.max(0, beginDepth - 1);
+        level--;
       }
-      level--;
     } else if ((w === 'IF' || w === 'FOR' || w === 'WHILE' || w === 'CASE') && isCreate && beginDepth > 0) {
       level++;
     }

@@ -68,6 +68,7 @@ export const CONFIG_PARAMS = {
   SQLC_MAX_PAYLOAD_SIZE: { kind: 'size', default: '100K', doc: 'largest sqlc payload' },
   SQLC_TIMEOUT: { kind: 'duration', default: '10m', doc: 'default sqlc timeout' },
   SQLV_TIMEOUT: { kind: 'duration', default: '10m', doc: 'default sqlv timeout' },
+  PG_COPY_TIMEOUT: { kind: 'duration', default: '30m', doc: 'db_from_s3: time allowed for one PostgreSQL COPY' },
   // Beyond upstream: the queue lease, renewed while a run is alive.
   VISIBILITY_TIMEOUT: { kind: 'duration', default: '5m', doc: 'message lease; extended while the run is alive' },
   DISPATCHER_GRACE: { kind: 'duration', default: '1m', doc: 'a fire time this late is still dispatched as on time' },

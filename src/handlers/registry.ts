@@ -2,12 +2,17 @@
 import { chainHandler } from './chain/index.js';
 import { cmdHandler } from './cmd/index.js';
 import { dagHandler } from './dag/index.js';
+import { dbFromS3Handler } from './db-from-s3/index.js';
 import { dispatchHandler } from './dispatch/index.js';
 import { exeHandler } from './exe/index.js';
 import { foreachHandler } from './foreach/index.js';
 import { lavaschedHandler } from './lavasched/index.js';
 import { logHandler } from './log/index.js';
 import { pkgHandler } from './pkg/index.js';
+import { sqlHandler } from './sql/index.js';
+import { sqlcHandler } from './sqlc/index.js';
+import { sqliHandler } from './sqli/index.js';
+import { sqlvHandler } from './sqlv/index.js';
 import type { Handler } from './types.js';
 
 export type HandlerRegistry = ReadonlyMap<string, Handler>;
@@ -24,6 +29,11 @@ export function builtinHandlers(): Map<string, Handler> {
       foreachHandler,
       dispatchHandler,
       lavaschedHandler,
+      sqlHandler,
+      sqliHandler,
+      sqlcHandler,
+      sqlvHandler,
+      dbFromS3Handler,
     ].map((h) => [h.type, h]),
   );
 }

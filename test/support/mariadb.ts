@@ -22,9 +22,7 @@ export interface MariadbServer {
 }
 
 function onPath(cmd: string): boolean {
-  return (process.env.PATH ?? '')
-    .split(':')
-    .some((dir) => dir && fs.existsSync(path.join(dir, cmd)));
+  return (process.env.PATH ?? '').split(':').some((dir) => dir && fs.existsSync(path.join(dir, cmd)));
 }
 
 /** Why MariaDB tests cannot run on this machine, or undefined when they can. */

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { joinUri } from '../../backends/blob/index.js';
 import { JobError } from '../../core/errors.js';
 import { shlexSplit } from '../../core/shlex.js';
+import { prepareJobConnections } from '../../connections/api.js';
 import { parseDuration } from '../../core/units.js';
 import { downloadPayload } from '../../worker/payload.js';
 import { jobEnv, paramArgs, renderArgs, runOne, runSequence } from '../process-job.js';
@@ -11,7 +12,7 @@ import type { Handler } from '../types.js';
 
 export const exeHandler: Handler = {
   type: 'exe',
-  parameters: { optional: ['args', 'env', 'jinja', 'timeout', 'vars'] },
+  parameters: { optional: ['args', 'connections', 'env', 'jinja', 'timeout', 'vars'] },
   async run(ctx) {
     const payload = ctx.job.payload;
     if (typeof payload !== 'string' || !payload.trim()) {
@@ -26,14 +27,25 @@ export const exeHandler: Handler = {
       scratch: ctx.scratch,
       maxSize: ctx.config.size('EXE_MAX_PAYLOAD_SIZE'),
     });
-    const env = await jobEnv(ctx, { LAVA_S3_PAYLOAD: joinUri(ctx.realm.s3_payloads, item as string) });
-    return runSequence(
-      ctx,
-      (downloaded?.files ?? []).map((file) => async () => {
-        await fsp.chmod(file, 0o755);
-        const name = path.basename(file);
-        return runOne(ctx, { payload: name, command: file, args, cwd: ctx.scratch, env, timeout, outputBase: `${name}.` });
-      }),
-    );
+    const conns = await prepareJobConnections(ctx.job.parameters.connections, {
+      backend: ctx.backend,
+      realm: ctx.job.realm,
+      config: ctx.config,
+      jobId: ctx.job.job_id,
+      scratch: ctx.scratch,
+    });
+    try {
+      const env = await jobEnv(ctx, { ...conns.env, LAVA_S3_PAYLOAD: joinUri(ctx.realm.s3_payloads, item as string) });
+      return await runSequence(
+        ctx,
+        (downloaded?.files ?? []).map((file) => async () => {
+          await fsp.chmod(file, 0o755);
+          const name = path.basename(file);
+          return runOne(ctx, { payload: name, command: file, args, cwd: ctx.scratch, env, timeout, outputBase: `${name}.` });
+        }),
+      );
+    } finally {
+      await conns.remove();
+    }
   },
 };

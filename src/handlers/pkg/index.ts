@@ -4,6 +4,7 @@ import path from 'node:path';
 import { joinUri } from '../../backends/blob/index.js';
 import { JobError } from '../../core/errors.js';
 import { shlexSplit } from '../../core/shlex.js';
+import { prepareJobConnections } from '../../connections/api.js';
 import { parseDuration } from '../../core/units.js';
 import { downloadPayload, payloadItems } from '../../worker/payload.js';
 import { jobEnv, paramArgs, renderArgs, runOne, runSequence, type FileRun } from '../process-job.js';
@@ -12,7 +13,7 @@ import { unpack } from './unpack.js';
 
 export const pkgHandler: Handler = {
   type: 'pkg',
-  parameters: { optional: ['args', 'command', 'main', 'env', 'jinja', 'timeout', 'vars'] },
+  parameters: { optional: ['args', 'command', 'connections', 'main', 'env', 'jinja', 'timeout', 'vars'] },
   async run(ctx) {
     const p = ctx.job.parameters;
     if (p.command !== undefined && p.main !== undefined) {
@@ -35,43 +36,54 @@ export const pkgHandler: Handler = {
       scratch: ctx.scratch,
       maxSize: ctx.config.size('PKG_MAX_PAYLOAD_SIZE'),
     });
-    const env = await jobEnv(ctx, { LAVA_S3_PAYLOAD: joinUri(ctx.realm.s3_payloads, items[0] as string) });
-    const files = downloaded.flatMap((d) => d.files);
-    return runSequence(
-      ctx,
-      files.map((file, n) => async () => {
-        const name = path.basename(file);
-        const dir = await fsp.mkdtemp(path.join(ctx.scratch, `${n}.`));
-        try {
-          const failed = (message: string, error: string): { run: FileRun; error: string; message: string } => ({
-            run: { payload: name, exit_status: 1 },
-            error,
-            message: `${name}: ${message}`,
-          });
+    const conns = await prepareJobConnections(p.connections, {
+      backend: ctx.backend,
+      realm: ctx.job.realm,
+      config: ctx.config,
+      jobId: ctx.job.job_id,
+      scratch: ctx.scratch,
+    });
+    try {
+      const env = await jobEnv(ctx, { ...conns.env, LAVA_S3_PAYLOAD: joinUri(ctx.realm.s3_payloads, items[0] as string) });
+      const files = downloaded.flatMap((d) => d.files);
+      return await runSequence(
+        ctx,
+        files.map((file, n) => async () => {
+          const name = path.basename(file);
+          const dir = await fsp.mkdtemp(path.join(ctx.scratch, `${n}.`));
           try {
-            await withTimeout(
-              unpack(file, dir, ctx.signal),
-              unpackTimeout,
-              `unpacking ${name} took over ${unpackTimeout}s (PKG_UNPACK_TIMEOUT)`,
-            );
-          } catch (err) {
-            const msg = err instanceof Error ? err.message.replace(/^\[[A-Z_]+\] /, '') : String(err);
-            return failed(msg, msg);
+            const failed = (message: string, error: string): { run: FileRun; error: string; message: string } => ({
+              run: { payload: name, exit_status: 1 },
+              error,
+              message: `${name}: ${message}`,
+            });
+            try {
+              await withTimeout(
+                unpack(file, dir, ctx.signal),
+                unpackTimeout,
+                `unpacking ${name} took over ${unpackTimeout}s (PKG_UNPACK_TIMEOUT)`,
+              );
+            } catch (err) {
+              const msg = err instanceof Error ? err.message.replace(/^\[[A-Z_]+\] /, '') : String(err);
+              return failed(msg, msg);
+            }
+            const program = path.resolve(dir, entry as string);
+            if (path.relative(dir, program).startsWith('..'))
+              return failed(`command ${entry} is outside the package`, 'bad command');
+            try {
+              await fsp.chmod(program, 0o755);
+            } catch {
+              return failed(`command ${entry} is not in the package`, `no such file in package: ${entry}`);
+            }
+            return await runOne(ctx, { payload: name, command: program, args, cwd: dir, env, timeout, outputBase: `${name}.` });
+          } finally {
+            await fsp.rm(dir, { recursive: true, force: true });
           }
-          const program = path.resolve(dir, entry as string);
-          if (path.relative(dir, program).startsWith('..'))
-            return failed(`command ${entry} is outside the package`, 'bad command');
-          try {
-            await fsp.chmod(program, 0o755);
-          } catch {
-            return failed(`command ${entry} is not in the package`, `no such file in package: ${entry}`);
-          }
-          return await runOne(ctx, { payload: name, command: program, args, cwd: dir, env, timeout, outputBase: `${name}.` });
-        } finally {
-          await fsp.rm(dir, { recursive: true, force: true });
-        }
-      }),
-    );
+        }),
+      );
+    } finally {
+      await conns.remove();
+    }
   },
 };
 
