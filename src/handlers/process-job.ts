@@ -2,7 +2,10 @@
 import { randomUUID } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { prepareJobConnections } from '../connections/api.js';
+import type { ConfigKey } from '../core/config.js';
 import { JobError } from '../core/errors.js';
+import { parseDuration } from '../core/units.js';
 import { renderTemplate } from '../template/index.js';
 import { excerpt, runProcess } from '../worker/process.js';
 import type { HandlerContext } from './types.js';
@@ -29,17 +32,37 @@ export async function jobEnv(ctx: HandlerContext, extras: Record<string, string>
   }
   Object.assign(env, extras);
   if (ctx.config.bool('JOB_LOCAL_TMPDIR')) env.TMPDIR = await fsp.mkdtemp(path.join(ctx.scratch, '.lava.tmp-'));
-  Object.assign(env, {
+  Object.assign(env, lavaEnv(ctx), { LAVA_S3_TMP: ctx.s3tmp });
+  return env;
+}
+
+/** `parameters.connections` made ready: LAVA_CONN_* executables and their env (remove() when done). */
+export function jobConnections(ctx: HandlerContext): ReturnType<typeof prepareJobConnections> {
+  return prepareJobConnections(ctx.job.parameters.connections, {
+    backend: ctx.backend,
+    realm: ctx.job.realm,
+    config: ctx.config,
+    jobId: ctx.job.job_id,
+    scratch: ctx.scratch,
+  });
+}
+
+/** The `LAVA_*` variables every job process gets. */
+export function lavaEnv(ctx: HandlerContext): Record<string, string> {
+  return {
     LAVA_REALM: ctx.job.realm,
     LAVA_WORKER: ctx.job.worker,
     LAVA_OWNER: ctx.job.owner ?? '',
     LAVA_JOB_ID: ctx.job.job_id,
     LAVA_RUN_ID: ctx.job.run_id,
     LAVA_S3_KEY: ctx.realm.s3_key ?? '',
-    LAVA_S3_TMP: ctx.s3tmp,
     LAVA_BACKEND: ctx.backend.url,
-  });
-  return env;
+  };
+}
+
+/** `parameters.timeout`, else the type's default from config; seconds. */
+export function paramTimeout(ctx: HandlerContext, fallback: ConfigKey): number {
+  return parseDuration(ctx.job.parameters.timeout ?? ctx.config.duration(fallback), 'parameters.timeout');
 }
 
 export function renderingOn(ctx: HandlerContext): boolean {

@@ -5,7 +5,9 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { blobStoreFor, joinUri } from '../backends/blob/index.js';
+import type { ConfigKey } from '../core/config.js';
 import { JobError } from '../core/errors.js';
+import type { HandlerContext } from '../handlers/types.js';
 
 export interface DownloadedItem {
   /** The payload item as written in the spec. */
@@ -53,4 +55,9 @@ export function payloadItems(payload: unknown, type: string): string[] {
     throw new JobError(`${type} job payload must be a path (or list of paths) relative to s3_payloads, e.g. "demo/run.sh"`);
   }
   return items.map((p: string) => p.trim());
+}
+
+/** Download a job's payload items into its scratch dir, with the size cap of its type. */
+export function downloadJobPayload(ctx: HandlerContext, items: readonly string[], maxSize: ConfigKey): Promise<DownloadedItem[]> {
+  return downloadPayload({ payloadRoot: ctx.realm.s3_payloads, items, scratch: ctx.scratch, maxSize: ctx.config.size(maxSize) });
 }

@@ -1,8 +1,7 @@
 /** cmd: run a command line (lexed like a shell, but no shell) in the run's scratch directory. */
 import { JobError } from '../../core/errors.js';
 import { shlexSplit } from '../../core/shlex.js';
-import { parseDuration } from '../../core/units.js';
-import { jobEnv, paramArgs, renderArgs, runOne, runSequence } from '../process-job.js';
+import { jobEnv, paramArgs, renderArgs, runOne, runSequence, paramTimeout } from '../process-job.js';
 import type { Handler } from '../types.js';
 
 export const cmdHandler: Handler = {
@@ -14,7 +13,7 @@ export const cmdHandler: Handler = {
       throw new JobError('cmd job payload must be a non-empty command string, e.g. "echo hello"');
     }
     const [command, ...args] = renderArgs(ctx, [...shlexSplit(payload, 'payload'), ...paramArgs(ctx)]);
-    const timeout = parseDuration(ctx.job.parameters.timeout ?? ctx.config.duration('CMD_TIMEOUT'), 'parameters.timeout');
+    const timeout = paramTimeout(ctx, 'CMD_TIMEOUT');
     const env = await jobEnv(ctx);
     return runSequence(ctx, [
       () => runOne(ctx, { payload, command: command as string, args, cwd: ctx.scratch, env, timeout, outputBase: '' }),

@@ -4,10 +4,8 @@ import path from 'node:path';
 import { joinUri } from '../../backends/blob/index.js';
 import { JobError } from '../../core/errors.js';
 import { shlexSplit } from '../../core/shlex.js';
-import { prepareJobConnections } from '../../connections/api.js';
-import { parseDuration } from '../../core/units.js';
-import { downloadPayload } from '../../worker/payload.js';
-import { jobEnv, paramArgs, renderArgs, runOne, runSequence } from '../process-job.js';
+import { downloadJobPayload } from '../../worker/payload.js';
+import { jobEnv, paramArgs, renderArgs, runOne, runSequence, paramTimeout, jobConnections } from '../process-job.js';
 import type { Handler } from '../types.js';
 
 export const exeHandler: Handler = {
@@ -20,20 +18,9 @@ export const exeHandler: Handler = {
     }
     const [item, ...rest] = shlexSplit(payload, 'payload');
     const args = renderArgs(ctx, [...rest, ...paramArgs(ctx)]);
-    const timeout = parseDuration(ctx.job.parameters.timeout ?? ctx.config.duration('EXE_TIMEOUT'), 'parameters.timeout');
-    const [downloaded] = await downloadPayload({
-      payloadRoot: ctx.realm.s3_payloads,
-      items: [item as string],
-      scratch: ctx.scratch,
-      maxSize: ctx.config.size('EXE_MAX_PAYLOAD_SIZE'),
-    });
-    const conns = await prepareJobConnections(ctx.job.parameters.connections, {
-      backend: ctx.backend,
-      realm: ctx.job.realm,
-      config: ctx.config,
-      jobId: ctx.job.job_id,
-      scratch: ctx.scratch,
-    });
+    const timeout = paramTimeout(ctx, 'EXE_TIMEOUT');
+    const [downloaded] = await downloadJobPayload(ctx, [item as string], 'EXE_MAX_PAYLOAD_SIZE');
+    const conns = await jobConnections(ctx);
     try {
       const env = await jobEnv(ctx, { ...conns.env, LAVA_S3_PAYLOAD: joinUri(ctx.realm.s3_payloads, item as string) });
       return await runSequence(

@@ -4,10 +4,17 @@ import path from 'node:path';
 import { joinUri } from '../../backends/blob/index.js';
 import { JobError } from '../../core/errors.js';
 import { shlexSplit } from '../../core/shlex.js';
-import { prepareJobConnections } from '../../connections/api.js';
-import { parseDuration } from '../../core/units.js';
-import { downloadPayload, payloadItems } from '../../worker/payload.js';
-import { jobEnv, paramArgs, renderArgs, runOne, runSequence, type FileRun } from '../process-job.js';
+import { downloadJobPayload, payloadItems } from '../../worker/payload.js';
+import {
+  jobEnv,
+  paramArgs,
+  renderArgs,
+  runOne,
+  runSequence,
+  type FileRun,
+  paramTimeout,
+  jobConnections,
+} from '../process-job.js';
 import type { Handler } from '../types.js';
 import { unpack } from './unpack.js';
 
@@ -27,22 +34,11 @@ export const pkgHandler: Handler = {
     }
     const [entry, ...rest] = shlexSplit(commandLine, 'parameters.command');
     const args = renderArgs(ctx, [...rest, ...paramArgs(ctx)]);
-    const timeout = parseDuration(p.timeout ?? ctx.config.duration('PKG_TIMEOUT'), 'parameters.timeout');
+    const timeout = paramTimeout(ctx, 'PKG_TIMEOUT');
     const unpackTimeout = ctx.config.duration('PKG_UNPACK_TIMEOUT');
     const items = payloadItems(ctx.job.payload, 'pkg');
-    const downloaded = await downloadPayload({
-      payloadRoot: ctx.realm.s3_payloads,
-      items,
-      scratch: ctx.scratch,
-      maxSize: ctx.config.size('PKG_MAX_PAYLOAD_SIZE'),
-    });
-    const conns = await prepareJobConnections(p.connections, {
-      backend: ctx.backend,
-      realm: ctx.job.realm,
-      config: ctx.config,
-      jobId: ctx.job.job_id,
-      scratch: ctx.scratch,
-    });
+    const downloaded = await downloadJobPayload(ctx, items, 'PKG_MAX_PAYLOAD_SIZE');
+    const conns = await jobConnections(ctx);
     try {
       const env = await jobEnv(ctx, { ...conns.env, LAVA_S3_PAYLOAD: joinUri(ctx.realm.s3_payloads, items[0] as string) });
       const files = downloaded.flatMap((d) => d.files);

@@ -1,7 +1,7 @@
 /** sql: run SQL files from the payload area on a database connection; result sets become CSV files. */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { downloadPayload, payloadItems } from '../../worker/payload.js';
+import { downloadJobPayload, payloadItems } from '../../worker/payload.js';
 import type { Handler } from '../types.js';
 import { runSqlJob, SQL_PARAMETERS } from './common.js';
 
@@ -10,12 +10,7 @@ export const sqlHandler: Handler = {
   parameters: SQL_PARAMETERS,
   async run(ctx) {
     const items = payloadItems(ctx.job.payload, 'sql');
-    const downloaded = await downloadPayload({
-      payloadRoot: ctx.realm.s3_payloads,
-      items,
-      scratch: ctx.scratch,
-      maxSize: ctx.config.size('SQL_MAX_PAYLOAD_SIZE'),
-    });
+    const downloaded = await downloadJobPayload(ctx, items, 'SQL_MAX_PAYLOAD_SIZE');
     const scripts: [string, string][] = [];
     for (const file of downloaded.flatMap((d) => d.files)) {
       scripts.push([path.basename(file), await fsp.readFile(file, 'utf8')]);

@@ -5,12 +5,11 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage } from '../../core/errors.js';
-import { parseDuration } from '../../core/units.js';
 import { lavaCommand, makeCliDir } from '../../connections/cli-dir.js';
 import { resolveConnection } from '../../connections/resolve.js';
 import { renderTemplate } from '../../template/index.js';
-import { downloadPayload, payloadItems } from '../../worker/payload.js';
-import { paramArgs, renderArgs, renderingOn, runOne, runSequence, vars, type FileRun } from '../process-job.js';
+import { downloadJobPayload, payloadItems } from '../../worker/payload.js';
+import { paramArgs, renderArgs, renderingOn, runOne, runSequence, vars, type FileRun, paramTimeout } from '../process-job.js';
 import { connIdParam } from '../sql/common.js';
 import type { Handler } from '../types.js';
 
@@ -23,15 +22,10 @@ export const sqlcHandler: Handler = {
   async run(ctx) {
     const p = ctx.job.parameters;
     const connId = connIdParam(p);
-    const timeout = parseDuration(p.timeout ?? ctx.config.duration('SQLC_TIMEOUT'), 'parameters.timeout');
+    const timeout = paramTimeout(ctx, 'SQLC_TIMEOUT');
     const args = renderArgs(ctx, paramArgs(ctx));
     const items = payloadItems(ctx.job.payload, 'sqlc');
-    const downloaded = await downloadPayload({
-      payloadRoot: ctx.realm.s3_payloads,
-      items,
-      scratch: ctx.scratch,
-      maxSize: ctx.config.size('SQLC_MAX_PAYLOAD_SIZE'),
-    });
+    const downloaded = await downloadJobPayload(ctx, items, 'SQLC_MAX_PAYLOAD_SIZE');
     const c = await resolveConnection(connId, {
       backend: ctx.backend,
       realm: ctx.job.realm,

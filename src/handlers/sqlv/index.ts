@@ -6,12 +6,11 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { JobError, errorMessage } from '../../core/errors.js';
-import { parseDuration } from '../../core/units.js';
 import { lavaCommand } from '../../connections/cli-dir.js';
 import { renderTemplate } from '../../template/index.js';
-import { downloadPayload, payloadItems } from '../../worker/payload.js';
+import { downloadJobPayload, payloadItems } from '../../worker/payload.js';
 import { excerpt, runProcess } from '../../worker/process.js';
-import { renderingOn, vars, type FileRun } from '../process-job.js';
+import { renderingOn, vars, type FileRun, lavaEnv, paramTimeout } from '../process-job.js';
 import { batchSizeParam, boolParam, connIdParam, CSV_PARAMS, csvParams } from '../sql/common.js';
 import type { Handler } from '../types.js';
 
@@ -32,7 +31,7 @@ export const sqlvHandler: Handler = {
         `Bad format "${String(p.format)}": use ${FORMATS.join(' or ')} (html and parquet are not supported yet)`,
       );
     }
-    const timeout = parseDuration(p.timeout ?? ctx.config.duration('SQLV_TIMEOUT'), 'parameters.timeout');
+    const timeout = paramTimeout(ctx, 'SQLV_TIMEOUT');
     const args = ['sql', '--conn-id', connId, '--tag', `${ctx.job.job_id}:${ctx.job.run_id}`];
     args.push('--batch-size', String(batchSizeParam(p, ctx.config)), '--format', format);
     if (p.level !== undefined) args.push('--level', String(p.level));
@@ -50,12 +49,7 @@ export const sqlvHandler: Handler = {
     }
 
     const items = payloadItems(ctx.job.payload, 'sqlv');
-    const downloaded = await downloadPayload({
-      payloadRoot: ctx.realm.s3_payloads,
-      items,
-      scratch: ctx.scratch,
-      maxSize: ctx.config.size('SQL_MAX_PAYLOAD_SIZE'),
-    });
+    const downloaded = await downloadJobPayload(ctx, items, 'SQL_MAX_PAYLOAD_SIZE');
     const work = await fsp.mkdtemp(path.join(ctx.scratch, 'sqlv-'));
     const tctx = renderingOn(ctx) ? ctx.templateContext(vars(ctx)) : undefined;
     const files: string[] = [];
@@ -87,16 +81,7 @@ export const sqlvHandler: Handler = {
       command: node as string,
       args: [...pre, '--realm', ctx.job.realm, ...args, '--output', data, ...files],
       cwd: ctx.scratch,
-      env: {
-        ...process.env,
-        LAVA_BACKEND: ctx.backend.url,
-        LAVA_REALM: ctx.job.realm,
-        LAVA_WORKER: ctx.job.worker,
-        LAVA_OWNER: ctx.job.owner ?? '',
-        LAVA_JOB_ID: ctx.job.job_id,
-        LAVA_RUN_ID: ctx.job.run_id,
-        LAVA_S3_KEY: ctx.realm.s3_key ?? '',
-      },
+      env: { ...process.env, ...lavaEnv(ctx) },
       stdoutFile: path.join(work, 'process.stdout'),
       stderrFile,
       timeout,
