@@ -9,14 +9,28 @@ const file = new URL('../package-lock.json', import.meta.url);
 const lock = JSON.parse(fs.readFileSync(file, 'utf8'));
 const pkgs = lock.packages;
 const OS = ['android', 'darwin', 'freebsd', 'linux', 'openbsd', 'openharmony', 'win32', 'sunos', 'netbsd', 'aix'];
-const CPU = { 'arm-eabi': 'arm', 'arm-gnueabihf': 'arm', 'arm-musleabihf': 'arm', arm: 'arm', arm64: 'arm64', x64: 'x64', ia32: 'ia32', loong64: 'loong64', ppc64: 'ppc64', riscv64: 'riscv64', s390x: 's390x' };
+const CPU = {
+  'arm-eabi': 'arm',
+  'arm-gnueabihf': 'arm',
+  'arm-musleabihf': 'arm',
+  arm: 'arm',
+  arm64: 'arm64',
+  x64: 'x64',
+  ia32: 'ia32',
+  loong64: 'loong64',
+  ppc64: 'ppc64',
+  riscv64: 'riscv64',
+  s390x: 's390x',
+};
 
 function platformOf(name) {
   const base = name.split('/').pop();
   const os = OS.find((o) => base.includes(`-${o}-`) || base.endsWith(`-${o}`));
   if (!os) return undefined;
   const rest = base.slice(base.indexOf(`-${os}-`) + os.length + 2);
-  const cpuKey = Object.keys(CPU).sort((a, b) => b.length - a.length).find((k) => rest === k || rest.startsWith(`${k}-`));
+  const cpuKey = Object.keys(CPU)
+    .sort((a, b) => b.length - a.length)
+    .find((k) => rest === k || rest.startsWith(`${k}-`));
   if (!cpuKey) return undefined;
   const out = { os: [os], cpu: [CPU[cpuKey]] };
   if (/musl/.test(rest)) out.libc = ['musl'];
