@@ -120,7 +120,7 @@ describe('exe.yaml replays (upstream guide, JT/exe.md and 07-Conn/aws.md)', () =
     expect(String(r.info.error)).toMatch(/No payload files downloaded/);
   });
 
-  it.skip('#3 demo/py_exe: cannot be replayed: connections (LAVA_CONN_MYSQL_DB, LAVA_CONN_PGRES_DB, LAVA_CONNID_*) are not implemented yet, and it needs MySQL and PostgreSQL', () => {});
+  it.skip("#3 demo/py_exe: not replayed here because it runs a Python payload against the guide's own MySQL and PostgreSQL connections (LAVA_CONN_* for exe is tested in test/handlers/sql-jobs.test.ts)", () => {});
 
   it('#4, #5, #6 demo/exe_with_args give my-exe the same argv: -y --log-level info (payload tokens, appended args, rendered {{vars.level}})', async () => {
     upload('demo/my-exe');
@@ -134,9 +134,9 @@ describe('exe.yaml replays (upstream guide, JT/exe.md and 07-Conn/aws.md)', () =
     expect(argvs).toEqual(['-y\n--log-level\ninfo\n', '-y\n--log-level\ninfo\n', '-y\n--log-level\ninfo\n']);
   });
 
-  it.skip('#7 aws-cli-example: cannot be replayed: connections (LAVA_CONN_AWS1, LAVA_CONN_AWS2) are not implemented yet, and it needs AWS', () => {});
+  it.skip('#7 aws-cli-example: not replayed because the aws connector type is not implemented and AWS cannot be reached here', () => {});
 
-  it.skip('#8 aws-python-example: cannot be replayed: connections (LAVA_CONN_AWS3, LAVA_CONNID_AWS3) are not implemented yet, and it needs AWS', () => {});
+  it.skip('#8 aws-python-example: not replayed because the aws connector type is not implemented and AWS cannot be reached here', () => {});
 
   it.skip('#9 (18-Samples "exe") is a template with payload "<{ prefix.payload }>/???": the guide describes no behaviour to replay', () => {});
 });

@@ -137,7 +137,7 @@ describe('foreach replays (upstream guide, JT/foreach.md partial specs)', () => 
     expect(r.ran).toEqual(['a=a0 b=b0 index=0 run=RUN']);
   });
 
-  it.skip('query: cannot be replayed: it needs a database connection (conn_id my_db_conn_id), and connections are not implemented yet', () => {});
+  it.skip("query: not replayed because the guide's connection my_db_conn_id names a database we do not have (the query generator is tested in test/handlers)", () => {});
 
-  it.skip('s3list: cannot be replayed: bucket my-bucket is in S3, which cannot be reached here (s3:// is not supported yet)', () => {});
+  it.skip('s3list: not replayed because bucket my-bucket is in real S3, which cannot be reached here', () => {});
 });

@@ -162,7 +162,7 @@ describe('foreach job type', () => {
     expect(String(tooBig.last.error)).toMatch(/parameters\.limit 26 is over FOREACH_MAX_LIMIT \(25\)/);
   });
 
-  it('refuses yielded keys starting with "lava", unknown generator fields and types, and query', async () => {
+  it('refuses yielded keys starting with "lava", and unknown generator fields and types', async () => {
     await putChild();
     const lava = await run({ job_id: 'fe/lava', parameters: { foreach: { type: 'inline', values: [{ x: 1 }, { lavax: 2 }] } } });
     expect(String(lava.last.error)).toMatch(/value 2 has key "lavax": keys starting with "lava" are reserved/);
@@ -173,10 +173,31 @@ describe('foreach job type', () => {
     );
     const type = await run({ job_id: 'fe/type', parameters: { foreach: { type: 'list', values: [] } } });
     expect(String(type.last.error)).toMatch(/is not a generator type: use one of range, inline, jsonl, csv, s3list, query/);
-    const query = await run({ job_id: 'fe/query', parameters: { foreach: { type: 'query', conn_id: 'db', query: 'select 1' } } });
-    expect(String(query.last.error)).toMatch(/"query" needs database connections, which this version does not have yet/);
+    const query = await run({
+      job_id: 'fe/query',
+      parameters: { foreach: { type: 'query', conn_id: 'nodb', query: 'select 1' } },
+    });
+    expect(String(query.last.error)).toMatch(/nodb/);
     const missing = await run({ job_id: 'fe/missing', parameters: {} });
     expect(String(missing.last.error)).toMatch(/Missing keys foreach/);
+  });
+
+  it('query: one child per row of a query over a connection, keyed by column name (never rendered)', async () => {
+    const dbFile = path.join(t.dir, 'rows.db');
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(dbFile);
+    db.exec("create table todo (x text, n integer); insert into todo values ('a', 1), ('b', 2), ('c''d', 3)");
+    db.close();
+    await t.backend.config.put('test', 'connections', { conn_id: 'rows', type: 'sqlite3', enabled: true, host: dbFile });
+    await putChild('{{ globals.x }}{{ globals.n }}');
+    const r = await run({
+      job_id: 'fe/rows',
+      parameters: {
+        foreach: { type: 'query', conn_id: 'rows', query: "select x, n from todo where x <> '{{ nope }}' order by n" },
+      },
+    });
+    expect(r.last).toMatchObject({ exit_status: 0, foreach_len: 3, jobs_completed: 3 });
+    expect(lines()).toEqual(['0-a1', '1-b2', "2-c'd3"]);
   });
 
   it('does not render generator fields with jinja: false', async () => {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fsp from 'node:fs/promises';
 import { blobStoreFor } from '../../backends/blob/index.js';
+import { getConnection } from '../../connections/api.js';
 import { JobError, errorMessage } from '../../core/errors.js';
 import { fnmatchAny } from '../../core/fnmatch.js';
 import { renderTemplate } from '../../template/index.js';
@@ -139,12 +140,24 @@ const GENERATORS: Record<string, GeneratorDef> = {
   query: {
     required: ['conn_id', 'query'],
     optional: [],
+    // Never rendered, as upstream: the query is SQL, not a template.
     rendered: [],
-    async generate() {
-      throw new JobError(
-        'foreach generator type "query" needs database connections, which this version does not have yet: ' +
-          'write the rows to a file in an earlier job and use a jsonl or csv generator instead',
-      );
+    async generate(spec, env, max) {
+      const connId = stringField(spec, 'conn_id', 'query');
+      const sql = stringField(spec, 'query', 'query');
+      const { ctx } = env;
+      const client = await getConnection(connId, {
+        backend: ctx.backend,
+        realm: ctx.job.realm,
+        config: ctx.config,
+        jobId: ctx.job.job_id,
+      });
+      try {
+        const result = await client.query(sql);
+        return result.rows.slice(0, max).map((row) => ({ ...row }));
+      } finally {
+        await client.close();
+      }
     },
   },
 };
