@@ -8,7 +8,7 @@ import { queueName, type Backend, type Queue } from '../ports.js';
 import { WriteBatcher } from './batch.js';
 import { SqliteConfigStore } from './config-store.js';
 import { SqliteEventStore } from './event-store.js';
-import { SqliteQueue } from './queue.js';
+import { ANY_WRITE, SqliteQueue } from './queue.js';
 import { SqliteRunClaims } from './run-claims.js';
 import { SqliteScheduleClaims } from './schedule-claims.js';
 import { migrate } from './schema.js';
@@ -29,6 +29,7 @@ export function createSqliteBackend(file: string): Backend {
   db.pragma('synchronous = NORMAL');
   migrate(db);
   const wakeups = new EventEmitter().setMaxListeners(0);
+  const watcher = watchWrites(abs, () => wakeups.emit(ANY_WRITE));
   const batch = new WriteBatcher(db);
   const queues = new Map<string, Queue>();
   let key: Buffer | undefined;
@@ -48,6 +49,7 @@ export function createSqliteBackend(file: string): Backend {
       return q;
     },
     async close() {
+      watcher?.close();
       db.close();
     },
   };
@@ -55,4 +57,22 @@ export function createSqliteBackend(file: string): Backend {
 
 function loadKey(file: string): Buffer {
   return keyFromEnv() ?? readOrCreateKeyFile(file);
+}
+
+/**
+ * Wake idle receivers when another process writes the database (its WAL file changes), so a
+ * dispatch from another process starts within milliseconds instead of at the next poll.
+ * Best effort: without inotify the poll still finds the message.
+ */
+function watchWrites(dbFile: string, onWrite: () => void): fs.FSWatcher | undefined {
+  const wal = `${path.basename(dbFile)}-wal`;
+  try {
+    const w = fs.watch(path.dirname(dbFile), { persistent: false }, (_event, name) => {
+      if (name === wal) onWrite();
+    });
+    w.on('error', () => w.close());
+    return w;
+  } catch {
+    return undefined;
+  }
 }

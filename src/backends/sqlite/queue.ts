@@ -17,6 +17,9 @@ function idOf(receipt: string): number {
   return Number.isInteger(id) ? id : -1;
 }
 
+/** Emitted when another process may have written (the WAL file changed): idle receivers look again. */
+export const ANY_WRITE = Symbol('any write');
+
 /** Idle long-polls re-check at this period; a send in the same process wakes them at once. */
 const POLL_MS = 20;
 
@@ -83,9 +86,11 @@ export class SqliteQueue implements Queue {
     const wake = () => ac.abort();
     const onAbort = () => ac.abort();
     this.wakeups.once(this.name, wake);
+    this.wakeups.once(ANY_WRITE, wake);
     signal?.addEventListener('abort', onAbort, { once: true });
     return sleep(ms, ac.signal).finally(() => {
       this.wakeups.off(this.name, wake);
+      this.wakeups.off(ANY_WRITE, wake);
       signal?.removeEventListener('abort', onAbort);
     });
   }
