@@ -6,8 +6,9 @@ import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { BlobStore } from '../../src/backends/ports.js';
+import { skippableTest } from './harness.js';
 
 export interface BlobStoreConformanceOptions {
   name: string;
@@ -18,12 +19,7 @@ export interface BlobStoreConformanceOptions {
 }
 
 export function runBlobStoreConformance(opts: BlobStoreConformanceOptions): void {
-  const skip = opts.skip ?? {};
-  const test = (title: string, fn: () => Promise<void>, timeout?: number) => {
-    const reason = skip[title];
-    if (reason !== undefined) it.skip(`${title} [skipped on ${opts.name}: ${reason}]`, fn);
-    else it(title, fn, timeout);
-  };
+  const test = skippableTest(opts.name, opts.skip);
 
   describe(`BlobStore conformance: ${opts.name}`, () => {
     let store: BlobStore;

@@ -2,10 +2,10 @@
  * ConfigStore conformance: realms and the jobs/connections/triggers tables of a realm.
  * Backend-agnostic: every test uses its own realm names, so suites may share one backend.
  */
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { RealmSpec } from '../../src/core/schemas.js';
 import type { Backend, ConfigTable, Item } from '../../src/backends/ports.js';
+import { skippableTest, uniqueRealm } from './harness.js';
 
 export interface ConfigStoreConformanceOptions {
   name: string;
@@ -15,14 +15,6 @@ export interface ConfigStoreConformanceOptions {
 }
 
 /** A short realm name unique to this run, valid as part of an SQS queue or table name. */
-function uniqueRealm(label: string): string {
-  const slug = label
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '')
-    .slice(0, 20);
-  return `${slug}-${randomBytes(4).toString('hex')}`;
-}
 
 function realmSpec(realm: string, extra: Partial<RealmSpec> = {}): RealmSpec {
   return { realm, s3_payloads: `file:///tmp/${realm}/payloads`, s3_temp: `file:///tmp/${realm}/temp`, ...extra };
@@ -42,12 +34,7 @@ function sampleItem(table: ConfigTable, id: string, extra: Item = {}): Item {
 }
 
 export function runConfigStoreConformance(opts: ConfigStoreConformanceOptions): void {
-  const skip = opts.skip ?? {};
-  const test = (title: string, fn: () => Promise<void>, timeout?: number) => {
-    const reason = skip[title];
-    if (reason !== undefined) it.skip(`${title} [skipped on ${opts.name}: ${reason}]`, fn);
-    else it(title, fn, timeout);
-  };
+  const test = skippableTest(opts.name, opts.skip);
 
   describe(`ConfigStore conformance: ${opts.name}`, () => {
     let backend: Backend;

@@ -2,25 +2,16 @@
  * EventStore conformance: one record per run with an append-only log of events.
  * Backend-agnostic: every test uses its own realm.
  */
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { isoLocal, isoUtcNaive } from '../../src/core/time.js';
 import type { Backend, NewEvent } from '../../src/backends/ports.js';
+import { skippableTest, uniqueRealm } from './harness.js';
 
 export interface EventStoreConformanceOptions {
   name: string;
   make: () => Promise<{ backend: Backend; cleanup: () => Promise<void> }>;
   /** Test title → why it is skipped on this backend. */
   skip?: Record<string, string>;
-}
-
-function uniqueRealm(label: string): string {
-  const slug = label
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '')
-    .slice(0, 20);
-  return `${slug}-${randomBytes(4).toString('hex')}`;
 }
 
 /** Whole-second instants around a fixed base, so formats and ttl arithmetic are exact. */
@@ -32,12 +23,7 @@ function ev(jobId: string, runId: string, status: string, seconds: number, extra
 }
 
 export function runEventStoreConformance(opts: EventStoreConformanceOptions): void {
-  const skip = opts.skip ?? {};
-  const test = (title: string, fn: () => Promise<void>, timeout?: number) => {
-    const reason = skip[title];
-    if (reason !== undefined) it.skip(`${title} [skipped on ${opts.name}: ${reason}]`, fn);
-    else it(title, fn, timeout);
-  };
+  const test = skippableTest(opts.name, opts.skip);
 
   describe(`EventStore conformance: ${opts.name}`, () => {
     let backend: Backend;

@@ -7,25 +7,16 @@
  *
  * Backend-agnostic: every test uses its own realm, hence its own queue.
  */
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { queueName, type Backend, type Queue, type QueueMessage } from '../../src/backends/ports.js';
+import { skippableTest, uniqueRealm } from './harness.js';
 
 export interface QueueConformanceOptions {
   name: string;
   make: () => Promise<{ backend: Backend; cleanup: () => Promise<void> }>;
   /** Test title → why it is skipped on this backend. */
   skip?: Record<string, string>;
-}
-
-function uniqueRealm(label: string): string {
-  const slug = label
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '')
-    .slice(0, 20);
-  return `${slug}-${randomBytes(4).toString('hex')}`;
 }
 
 const NOW = { max: 10, visibilitySeconds: 30, waitSeconds: 0 } as const;
@@ -43,12 +34,7 @@ async function receiveN(q: Queue, n: number, max: number, deadlineMs = 5_000): P
 }
 
 export function runQueueConformance(opts: QueueConformanceOptions): void {
-  const skip = opts.skip ?? {};
-  const test = (title: string, fn: () => Promise<void>, timeout?: number) => {
-    const reason = skip[title];
-    if (reason !== undefined) it.skip(`${title} [skipped on ${opts.name}: ${reason}]`, fn);
-    else it(title, fn, timeout);
-  };
+  const test = skippableTest(opts.name, opts.skip);
 
   describe(`Queue conformance: ${opts.name}`, () => {
     let backend: Backend;

@@ -2,10 +2,10 @@
  * RunClaims conformance: at most one live owner of a run id at a time, with leases.
  * Backend-agnostic: every test uses its own realm.
  */
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { Backend } from '../../src/backends/ports.js';
+import { skippableTest, uniqueRealm } from './harness.js';
 
 export interface RunClaimsConformanceOptions {
   name: string;
@@ -14,25 +14,11 @@ export interface RunClaimsConformanceOptions {
   skip?: Record<string, string>;
 }
 
-function uniqueRealm(label: string): string {
-  const slug = label
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '')
-    .slice(0, 20);
-  return `${slug}-${randomBytes(4).toString('hex')}`;
-}
-
 /** Long enough past a 1 s lease for any clock granularity we expect. */
 const PAST_LEASE_MS = 1_300;
 
 export function runRunClaimsConformance(opts: RunClaimsConformanceOptions): void {
-  const skip = opts.skip ?? {};
-  const test = (title: string, fn: () => Promise<void>, timeout?: number) => {
-    const reason = skip[title];
-    if (reason !== undefined) it.skip(`${title} [skipped on ${opts.name}: ${reason}]`, fn);
-    else it(title, fn, timeout);
-  };
+  const test = skippableTest(opts.name, opts.skip);
 
   describe(`RunClaims conformance: ${opts.name}`, () => {
     let backend: Backend;

@@ -2,9 +2,9 @@
  * SecretStore conformance: named secrets per realm and realm-keyed encryption.
  * Backend-agnostic: every test uses its own realm.
  */
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { Backend } from '../../src/backends/ports.js';
+import { skippableTest, uniqueRealm } from './harness.js';
 
 export interface SecretStoreConformanceOptions {
   name: string;
@@ -13,22 +13,8 @@ export interface SecretStoreConformanceOptions {
   skip?: Record<string, string>;
 }
 
-function uniqueRealm(label: string): string {
-  const slug = label
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '')
-    .slice(0, 20);
-  return `${slug}-${randomBytes(4).toString('hex')}`;
-}
-
 export function runSecretStoreConformance(opts: SecretStoreConformanceOptions): void {
-  const skip = opts.skip ?? {};
-  const test = (title: string, fn: () => Promise<void>, timeout?: number) => {
-    const reason = skip[title];
-    if (reason !== undefined) it.skip(`${title} [skipped on ${opts.name}: ${reason}]`, fn);
-    else it(title, fn, timeout);
-  };
+  const test = skippableTest(opts.name, opts.skip);
 
   describe(`SecretStore conformance: ${opts.name}`, () => {
     let backend: Backend;

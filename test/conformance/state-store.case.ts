@@ -2,25 +2,16 @@
  * StateStore conformance: realm state items keyed by state_id.
  * Backend-agnostic: every test uses its own realm.
  */
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { StateItem } from '../../src/core/schemas.js';
 import type { Backend } from '../../src/backends/ports.js';
+import { skippableTest, uniqueRealm } from './harness.js';
 
 export interface StateStoreConformanceOptions {
   name: string;
   make: () => Promise<{ backend: Backend; cleanup: () => Promise<void> }>;
   /** Test title → why it is skipped on this backend. */
   skip?: Record<string, string>;
-}
-
-function uniqueRealm(label: string): string {
-  const slug = label
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '')
-    .slice(0, 20);
-  return `${slug}-${randomBytes(4).toString('hex')}`;
 }
 
 function item(stateId: string, value: unknown, extra: Partial<StateItem> = {}): StateItem {
@@ -30,12 +21,7 @@ function item(stateId: string, value: unknown, extra: Partial<StateItem> = {}): 
 const ids = (items: StateItem[]) => items.map((i) => i.state_id).sort();
 
 export function runStateStoreConformance(opts: StateStoreConformanceOptions): void {
-  const skip = opts.skip ?? {};
-  const test = (title: string, fn: () => Promise<void>, timeout?: number) => {
-    const reason = skip[title];
-    if (reason !== undefined) it.skip(`${title} [skipped on ${opts.name}: ${reason}]`, fn);
-    else it(title, fn, timeout);
-  };
+  const test = skippableTest(opts.name, opts.skip);
 
   describe(`StateStore conformance: ${opts.name}`, () => {
     let backend: Backend;
