@@ -14,6 +14,7 @@ export class SqliteRunClaims implements RunClaims {
 
   private readonly renewStmt: Database.Statement;
   private readonly finishStmt: Database.Statement;
+  private readonly releaseStmt: Database.Statement;
 
   constructor(
     private readonly db: Database.Database,
@@ -23,6 +24,9 @@ export class SqliteRunClaims implements RunClaims {
       'UPDATE run_claims SET lease_until = ?, updated_at = ? WHERE realm = ? AND run_id = ? AND owner = ? AND done = 0',
     );
     this.finishStmt = db.prepare('UPDATE run_claims SET done = 1, updated_at = ? WHERE realm = ? AND run_id = ? AND owner = ?');
+    this.releaseStmt = db.prepare(
+      'UPDATE run_claims SET lease_until = 0, updated_at = ? WHERE realm = ? AND run_id = ? AND owner = ? AND done = 0',
+    );
     const read = db.prepare('SELECT owner, lease_until, attempts, done FROM run_claims WHERE realm = ? AND run_id = ?');
     const write = db.prepare(
       `INSERT INTO run_claims (realm, run_id, owner, lease_until, attempts, done, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?)
@@ -65,8 +69,6 @@ export class SqliteRunClaims implements RunClaims {
   }
 
   async release(realm: string, runId: string, owner: string): Promise<void> {
-    this.db
-      .prepare('UPDATE run_claims SET lease_until = 0, updated_at = ? WHERE realm = ? AND run_id = ? AND owner = ? AND done = 0')
-      .run(Date.now(), realm, runId, owner);
+    await this.batch.run(() => this.releaseStmt.run(Date.now(), realm, runId, owner));
   }
 }
