@@ -174,5 +174,5 @@ describe('chain.yaml replays (upstream guide, JT/chain.md)', () => {
     expect(ran(runId)).toEqual(['parent kept demo/chain-01 demo/chain-01', 'demo/job_02 RUN demo/chain-01']);
   });
 
-  it.skip('#6 (18-Samples "chain") is a template with payload job1, job2, "...": the guide describes no behaviour to replay', () => {});
+  it.skip('#6 (18-Samples "chain") is a template with payload job1, job2, "...": skipped because the guide describes no behaviour to replay', () => {});
 });

@@ -233,5 +233,5 @@ describe('cmd.yaml replays (upstream guide, JT/cmd.md and others)', () => {
     ]);
   });
 
-  it.skip('#9 (18-Samples "cmd") is a template with payload "???": the guide describes no behaviour to replay', () => {});
+  it.skip('#9 (18-Samples "cmd") is a template with payload "???": skipped because the guide describes no behaviour to replay', () => {});
 });

@@ -158,5 +158,5 @@ describe('dag.yaml replays (upstream guide, JT/dag.md)', () => {
     });
   }
 
-  it.skip('#5 (18-Samples "dag") is a template with placeholder job ids: the guide describes no behaviour to replay', () => {});
+  it.skip('#5 (18-Samples "dag") is a template with placeholder job ids: skipped because the guide describes no behaviour to replay', () => {});
 });

@@ -99,5 +99,5 @@ describe('dispatch.yaml replays (upstream guide, JT/dispatch.md)', () => {
     }
   });
 
-  it.skip('#3 (18-Samples "dispatch") is a template with payload job1, job2, "...": the guide describes no behaviour to replay', () => {});
+  it.skip('#3 (18-Samples "dispatch") is a template with payload job1, job2, "...": skipped because the guide describes no behaviour to replay', () => {});
 });

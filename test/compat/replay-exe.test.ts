@@ -138,5 +138,5 @@ describe('exe.yaml replays (upstream guide, JT/exe.md and 07-Conn/aws.md)', () =
 
   it.skip('#8 aws-python-example: not replayed because the aws connector type is not implemented and AWS cannot be reached here', () => {});
 
-  it.skip('#9 (18-Samples "exe") is a template with payload "<{ prefix.payload }>/???": the guide describes no behaviour to replay', () => {});
+  it.skip('#9 (18-Samples "exe") is a template with payload "<{ prefix.payload }>/???": skipped because the guide describes no behaviour to replay', () => {});
 });

@@ -72,5 +72,5 @@ describe('pkg.yaml replays (upstream guide, JT/pkg.md)', () => {
     ]);
   });
 
-  it.skip('#2 (18-Samples "pkg") is a template with command "???": the guide describes no behaviour to replay', () => {});
+  it.skip('#2 (18-Samples "pkg") is a template with command "???": skipped because the guide describes no behaviour to replay', () => {});
 });
