@@ -2,10 +2,10 @@
  * EventStore conformance: one record per run with an append-only log of events.
  * Backend-agnostic: every test uses its own realm.
  */
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { describe, expect } from 'vitest';
 import { isoLocal, isoUtcNaive } from '../../src/core/time.js';
 import type { Backend, NewEvent } from '../../src/backends/ports.js';
-import { skippableTest, uniqueRealm } from './harness.js';
+import { skippableTest, useBackend } from './harness.js';
 
 export interface EventStoreConformanceOptions {
   name: string;
@@ -26,21 +26,8 @@ export function runEventStoreConformance(opts: EventStoreConformanceOptions): vo
   const test = skippableTest(opts.name, opts.skip);
 
   describe(`EventStore conformance: ${opts.name}`, () => {
-    let backend: Backend;
-    let cleanup: () => Promise<void> = async () => {};
-
-    beforeAll(async () => {
-      ({ backend, cleanup } = await opts.make());
-    }, 60_000);
-    afterAll(async () => {
-      await cleanup();
-    }, 60_000);
-
-    async function freshRealm(label: string): Promise<string> {
-      const realm = uniqueRealm(label);
-      await backend.config.putRealm({ realm, s3_payloads: 'file:///tmp/p', s3_temp: 'file:///tmp/t' });
-      return realm;
-    }
+    let backend!: Backend;
+    const { freshRealm } = useBackend(opts.make, (b) => (backend = b));
 
     test('get of an unknown run is undefined', async () => {
       const realm = await freshRealm('ev-missing');

@@ -3,9 +3,9 @@
  * Backend-agnostic: every test uses its own realm.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { Backend } from '../../src/backends/ports.js';
-import { skippableTest, uniqueRealm } from './harness.js';
+import { skippableTest, useBackend } from './harness.js';
 
 export interface RunClaimsConformanceOptions {
   name: string;
@@ -21,21 +21,8 @@ export function runRunClaimsConformance(opts: RunClaimsConformanceOptions): void
   const test = skippableTest(opts.name, opts.skip);
 
   describe(`RunClaims conformance: ${opts.name}`, () => {
-    let backend: Backend;
-    let cleanup: () => Promise<void> = async () => {};
-
-    beforeAll(async () => {
-      ({ backend, cleanup } = await opts.make());
-    }, 60_000);
-    afterAll(async () => {
-      await cleanup();
-    }, 60_000);
-
-    async function freshRealm(label: string): Promise<string> {
-      const realm = uniqueRealm(label);
-      await backend.config.putRealm({ realm, s3_payloads: 'file:///tmp/p', s3_temp: 'file:///tmp/t' });
-      return realm;
-    }
+    let backend!: Backend;
+    const { freshRealm } = useBackend(opts.make, (b) => (backend = b));
 
     test('first claim is attempt 1; another owner is busy while the lease lives', async () => {
       const realm = await freshRealm('rc-first');

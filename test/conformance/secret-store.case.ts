@@ -2,9 +2,9 @@
  * SecretStore conformance: named secrets per realm and realm-keyed encryption.
  * Backend-agnostic: every test uses its own realm.
  */
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { Backend } from '../../src/backends/ports.js';
-import { skippableTest, uniqueRealm } from './harness.js';
+import { skippableTest, useBackend } from './harness.js';
 
 export interface SecretStoreConformanceOptions {
   name: string;
@@ -17,21 +17,8 @@ export function runSecretStoreConformance(opts: SecretStoreConformanceOptions): 
   const test = skippableTest(opts.name, opts.skip);
 
   describe(`SecretStore conformance: ${opts.name}`, () => {
-    let backend: Backend;
-    let cleanup: () => Promise<void> = async () => {};
-
-    beforeAll(async () => {
-      ({ backend, cleanup } = await opts.make());
-    }, 60_000);
-    afterAll(async () => {
-      await cleanup();
-    }, 60_000);
-
-    async function freshRealm(label: string): Promise<string> {
-      const realm = uniqueRealm(label);
-      await backend.config.putRealm({ realm, s3_payloads: 'file:///tmp/p', s3_temp: 'file:///tmp/t' });
-      return realm;
-    }
+    let backend!: Backend;
+    const { freshRealm } = useBackend(opts.make, (b) => (backend = b));
 
     test('put/get/list/delete', async () => {
       const realm = await freshRealm('sec-crud');

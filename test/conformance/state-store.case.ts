@@ -2,10 +2,10 @@
  * StateStore conformance: realm state items keyed by state_id.
  * Backend-agnostic: every test uses its own realm.
  */
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { StateItem } from '../../src/core/schemas.js';
 import type { Backend } from '../../src/backends/ports.js';
-import { skippableTest, uniqueRealm } from './harness.js';
+import { skippableTest, useBackend } from './harness.js';
 
 export interface StateStoreConformanceOptions {
   name: string;
@@ -24,21 +24,8 @@ export function runStateStoreConformance(opts: StateStoreConformanceOptions): vo
   const test = skippableTest(opts.name, opts.skip);
 
   describe(`StateStore conformance: ${opts.name}`, () => {
-    let backend: Backend;
-    let cleanup: () => Promise<void> = async () => {};
-
-    beforeAll(async () => {
-      ({ backend, cleanup } = await opts.make());
-    }, 60_000);
-    afterAll(async () => {
-      await cleanup();
-    }, 60_000);
-
-    async function freshRealm(label: string): Promise<string> {
-      const realm = uniqueRealm(label);
-      await backend.config.putRealm({ realm, s3_payloads: 'file:///tmp/p', s3_temp: 'file:///tmp/t' });
-      return realm;
-    }
+    let backend!: Backend;
+    const { freshRealm } = useBackend(opts.make, (b) => (backend = b));
 
     test('put/get/delete', async () => {
       const realm = await freshRealm('st-crud');
