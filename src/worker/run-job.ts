@@ -42,7 +42,17 @@ export interface RunEnvironment {
   readonly signal: AbortSignal;
 }
 
-export async function recordEvent(env: RunEnvironment, job: RunJob, status: string, info: unknown): Promise<void> {
+/**
+ * Append one event to the run's record. A failed write is logged; when `required` (a top-level
+ * run's outcome) it also throws OutcomeNotRecorded, so the run is not marked finished without one.
+ */
+export async function recordEvent(
+  env: RunEnvironment,
+  job: RunJob,
+  status: string,
+  info: unknown,
+  required = false,
+): Promise<void> {
   try {
     await env.backend.events.record(env.realm.realm, {
       job_id: job.job_id,
@@ -57,6 +67,16 @@ export async function recordEvent(env: RunEnvironment, job: RunJob, status: stri
     });
   } catch (err) {
     env.logger.error({ job_id: job.job_id, run_id: job.run_id, status, err: errorMessage(err) }, 'could not write event');
+    if (required) throw new OutcomeNotRecorded(job.run_id, status, err);
+  }
+}
+
+/** The backend did not take a run's outcome: the run must stay unfinished so that it runs again. */
+export class OutcomeNotRecorded extends Error {
+  constructor(runId: string, status: string, cause: unknown) {
+    super(`could not record "${status}" for run ${runId} (${errorMessage(cause)}); it runs again when its lease ends`, {
+      cause,
+    });
   }
 }
 
@@ -76,14 +96,29 @@ export interface RunJobOptions {
   scratch?: Scratch;
   /** Which claim of this run id this is (2+ when taken over from a worker that died). */
   attempt?: number;
+  /**
+   * Whether this worker still holds the run's claim, asked just before the final event is recorded:
+   * a worker whose lease lapsed (a long outage) must not record a result another worker now owns.
+   */
+  stillOwned?: () => Promise<boolean>;
+}
+
+/** The run's claim passed to another worker while this one ran it: its result is dropped. */
+export class RunLost extends Error {
+  constructor(runId: string) {
+    super(`run ${runId} was taken over by another worker after this worker's lease lapsed; its result is dropped`);
+  }
 }
 
 export async function runJob(env: RunEnvironment, job: RunJob, options: RunJobOptions = {}): Promise<RunOutcome> {
   const log = env.logger.child({ job_id: job.job_id, run_id: job.run_id });
+  // A top-level run's outcome must be recorded; a child's goes to its parent as well.
+  const topLevel = options.scratch === undefined;
+  const outcome = (status: string, info: unknown) => recordEvent(env, job, status, info, topLevel);
 
   // Static disable: boolean false, or no `enabled` at all (upstream's default).
   if (job.enabled === false || job.enabled === undefined) {
-    await recordEvent(env, job, 'skipped', 'not enabled (static)');
+    await outcome('skipped', 'not enabled (static)');
     return { status: 'skipped' };
   }
 
@@ -96,7 +131,7 @@ export async function runJob(env: RunEnvironment, job: RunJob, options: RunJobOp
   const rejection = checkLimits(env, job, start);
   if (rejection) {
     log.warn(rejection);
-    await recordEvent(env, job, 'rejected', rejection);
+    await outcome('rejected', rejection);
     return { status: 'rejected', result: { error: rejection } };
   }
 
@@ -121,15 +156,16 @@ export async function runJob(env: RunEnvironment, job: RunJob, options: RunJobOp
     if (typeof job.enabled === 'string') {
       const rendered = renderTemplate(job.enabled, templateContext()).trim();
       if (rendered.toLowerCase() !== 'true') {
-        await recordEvent(env, job, 'skipped', `not enabled (dynamic): ${rendered}`);
+        await outcome('skipped', `not enabled (dynamic): ${rendered}`);
         return { status: 'skipped' };
       }
     }
   } catch (err) {
+    if (err instanceof OutcomeNotRecorded) throw err;
     // Upstream lets these escape with no event; we record the failure.
     const message = errorMessage(err);
     log.error({ err: message }, 'run failed before it started');
-    await recordEvent(env, job, 'failed', { error: message, error_data: null });
+    await outcome('failed', { error: message, error_data: null });
     return { status: 'failed', result: { error: message, error_data: null } };
   }
 
@@ -137,14 +173,13 @@ export async function runJob(env: RunEnvironment, job: RunJob, options: RunJobOp
   if (!handler) {
     const known = [...env.handlers.keys()].sort().join(', ');
     const message = `Unknown job type "${job.type}": use one of ${known}`;
-    await recordEvent(env, job, 'failed', message);
+    await outcome('failed', message);
     return { status: 'failed', result: { error: message, error_data: null } };
   }
 
-  const topLevel = options.scratch === undefined;
   const scratch = options.scratch ?? new Scratch(path.join(env.workerDir, job.run_id));
   try {
-    return await iterate(env, job, handler, { scratch, start, templateContext, log });
+    return await iterate(env, job, handler, { scratch, start, templateContext, log, topLevel, stillOwned: options.stillOwned });
   } finally {
     // Removed in the background: the run is over, and the worker waits for removals before it exits.
     if (topLevel) scratch.remove();
@@ -211,8 +246,18 @@ async function iterate(
   env: RunEnvironment,
   job: RunJob,
   handler: Handler,
-  r: { scratch: Scratch; start: Date; templateContext: (vars?: Record<string, unknown>) => Record<string, unknown>; log: Logger },
+  r: {
+    scratch: Scratch;
+    start: Date;
+    templateContext: (vars?: Record<string, unknown>) => Record<string, unknown>;
+    log: Logger;
+    topLevel: boolean;
+    stillOwned: (() => Promise<boolean>) | undefined;
+  },
 ): Promise<RunOutcome> {
+  const assertOwned = async () => {
+    if (r.stillOwned && !(await r.stillOwned())) throw new RunLost(job.run_id);
+  };
   const limit = job.iteration_limit ?? 1;
   const delay = parseDuration(job.iteration_delay ?? 0, 'iteration_delay');
   const ctx: HandlerContext = {
@@ -245,15 +290,18 @@ async function iterate(
     try {
       checkParameters(handler, job.parameters);
       const result: Record<string, unknown> = { ...(await handler.run(ctx)), error: null };
-      await recordEvent(env, job, 'complete', result);
+      await assertOwned();
+      await recordEvent(env, job, 'complete', result, r.topLevel);
       await runActions(env, job, 'on_success', result, r.templateContext);
       return { status: 'complete', result };
     } catch (err) {
-      if (env.signal.aborted) throw err; // the worker hands the run back; no failure is recorded
+      // Handed back (the worker stops) or lost (another worker owns it): no failure is recorded.
+      if (env.signal.aborted || err instanceof RunLost || err instanceof OutcomeNotRecorded) throw err;
       const result = failureResult(env, err);
       const last = iteration === limit;
+      if (last) await assertOwned();
       r.log.warn({ err: result.error, iteration }, last ? 'run failed' : 'run failed, will retry');
-      await recordEvent(env, job, last ? 'failed' : 'retrying', result);
+      await recordEvent(env, job, last ? 'failed' : 'retrying', result, last && r.topLevel);
       await runActions(env, job, last ? 'on_fail' : 'on_retry', result, r.templateContext);
       outcome = { status: 'failed', result };
       if (!last && delay > 0) await sleep(delay * 1000, env.signal);

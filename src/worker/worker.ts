@@ -20,7 +20,7 @@ import { dispatch } from '../dispatch/dispatch.js';
 import { builtinHandlers, type HandlerRegistry } from '../handlers/registry.js';
 import { intake } from './intake.js';
 import { ProcessRegistry } from './process.js';
-import { Scratch, recordEvent, runJob, type RunEnvironment } from './run-job.js';
+import { OutcomeNotRecorded, RunLost, Scratch, recordEvent, runJob, type RunEnvironment } from './run-job.js';
 
 export interface WorkerOptions {
   backend: Backend;
@@ -271,20 +271,40 @@ export class Worker {
       await this.queue.extendVisibility(m.receipt, Math.max(1, claim.leaseSeconds));
       return;
     }
+    if (claim.attempt > 1 && (await this.endedEarlier(job))) {
+      await this.env.backend.runs.finish(realm, job.run_id, this.owner);
+      await this.queue.delete(m.receipt);
+      return;
+    }
+    // When the claim was last known to be ours, by the local clock taken before asking (so never late).
+    let confirmedAt = Date.now();
+    const renewClaim = async () => {
+      const asked = Date.now();
+      const owned = await this.env.backend.runs.renew(realm, job.run_id, this.owner, this.lease);
+      if (owned) confirmedAt = asked;
+      return owned;
+    };
     const keeper = setInterval(
       () => {
-        void Promise.all([
-          this.queue.extendVisibility(m.receipt, this.lease),
-          this.env.backend.runs.renew(realm, job.run_id, this.owner, this.lease),
-        ]).catch((err: unknown) => this.env.logger.error({ run_id: job.run_id, err: errorMessage(err) }, 'lease renewal failed'));
+        void Promise.all([this.queue.extendVisibility(m.receipt, this.lease), renewClaim()]).catch((err: unknown) =>
+          this.env.logger.error({ run_id: job.run_id, err: errorMessage(err) }, 'lease renewal failed'),
+        );
       },
       Math.max(200, (this.lease * 1000) / 3),
     );
+    // Within half a lease of the last confirmation the claim cannot have lapsed; past it, ask the backend.
+    const stillOwned = () => (Date.now() - confirmedAt < (this.lease * 1000) / 2 ? Promise.resolve(true) : renewClaim());
     this.running.set(job.run_id, { job_id: job.job_id, run_id: job.run_id, type: job.type, started: new Date().toISOString() });
     this.statusDirty = true;
     try {
-      await runJob(this.env, job, { attempt: claim.attempt });
+      await runJob(this.env, job, { attempt: claim.attempt, stillOwned });
     } catch (err) {
+      if (err instanceof RunLost) {
+        // The other worker records the run's outcome and deletes its message.
+        this.env.logger.warn({ job_id: job.job_id, run_id: job.run_id }, err.message);
+        return;
+      }
+      if (err instanceof OutcomeNotRecorded) return; // logged where it failed; the lease lapses and it runs again
       if (this.runAbort.signal.aborted) {
         clearInterval(keeper);
         await recordEvent(this.env, job, 'interrupted', 'worker stopped: run handed back to the queue');
@@ -302,6 +322,20 @@ export class Worker {
     this.handled++;
     await this.env.backend.runs.finish(realm, job.run_id, this.owner);
     await this.queue.delete(m.receipt);
+  }
+
+  /**
+   * A taken-over run whose previous worker recorded its outcome but died before marking the claim
+   * finished: running it again would record a second outcome.
+   */
+  private async endedEarlier(job: { job_id: string; run_id: string }): Promise<boolean> {
+    const record = await this.env.backend.events.get(this.o.realm, job.job_id, job.run_id);
+    if (!record || !FINAL_STATUSES.has(record.status)) return false;
+    this.env.logger.info(
+      { job_id: job.job_id, run_id: job.run_id, status: record.status },
+      'run already ended before its worker stopped; dropping the redelivery',
+    );
+    return true;
   }
 
   /** `<workerDir>/worker.json`: who this worker is and what it runs, for `lava ps` and `lava stop`. */
@@ -344,6 +378,9 @@ export class Worker {
     }, every * 1000);
   }
 }
+
+/** Statuses a run's record has once its outcome is recorded. */
+const FINAL_STATUSES = new Set(['complete', 'failed', 'skipped', 'rejected', 'action_failed']);
 
 function safeIds(body: string): { job_id?: string; run_id?: string; ts_dispatch?: string } | undefined {
   try {

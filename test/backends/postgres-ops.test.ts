@@ -4,6 +4,8 @@
  */
 import { Command } from 'commander';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Db, parsePostgresUrl } from '../../src/backends/postgres/db.js';
+import { PostgresEventStore } from '../../src/backends/postgres/event-store.js';
 import { createPostgresBackend, LATEST_VERSION } from '../../src/backends/postgres/index.js';
 import type { Backend, QueueMessage } from '../../src/backends/ports.js';
 import type { GlobalOptions } from '../../src/cli/context.js';
@@ -153,6 +155,31 @@ if (pgSkipReason) {
         await proxy.close();
       }
     }, 20_000);
+
+    it('an event whose commit was not acknowledged is appended once when the retry repeats it', async () => {
+      const url = backendUrl(server, fresh());
+      await openAt(url); // migrates the schema
+      const db = new Db(parsePostgresUrl(url));
+      try {
+        const events = new PostgresEventStore(db);
+        // The server commits the first attempt, then the answer is lost as when a connection drops
+        // after COMMIT: the driver sees ECONNRESET. (Injected at the driver boundary; the server is real.)
+        const real = db.pool.query.bind(db.pool) as (...a: unknown[]) => Promise<unknown>;
+        let lost = 0;
+        (db.pool as { query: unknown }).query = async (...args: unknown[]) => {
+          const res = await real(...args);
+          if (lost++ === 0) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+          return res;
+        };
+        await events.record('r', { job_id: 'j', run_id: 'x', status: 'starting', info: null, at: new Date() });
+        await events.record('r', { job_id: 'j', run_id: 'x', status: 'complete', info: { exit_status: 0 }, at: new Date() });
+        expect(lost).toBe(3); // the first call was sent twice
+        const record = await events.get('r', 'j', 'x');
+        expect(record?.log.map((e) => e.status)).toEqual(['starting', 'complete']);
+      } finally {
+        await db.close();
+      }
+    });
 
     it('a worker that dies holding leases (kill -9, host lost) loses them when they expire', async () => {
       const url = backendUrl(server, fresh());

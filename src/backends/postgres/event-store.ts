@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { isoLocal, isoUtcNaive } from '../../core/time.js';
 import type { EventQuery, EventRecord, EventStore, NewEvent } from '../ports.js';
 import type { Db } from './db.js';
@@ -8,21 +9,25 @@ interface Row extends Omit<EventRecord, 'ttl'> {
 
 const COLUMNS = 'job_id, run_id, status, ts_dispatch, ts_event, tu_event, ttl, worker, worker_id, instance_id, hostname, log';
 
-/** One row per run; each event updates the top-level fields and appends to the `log` jsonb array in one statement. */
+/**
+ * One row per run; each event updates the top-level fields and appends to the `log` jsonb array in one
+ * statement, at most once even when a retry repeats a statement the server had committed.
+ */
 export class PostgresEventStore implements EventStore {
   private readonly upsert: string;
 
   constructor(private readonly db: Db) {
     const events = db.t('events');
     this.upsert = `
-      INSERT INTO ${events} AS e (realm, job_id, run_id, status, ts_dispatch, ts_event, tu_event, ttl, worker, hostname, log)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, jsonb_build_array($11::jsonb))
+      INSERT INTO ${events} AS e (realm, job_id, run_id, status, ts_dispatch, ts_event, tu_event, ttl, worker, hostname, log, last_append)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, jsonb_build_array($11::jsonb), $13)
       ON CONFLICT (realm, job_id, run_id) DO UPDATE SET
         status = CASE WHEN $12 THEN e.status ELSE excluded.status END,
         ts_event = excluded.ts_event, tu_event = excluded.tu_event, ttl = excluded.ttl,
         ts_dispatch = coalesce(excluded.ts_dispatch, e.ts_dispatch), worker = coalesce(excluded.worker, e.worker),
         hostname = coalesce(excluded.hostname, e.hostname),
-        log = e.log || jsonb_build_array($11::jsonb)`;
+        log = CASE WHEN e.last_append = $13 THEN e.log ELSE e.log || jsonb_build_array($11::jsonb) END,
+        last_append = $13`;
   }
 
   async record(realm: string, e: NewEvent): Promise<void> {
@@ -41,6 +46,8 @@ export class PostgresEventStore implements EventStore {
       e.hostname ?? null,
       JSON.stringify({ ts_event, tu_event, status: e.status, info: e.info ?? null }, noNul),
       Boolean(e.keepStatus),
+      // Every retry of this call sends the same key (see last_append in schema.ts).
+      randomUUID(),
     ]);
   }
 

@@ -64,6 +64,11 @@ const MIGRATIONS: readonly { name: string; sql: string }[] = [
   );
   `,
   },
+  {
+    // The key of the latest append: a statement retried after its commit went unacknowledged appends once.
+    name: 'event append keys',
+    sql: `ALTER TABLE {s}.events ADD COLUMN last_append uuid;`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length;

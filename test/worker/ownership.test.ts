@@ -1,0 +1,92 @@
+/**
+ * Only the worker holding a run's claim records its outcome, exactly once: a worker whose claim
+ * was taken over drops its result; a redelivered run whose outcome is already recorded is not run
+ * again; a run whose outcome could not be written is not marked finished. Real SQLite realm,
+ * 1-second leases.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { EventStore } from '../../src/backends/ports.js';
+import { makeRealm, type TestRealm } from '../helpers.js';
+import { waitFor } from '../e2e/cli-helpers.js';
+
+let t: TestRealm;
+beforeEach(async () => {
+  t = await makeRealm({ VISIBILITY_TIMEOUT: '1s' });
+});
+afterEach(async () => {
+  await t.close();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('run ownership', () => {
+  it('a worker whose claim was taken over while its job ran drops its result', async () => {
+    await t.putJob({ job_id: 'slow', type: 'cmd', payload: 'sleep 1.5' });
+    const runId = await t.dispatch('slow');
+    const draining = t.drain();
+    await waitFor(async () => (await t.statuses(runId, 'slow')).includes('running'), 10_000, 'the run to start', 20);
+    // As if the worker had been cut off past its lease: its claim lapses and another worker takes it.
+    const held = await t.backend.runs.claim('test', runId, 'probe', 60);
+    expect(held.outcome).toBe('busy');
+    await t.backend.runs.release('test', runId, held.outcome === 'busy' ? held.owner : '');
+    expect(await t.backend.runs.claim('test', runId, 'other-worker', 60)).toEqual({ outcome: 'claimed', attempt: 2 });
+
+    await draining;
+    expect(await t.statuses(runId, 'slow')).toEqual(['starting', 'running']);
+    // The claim is still the other worker's, unfinished: its outcome is the one that will count.
+    expect(await t.backend.runs.claim('test', runId, 'probe', 60)).toMatchObject({ outcome: 'busy', owner: 'other-worker' });
+  });
+
+  it('a redelivered run whose outcome was recorded before its worker died is dropped, not run again', async () => {
+    await t.putJob({ job_id: 'once', type: 'log' });
+    const runId = await t.dispatch('once');
+    // The dead worker: received the message, claimed the run, recorded its outcome, then died.
+    const q = t.backend.queue('test', 'w');
+    expect(await q.receive({ max: 1, visibilitySeconds: 1, waitSeconds: 0 })).toHaveLength(1);
+    expect(await t.backend.runs.claim('test', runId, 'dead-worker', 1)).toEqual({ outcome: 'claimed', attempt: 1 });
+    for (const status of ['starting', 'running', 'complete']) {
+      await t.backend.events.record('test', { job_id: 'once', run_id: runId, status, info: null, at: new Date() });
+    }
+    await sleep(1100); // both leases lapse
+
+    await t.drain({ waitSeconds: 2 });
+    expect(await t.statuses(runId, 'once')).toEqual(['starting', 'running', 'complete']);
+    expect(await t.backend.runs.claim('test', runId, 'probe', 60)).toEqual({ outcome: 'done' });
+    expect(await q.counts()).toMatchObject({ visible: 0, inflight: 0 });
+  });
+
+  it('a run whose outcome could not be written stays unfinished and runs again after its lease', async () => {
+    await t.putJob({ job_id: 'flaky', type: 'log' });
+    const runId = await t.dispatch('flaky');
+    // The event store refuses the first `complete` (injected at the port; the store behind it is real).
+    let refused = 0;
+    const events = new Proxy(t.backend.events, {
+      get(target, prop, receiver) {
+        if (prop === 'record') {
+          return (realm: string, e: Parameters<EventStore['record']>[1]) => {
+            if (e.status === 'complete' && refused++ === 0) return Promise.reject(new Error('database is unavailable'));
+            return target.record(realm, e);
+          };
+        }
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    });
+    const backend = new Proxy(t.backend, {
+      get: (target, prop) => {
+        if (prop === 'events') return events;
+        const v = Reflect.get(target, prop) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+
+    await t.drain({ backend });
+    expect(refused).toBe(1);
+    expect(await t.statuses(runId, 'flaky')).toEqual(['starting', 'running']);
+    expect(await t.backend.runs.claim('test', runId, 'probe', 60)).toMatchObject({ outcome: 'busy' });
+
+    await sleep(1100); // the lease lapses
+    await t.drain({ backend, waitSeconds: 2 });
+    expect(await t.statuses(runId, 'flaky')).toEqual(['starting', 'running', 'starting', 'running', 'complete']);
+    expect(await t.backend.runs.claim('test', runId, 'probe', 60)).toEqual({ outcome: 'done' });
+  });
+});
