@@ -7,14 +7,14 @@
 //   BENCH_REPS [3]            repetitions; every figure is the median over them
 //   BENCH_N [3000]            A: jobs enqueued then drained (same N for every system)
 //   BENCH_W [1] BENCH_C [8]   A: worker processes × concurrency per process
-//   BENCH_W_MULTI [4]         A: also run lava-postgres and graphile-worker with this many processes (0 = skip)
+//   BENCH_W_MULTI [4]         A and B: also run lava-postgres and graphile-worker with this many processes (0 = skip)
 //   BENCH_DRAIN_CAP_S [12]    A: a drain still going after this long is cut and rated on what it did
 //   BENCH_LAT_N [1000]        B: samples (after 20 warm-up ones); BENCH_LAT_CAP_S [30]: time cap per system and
 //                             repetition; BENCH_LAT_CAP_PGBOSS_S [20] for pg-boss, whose polling makes samples slow
 //   BENCH_LAT_JITTER_MS [20]  B: random pause before each sample (0..this; 0..500 ms for pg-boss, its poll period)
 //   BENCH_CMD_N [200]         C: cmd jobs for throughput (C as above); BENCH_CMD_M [60]: jobs at C=1
 //   BENCH_CHAIN_RUNS [5]      D: chains timed per repetition (after one warm-up chain)
-//   BENCH_SYSTEMS, BENCH_WORKLOADS   comma lists to run a subset (workloads: A,A4,B,C,D)
+//   BENCH_SYSTEMS, BENCH_WORKLOADS   comma lists to run a subset (workloads: A,A4,B,B4,C,D)
 //   BENCH_BUDGET_S [840]      no new repetition is started if it would end after this (the report says so)
 //   BENCH_PROFILE=DIR         write --cpu-prof profiles of the Lava worker processes under DIR
 //   BENCH_PG_URL, BENCH_REDIS_PORT   use running servers instead of throwaway ones
@@ -83,6 +83,19 @@ for (const s of [...LAVA, ...PEERS]) {
       warmup: s === 'pg-boss' ? 5 : 20,
     }),
   );
+}
+if (config.workersMulti > 0) {
+  for (const s of MULTI_SYSTEMS) {
+    add('B4', s, 'lat', (ctx) =>
+      latency(SYSTEMS[s], ctx, {
+        n: config.latN,
+        threads: C,
+        workers: config.workersMulti,
+        capMs: config.latCapS * 1000,
+        jitterMs: config.latJitterMs,
+      }),
+    );
+  }
 }
 for (const s of LAVA) add('C', s, 'cmd', (ctx) => processJobs(SYSTEMS[s], ctx, { n: config.cmdN, m: config.cmdM, threads: C }));
 for (const s of LAVA) add('D', s, 'chain40', (ctx) => chain(SYSTEMS[s], ctx, { runs: config.chainRuns, threads: C }));
@@ -175,7 +188,7 @@ function brief(workload, r) {
   if (workload === 'A' || workload === 'A4') {
     return `${r.jobs_per_s.toFixed(0)} jobs/s${r.capped ? ` (capped: ${r.done} done)` : ''}, enqueue ${r.enqueue_per_s.toFixed(0)}/s, check ${JSON.stringify(r.check)}`;
   }
-  if (workload === 'B') return `p50 ${r.p50.toFixed(2)} ms p99 ${r.p99.toFixed(2)} ms (n=${r.n})`;
+  if (workload === 'B' || workload === 'B4') return `p50 ${r.p50.toFixed(2)} ms p99 ${r.p99.toFixed(2)} ms (n=${r.n})`;
   if (workload === 'C')
     return `${r.jobs_per_s.toFixed(0)} jobs/s, per run ${r.per_run_ms.toFixed(2)} ms, spawn ${r.bare_spawn_ms.toFixed(2)} ms`;
   if (workload === 'D') return `p50 ${r.p50.toFixed(0)} ms (${r.per_step_ms.toFixed(1)} ms/step)`;
@@ -244,34 +257,40 @@ function buildReport() {
   }
 
   // B
-  {
-    const systems = [...LAVA, ...PEERS].filter((s) => runs[`B/${s}/lat`]);
-    if (systems.length) {
-      const peers = PEERS.filter((p) => systems.includes(p));
-      const peerP50 = Object.fromEntries(peers.map((p) => [p, med(`B/${p}/lat`, (r) => r.p50)?.median]));
-      const rows = systems.map((s) => {
-        const key = `B/${s}/lat`;
-        const m = Object.fromEntries(['n', 'p50', 'p90', 'p99', 'max', 'mean'].map((f) => [f, med(key, (r) => r[f])]));
-        const recv = med(key, (r) => r.to_receive?.p50);
-        medians[key] = { ...m, receive_p50: recv };
-        if (!m.p50) return [s, `ERROR: ${errOf(key)}`, '', '', '', '', '', ...peers.map(() => '–')];
-        return [
-          s,
-          fmt(m.n?.median),
-          fmt(m.p50.median, 2) + (recv ? ` (recv ${fmt(recv.median, 2)})` : ''),
-          fmt(m.p90.median, 2),
-          fmt(m.p99.median, 2),
-          fmt(m.max.median, 1),
-          `${fmt(m.p50.min, 2)}–${fmt(m.p50.max, 2)}`,
-          ...peers.map((p) => (p === s ? '1.00×' : ratio(m.p50.median, peerP50[p]))),
-        ];
-      });
-      tables.push({
-        title: `B. Latency, enqueue → handler entered, ms: one job at a time to an idle worker (concurrency ${config.threads}), random 0–${config.latJitterMs} ms pause before each job (0–500 ms for pg-boss, its poll period)`,
-        head: ['system', 'samples', 'p50', 'p90', 'p99', 'max', 'p50 range', ...peers.map((p) => `p50 × ${p}`)],
-        rows,
-      });
-    }
+  for (const [wl, w] of [
+    ['B', 1],
+    ['B4', config.workersMulti],
+  ]) {
+    const systems = [...LAVA, ...PEERS].filter((s) => runs[`${wl}/${s}/lat`]);
+    if (!systems.length) continue;
+    const peers = PEERS.filter((p) => systems.includes(p));
+    const peerP50 = Object.fromEntries(peers.map((p) => [p, med(`${wl}/${p}/lat`, (r) => r.p50)?.median]));
+    const rows = systems.map((s) => {
+      const key = `${wl}/${s}/lat`;
+      const m = Object.fromEntries(['n', 'p50', 'p90', 'p99', 'max', 'mean'].map((f) => [f, med(key, (r) => r[f])]));
+      const recv = med(key, (r) => r.to_receive?.p50);
+      medians[key] = { ...m, receive_p50: recv };
+      if (!m.p50) return [s, `ERROR: ${errOf(key)}`, '', '', '', '', '', ...peers.map(() => '–')];
+      return [
+        s,
+        fmt(m.n?.median),
+        fmt(m.p50.median, 2) + (recv ? ` (recv ${fmt(recv.median, 2)})` : ''),
+        fmt(m.p90.median, 2),
+        fmt(m.p99.median, 2),
+        fmt(m.max.median, 1),
+        `${fmt(m.p50.min, 2)}–${fmt(m.p50.max, 2)}`,
+        ...peers.map((p) => (p === s ? '1.00×' : ratio(m.p50.median, peerP50[p]))),
+      ];
+    });
+    const pause =
+      wl === 'B'
+        ? `random 0–${config.latJitterMs} ms pause before each job (0–500 ms for pg-boss, its poll period)`
+        : `random 0–${config.latJitterMs} ms pause before each job`;
+    tables.push({
+      title: `B. Latency, enqueue → handler entered, ms: one job at a time to ${w === 1 ? 'an idle worker' : `${w} idle worker processes`} (concurrency ${config.threads}${w === 1 ? '' : ' each'}), ${pause}`,
+      head: ['system', 'samples', 'p50', 'p90', 'p99', 'max', 'p50 range', ...peers.map((p) => `p50 × ${p}`)],
+      rows,
+    });
   }
 
   // C

@@ -64,15 +64,15 @@ export async function throughput(system, ctx, { n, workers, threads, kind = 'noo
 }
 
 /**
- * B: one idle worker process (C concurrency); jobs enqueued one at a time, each only after the
+ * B: idle worker processes (one, or `workers`, each with C concurrency); jobs enqueued one at a time, each only after the
  * previous one started, after a random pause of 0..jitterMs (so that a polling worker is met at
  * a random point of its poll period, not always at the same one). Latency = enqueue call →
  * handler entered. Warm-up samples are dropped, then 1 s idle; sampling stops at n samples or
  * capMs. For Lava the receive of the message is recorded too (pickup vs the run lifecycle).
  */
-export async function latency(system, ctx, { n, threads, warmup = 20, capMs = 30_000, jitterMs = 20 }) {
+export async function latency(system, ctx, { n, threads, workers = 1, warmup = 20, capMs = 30_000, jitterMs = 20 }) {
   const store = await system.fresh(ctx);
-  const group = new WorkerGroup(system.script, { ...store.workerCfg, threads, mode: 'latency', eager: true }, 1);
+  const group = new WorkerGroup(system.script, { ...store.workerCfg, threads, mode: 'latency', eager: true }, workers);
   try {
     await group.ready();
     group.go();
@@ -100,6 +100,7 @@ export async function latency(system, ctx, { n, threads, warmup = 20, capMs = 30
     return {
       requested: n,
       capped: toStart.length < n,
+      workers,
       threads,
       jitter_ms: jitterMs,
       ...summary(toStart),
