@@ -59,6 +59,14 @@ export interface NewEvent {
   ttlSeconds?: number;
   /** Append to the log without changing the record's status (for informational entries such as `event`). */
   keepStatus?: boolean;
+  /** Entries appended just before this one in the same write (an event held back to save a write). */
+  before?: readonly EarlierEntry[];
+}
+
+export interface EarlierEntry {
+  status: string;
+  info: unknown;
+  at: Date;
 }
 
 export interface EventQuery {
@@ -95,6 +103,11 @@ export interface RunClaims {
   finish(realm: string, runId: string, owner: string): Promise<void>;
   /** The owner gives the run back unfinished (graceful shutdown): another worker may take it at once. */
   release(realm: string, runId: string, owner: string): Promise<void>;
+  /**
+   * Delete claims last written before `olderThan` (housekeeping); returns how many. A backend whose
+   * store expires them itself (DynamoDB TTL) returns 0.
+   */
+  expire(realm: string, olderThan: Date): Promise<number>;
 }
 
 export interface TickClaim {

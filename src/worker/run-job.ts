@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { blobStoreFor, joinUri } from '../backends/blob/index.js';
-import type { Backend } from '../backends/ports.js';
+import type { Backend, EarlierEntry } from '../backends/ports.js';
 import type { ActionRegistry } from '../actions/registry.js';
 import type { Config } from '../core/config.js';
 import { JobError, LavaError, errorMessage } from '../core/errors.js';
@@ -42,16 +42,20 @@ export interface RunEnvironment {
   readonly signal: AbortSignal;
 }
 
-/**
- * Append one event to the run's record. A failed write is logged; when `required` (a top-level
- * run's outcome) it also throws OutcomeNotRecorded, so the run is not marked finished without one.
- */
+export interface RecordOptions {
+  /** A top-level run's outcome: a failed write throws OutcomeNotRecorded, so the run is not marked finished. */
+  required?: boolean;
+  /** Entries held back to go out in this write (`starting`). */
+  before?: EarlierEntry[] | undefined;
+}
+
+/** Append one event to the run's record. A failed write is logged (and thrown when `required`). */
 export async function recordEvent(
   env: RunEnvironment,
   job: RunJob,
   status: string,
   info: unknown,
-  required = false,
+  { required = false, before }: RecordOptions = {},
 ): Promise<void> {
   try {
     await env.backend.events.record(env.realm.realm, {
@@ -64,6 +68,7 @@ export async function recordEvent(
       worker: env.worker,
       hostname: env.hostname,
       ttlSeconds: env.config.optDuration('EVENT_TTL'),
+      ...(before ? { before } : {}),
     });
   } catch (err) {
     env.logger.error({ job_id: job.job_id, run_id: job.run_id, status, err: errorMessage(err) }, 'could not write event');
@@ -114,11 +119,10 @@ export async function runJob(env: RunEnvironment, job: RunJob, options: RunJobOp
   const log = env.logger.child({ job_id: job.job_id, run_id: job.run_id });
   // A top-level run's outcome must be recorded; a child's goes to its parent as well.
   const topLevel = options.scratch === undefined;
-  const outcome = (status: string, info: unknown) => recordEvent(env, job, status, info, topLevel);
 
   // Static disable: boolean false, or no `enabled` at all (upstream's default).
   if (job.enabled === false || job.enabled === undefined) {
-    await outcome('skipped', 'not enabled (static)');
+    await recordEvent(env, job, 'skipped', 'not enabled (static)', { required: topLevel });
     return { status: 'skipped' };
   }
 
@@ -126,7 +130,20 @@ export async function runJob(env: RunEnvironment, job: RunJob, options: RunJobOp
   job.ts_start = isoLocal(start);
   job.ts_ustart = start.toISOString().replace(/\.\d{3}Z$/, '+00:00');
   const attempt = options.attempt ?? 1;
-  await recordEvent(env, job, 'starting', attempt > 1 ? `Attempt ${attempt}: run taken over from a worker that stopped` : null);
+  // `starting` goes out with the run's next event, in the same write: one write fewer per run.
+  let held: EarlierEntry[] | undefined = [
+    {
+      status: 'starting',
+      info: attempt > 1 ? `Attempt ${attempt}: run taken over from a worker that stopped` : null,
+      at: env.clock.now(),
+    },
+  ];
+  const record = (status: string, info: unknown, required = false) => {
+    const before = held;
+    held = undefined;
+    return recordEvent(env, job, status, info, { required, before });
+  };
+  const outcome = (status: string, info: unknown) => record(status, info, topLevel);
 
   const rejection = checkLimits(env, job, start);
   if (rejection) {
@@ -150,7 +167,7 @@ export async function runJob(env: RunEnvironment, job: RunJob, options: RunJobOp
         info = `Error: Bad event_log: ${errorMessage(err)}`;
         log.error(info);
       }
-      await recordEvent(env, job, 'logging', info);
+      await record('logging', info);
     }
 
     if (typeof job.enabled === 'string') {
@@ -179,7 +196,15 @@ export async function runJob(env: RunEnvironment, job: RunJob, options: RunJobOp
 
   const scratch = options.scratch ?? new Scratch(path.join(env.workerDir, job.run_id));
   try {
-    return await iterate(env, job, handler, { scratch, start, templateContext, log, topLevel, stillOwned: options.stillOwned });
+    return await iterate(env, job, handler, {
+      scratch,
+      start,
+      templateContext,
+      log,
+      record,
+      topLevel,
+      stillOwned: options.stillOwned,
+    });
   } finally {
     // Removed in the background: the run is over, and the worker waits for removals before it exits.
     if (topLevel) scratch.remove();
@@ -251,6 +276,7 @@ async function iterate(
     start: Date;
     templateContext: (vars?: Record<string, unknown>) => Record<string, unknown>;
     log: Logger;
+    record: (status: string, info: unknown, required?: boolean) => Promise<void>;
     topLevel: boolean;
     stillOwned: (() => Promise<boolean>) | undefined;
   },
@@ -286,12 +312,12 @@ async function iterate(
   let outcome: RunOutcome = { status: 'failed' };
   for (let iteration = 1; iteration <= limit; iteration++) {
     job.globals.lava = { ...job.globals.lava, iteration };
-    await recordEvent(env, job, 'running', `Iteration ${iteration}`);
+    await r.record('running', `Iteration ${iteration}`);
     try {
       checkParameters(handler, job.parameters);
       const result: Record<string, unknown> = { ...(await handler.run(ctx)), error: null };
       await assertOwned();
-      await recordEvent(env, job, 'complete', result, r.topLevel);
+      await r.record('complete', result, r.topLevel);
       await runActions(env, job, 'on_success', result, r.templateContext);
       return { status: 'complete', result };
     } catch (err) {
@@ -301,7 +327,7 @@ async function iterate(
       const last = iteration === limit;
       if (last) await assertOwned();
       r.log.warn({ err: result.error, iteration }, last ? 'run failed' : 'run failed, will retry');
-      await recordEvent(env, job, last ? 'failed' : 'retrying', result, last && r.topLevel);
+      await r.record(last ? 'failed' : 'retrying', result, last && r.topLevel);
       await runActions(env, job, last ? 'on_fail' : 'on_retry', result, r.templateContext);
       outcome = { status: 'failed', result };
       if (!last && delay > 0) await sleep(delay * 1000, env.signal);

@@ -127,15 +127,12 @@ export class Worker {
 
   private async loop(): Promise<void> {
     const heartbeat = this.startHeartbeat();
-    // Expired event records are deleted at start and hourly after.
-    const expiry = setInterval(
-      () => void this.env.backend.events.expire(this.o.realm, this.env.clock.now()).catch(() => 0),
-      3600_000,
-    );
+    // Housekeeping at start and hourly after.
+    const expiry = setInterval(() => void this.expire(), 3600_000);
     // The status file is rewritten at most once a second, not per run: file writes are slow.
     const status = setInterval(() => this.statusDirty && this.writeStatus(), 1000);
     try {
-      await this.env.backend.events.expire(this.o.realm, this.env.clock.now()).catch(() => 0);
+      await this.expire();
       if (this.o.jumpStart) await this.jumpStart();
       while (this.state === 'running') {
         const free = this.o.threads - this.active.size;
@@ -216,6 +213,15 @@ export class Worker {
     this.env.logger.warn({ running: this.active.size }, 'killing running jobs; their runs go back to the queue');
     this.runAbort.abort();
     this.env.processes.killAll();
+  }
+
+  /** Delete expired event records, and run claims no redelivery can need any more. */
+  private async expire(): Promise<void> {
+    const now = this.env.clock.now();
+    await Promise.all([
+      this.env.backend.events.expire(this.o.realm, now),
+      this.env.backend.runs.expire(this.o.realm, new Date(now.getTime() - CLAIM_KEEP_MS)),
+    ]).catch((err: unknown) => this.env.logger.warn({ err: errorMessage(err) }, 'housekeeping failed'));
   }
 
   /** Upstream matches only a boolean `enabled: true` here, not a template string. */
@@ -320,8 +326,8 @@ export class Worker {
       this.statusDirty = true;
     }
     this.handled++;
-    await this.env.backend.runs.finish(realm, job.run_id, this.owner);
-    await this.queue.delete(m.receipt);
+    // Independent writes (a crash between them leaves either a finished claim or no message): at once.
+    await Promise.all([this.env.backend.runs.finish(realm, job.run_id, this.owner), this.queue.delete(m.receipt)]);
   }
 
   /**
@@ -378,6 +384,9 @@ export class Worker {
     }, every * 1000);
   }
 }
+
+/** Run claims are kept a week after their last change (as the AWS backend's TTL does). */
+const CLAIM_KEEP_MS = 7 * 86400_000;
 
 /** Statuses a run's record has once its outcome is recorded. */
 const FINAL_STATUSES = new Set(['complete', 'failed', 'skipped', 'rejected', 'action_failed']);

@@ -85,7 +85,13 @@ const opts = {
 
 runConfigStoreConformance(opts);
 runEventStoreConformance(opts);
-runRunClaimsConformance(opts);
+runRunClaimsConformance({
+  ...opts,
+  skip: {
+    'expire deletes claims last written before the cutoff, and only those':
+      "DynamoDB's TTL expires run claims a week after their last write, so expire does nothing on this backend",
+  },
+});
 runStateStoreConformance(opts);
 runSecretStoreConformance({
   ...opts,

@@ -77,6 +77,46 @@ export function runEventStoreConformance(opts: EventStoreConformanceOptions): vo
       expect(await backend.events.query(realm, { runId: 'run-1' })).toHaveLength(1);
     });
 
+    test('entries held back (before) are appended first, in one write, on a new record and an existing one', async () => {
+      const realm = await freshRealm('ev-before');
+      const entry = (status: string, seconds: number, info: unknown = null) => ({
+        ts_event: isoLocal(at(seconds)),
+        tu_event: isoUtcNaive(at(seconds)),
+        status,
+        info,
+      });
+      await backend.events.record(
+        realm,
+        ev('j', 'r', 'running', 2, {
+          info: 'Iteration 1',
+          worker: 'core',
+          before: [{ status: 'starting', info: null, at: at(1) }],
+        }),
+      );
+      let rec = await backend.events.get(realm, 'j', 'r');
+      expect(rec).toMatchObject({ status: 'running', ts_event: isoLocal(at(2)), worker: 'core' });
+      expect(rec?.log).toEqual([entry('starting', 1), entry('running', 2, 'Iteration 1')]);
+
+      await backend.events.record(
+        realm,
+        ev('j', 'r', 'complete', 9, {
+          before: [
+            { status: 'starting', info: 'Attempt 2', at: at(7) },
+            { status: 'running', info: { n: 1 }, at: at(8) },
+          ],
+        }),
+      );
+      rec = await backend.events.get(realm, 'j', 'r');
+      expect(rec).toMatchObject({ status: 'complete', ts_event: isoLocal(at(9)), tu_event: isoUtcNaive(at(9)) });
+      expect(rec?.log).toEqual([
+        entry('starting', 1),
+        entry('running', 2, 'Iteration 1'),
+        entry('starting', 7, 'Attempt 2'),
+        entry('running', 8, { n: 1 }),
+        entry('complete', 9),
+      ]);
+    });
+
     test('ts_dispatch, worker and hostname are kept when later events omit them', async () => {
       const realm = await freshRealm('ev-keep');
       const dispatchTs = isoLocal(at(-30));

@@ -96,6 +96,17 @@ export function runRunClaimsConformance(opts: RunClaimsConformanceOptions): void
       expect(await backend.runs.claim(realm, 'run', 'c', 300)).toEqual({ outcome: 'done' });
     });
 
+    test('expire deletes claims last written before the cutoff, and only those', async () => {
+      const realm = await freshRealm('rc-expire');
+      await backend.runs.claim(realm, 'old', 'worker-a', 60);
+      await backend.runs.finish(realm, 'old', 'worker-a');
+      expect(await backend.runs.expire(realm, new Date(Date.now() - 60_000))).toBe(0);
+      expect(await backend.runs.claim(realm, 'old', 'worker-b', 60)).toEqual({ outcome: 'done' });
+      expect(await backend.runs.expire(realm, new Date(Date.now() + 60_000))).toBe(1);
+      // Forgotten: a (very late) delivery of it would be a first attempt again.
+      expect(await backend.runs.claim(realm, 'old', 'worker-b', 60)).toEqual({ outcome: 'claimed', attempt: 1 });
+    });
+
     test('concurrent claims of one run: exactly one wins', async () => {
       const realm = await freshRealm('rc-race');
       const owners = Array.from({ length: 8 }, (_, i) => `w${i}`);

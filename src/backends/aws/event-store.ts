@@ -9,7 +9,8 @@
  */
 import { DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isoLocal, isoUtcNaive } from '../../core/time.js';
+import { isoUtcNaive } from '../../core/time.js';
+import { logEntries } from '../event-entries.js';
 import type { EventEntry, EventQuery, EventRecord, EventStore, NewEvent } from '../ports.js';
 import { isAwsError, normalise, plain, type ExpireMode } from './clients.js';
 import { EVENTS_TIME_INDEX, queryAll, scanAll, type Tables } from './schema.js';
@@ -23,8 +24,8 @@ export class AwsEventStore implements EventStore {
   ) {}
 
   async record(realm: string, e: NewEvent): Promise<void> {
-    const ts_event = isoLocal(e.at);
-    const tu_event = isoUtcNaive(e.at);
+    const entries = logEntries(e);
+    const { ts_event, tu_event } = entries.at(-1) as EventEntry;
     const names: Record<string, string> = {
       '#status': 'status',
       '#ts_event': 'ts_event',
@@ -43,7 +44,7 @@ export class AwsEventStore implements EventStore {
       ':tu_event': tu_event,
       ':null': null,
       ':empty': [],
-      ':entry': [{ ts_event, tu_event, status: e.status, info: plain(e.info ?? null) }],
+      ':entry': entries.map((x) => ({ ...x, info: plain(x.info) })),
     };
     // keepStatus: an informational entry leaves the status alone (it still sets it on a new record).
     const set = [

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { isoLocal, isoUtcNaive } from '../../core/time.js';
-import type { EventQuery, EventRecord, EventStore, NewEvent } from '../ports.js';
+import { isoUtcNaive } from '../../core/time.js';
+import { logEntries } from '../event-entries.js';
+import type { EventEntry, EventQuery, EventRecord, EventStore, NewEvent } from '../ports.js';
 import type { Db } from './db.js';
 
 interface Row extends Omit<EventRecord, 'ttl'> {
@@ -20,31 +21,31 @@ export class PostgresEventStore implements EventStore {
     const events = db.t('events');
     this.upsert = `
       INSERT INTO ${events} AS e (realm, job_id, run_id, status, ts_dispatch, ts_event, tu_event, ttl, worker, hostname, log, last_append)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, jsonb_build_array($11::jsonb), $13)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $13)
       ON CONFLICT (realm, job_id, run_id) DO UPDATE SET
         status = CASE WHEN $12 THEN e.status ELSE excluded.status END,
         ts_event = excluded.ts_event, tu_event = excluded.tu_event, ttl = excluded.ttl,
         ts_dispatch = coalesce(excluded.ts_dispatch, e.ts_dispatch), worker = coalesce(excluded.worker, e.worker),
         hostname = coalesce(excluded.hostname, e.hostname),
-        log = CASE WHEN e.last_append = $13 THEN e.log ELSE e.log || jsonb_build_array($11::jsonb) END,
+        log = CASE WHEN e.last_append = $13 THEN e.log ELSE e.log || $11::jsonb END,
         last_append = $13`;
   }
 
   async record(realm: string, e: NewEvent): Promise<void> {
-    const ts_event = isoLocal(e.at);
-    const tu_event = isoUtcNaive(e.at);
+    const entries = logEntries(e);
+    const last = entries.at(-1) as EventEntry;
     await this.db.query(this.upsert, [
       realm,
       e.job_id,
       e.run_id,
       e.status,
       e.ts_dispatch ?? null,
-      ts_event,
-      tu_event,
+      last.ts_event,
+      last.tu_event,
       e.ttlSeconds === undefined ? null : Math.floor(e.at.getTime() / 1000 + e.ttlSeconds),
       e.worker ?? null,
       e.hostname ?? null,
-      JSON.stringify({ ts_event, tu_event, status: e.status, info: e.info ?? null }, noNul),
+      JSON.stringify(entries, noNul),
       Boolean(e.keepStatus),
       // Every retry of this call sends the same key (see last_append in schema.ts).
       randomUUID(),

@@ -67,4 +67,12 @@ export class PostgresRunClaims implements RunClaims {
       [realm, runId, owner],
     );
   }
+
+  async expire(realm: string, olderThan: Date): Promise<number> {
+    const res = await this.db.query(`DELETE FROM ${this.db.t('run_claims')} WHERE realm = $1 AND updated_at < $2`, [
+      realm,
+      olderThan,
+    ]);
+    return res.rowCount ?? 0;
+  }
 }

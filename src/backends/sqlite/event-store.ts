@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import { isoLocal, isoUtcNaive } from '../../core/time.js';
+import { isoUtcNaive } from '../../core/time.js';
+import { logEntries } from '../event-entries.js';
 import type { EventQuery, EventRecord, EventStore, NewEvent } from '../ports.js';
 import type { WriteBatcher } from './batch.js';
 
@@ -28,23 +29,24 @@ export class SqliteEventStore implements EventStore {
   }
 
   async record(realm: string, e: NewEvent): Promise<void> {
-    const ts_event = isoLocal(e.at);
-    const tu_event = isoUtcNaive(e.at);
-    const params = {
+    const rows = logEntries(e).map((entry) => ({
       realm,
       job_id: e.job_id,
       run_id: e.run_id,
-      status: e.status,
+      status: entry.status,
       ts_dispatch: e.ts_dispatch ?? null,
-      ts_event,
-      tu_event,
+      ts_event: entry.ts_event,
+      tu_event: entry.tu_event,
       ttl: e.ttlSeconds === undefined ? null : Math.floor(e.at.getTime() / 1000 + e.ttlSeconds),
       worker: e.worker ?? null,
       hostname: e.hostname ?? null,
-      entry: JSON.stringify({ ts_event, tu_event, status: e.status, info: e.info ?? null }),
+      entry: JSON.stringify(entry),
       keep_status: e.keepStatus ? 1 : 0,
-    };
-    await this.batch.run(() => this.upsert.run(params));
+    }));
+    // One upsert per entry, in one transaction: the last one leaves the record's fields.
+    await this.batch.run(() => {
+      for (const row of rows) this.upsert.run(row);
+    });
   }
 
   async get(realm: string, jobId: string, runId: string): Promise<EventRecord | undefined> {

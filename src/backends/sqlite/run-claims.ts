@@ -53,22 +53,20 @@ export class SqliteRunClaims implements RunClaims {
 
   async renew(realm: string, runId: string, owner: string, leaseSeconds: number): Promise<boolean> {
     const now = Date.now();
-    return (
-      this.db
-        .prepare(
-          'UPDATE run_claims SET lease_until = ?, updated_at = ? WHERE realm = ? AND run_id = ? AND owner = ? AND done = 0',
-        )
-        .run(now + leaseSeconds * 1000, now, realm, runId, owner).changes > 0
-    );
+    return this.batch.run(() => this.renewStmt.run(now + leaseSeconds * 1000, now, realm, runId, owner).changes > 0);
   }
 
   async finish(realm: string, runId: string, owner: string): Promise<void> {
-    this.db
-      .prepare('UPDATE run_claims SET done = 1, updated_at = ? WHERE realm = ? AND run_id = ? AND owner = ?')
-      .run(Date.now(), realm, runId, owner);
+    await this.batch.run(() => this.finishStmt.run(Date.now(), realm, runId, owner));
   }
 
   async release(realm: string, runId: string, owner: string): Promise<void> {
     await this.batch.run(() => this.releaseStmt.run(Date.now(), realm, runId, owner));
+  }
+
+  async expire(realm: string, olderThan: Date): Promise<number> {
+    return this.batch.run(
+      () => this.db.prepare('DELETE FROM run_claims WHERE realm = ? AND updated_at < ?').run(realm, olderThan.getTime()).changes,
+    );
   }
 }
