@@ -89,6 +89,7 @@ export type ConfigKey = keyof typeof CONFIG_PARAMS;
 
 export class Config {
   private readonly realmConfig: Map<string, unknown>;
+  private readonly memo = new Map<string, Map<ConfigKey, unknown>>();
 
   constructor(
     realmConfig: Record<string, unknown> = {},
@@ -105,10 +106,19 @@ export class Config {
     return { value: CONFIG_PARAMS[key].default, source: 'default' };
   }
 
-  private parse<T>(key: ConfigKey, fn: (v: unknown) => T): T {
+  /**
+   * Parse a value once per key and kind: a worker asks for the same few values on every run and
+   * event, and neither the environment nor the realm record changes under a Config.
+   */
+  private parse<T>(key: ConfigKey, kind: string, fn: (v: unknown) => T): T {
+    const memo = this.memo.get(kind);
+    if (memo?.has(key)) return memo.get(key) as T;
     const { value, source } = this.raw(key);
     try {
-      return fn(value);
+      const parsed = fn(value);
+      if (memo) memo.set(key, parsed);
+      else this.memo.set(kind, new Map([[key, parsed]]));
+      return parsed;
     } catch (err) {
       const why = err instanceof LavaError ? err.detail : String(err);
       throw new ConfigError(`config ${key} from ${source}: ${why}`);
@@ -116,15 +126,15 @@ export class Config {
   }
 
   str(key: ConfigKey): string {
-    return this.parse(key, (v) => (v == null ? '' : String(v)));
+    return this.parse(key, 'str', (v) => (v == null ? '' : String(v)));
   }
 
   optStr(key: ConfigKey): string | undefined {
-    return this.parse(key, (v) => (v == null || v === '' ? undefined : String(v)));
+    return this.parse(key, 'optStr', (v) => (v == null || v === '' ? undefined : String(v)));
   }
 
   int(key: ConfigKey): number {
-    return this.parse(key, (v) => {
+    return this.parse(key, 'int', (v) => {
       const n = typeof v === 'number' ? v : Number(String(v).trim());
       if (!Number.isInteger(n)) throw new Error(`not an integer: ${JSON.stringify(v)}`);
       return n;
@@ -132,21 +142,21 @@ export class Config {
   }
 
   bool(key: ConfigKey): boolean {
-    return this.parse(key, (v) => parseBool(v, key));
+    return this.parse(key, 'bool', (v) => parseBool(v, key));
   }
 
   /** Seconds. */
   duration(key: ConfigKey): number {
-    return this.parse(key, (v) => parseDuration(v, key));
+    return this.parse(key, 'duration', (v) => parseDuration(v, key));
   }
 
   /** Seconds, or undefined when the value is empty (e.g. EVENT_TTL disabled). */
   optDuration(key: ConfigKey): number | undefined {
-    return this.parse(key, (v) => (v == null || v === '' ? undefined : parseDuration(v, key)));
+    return this.parse(key, 'optDuration', (v) => (v == null || v === '' ? undefined : parseDuration(v, key)));
   }
 
   size(key: ConfigKey): number {
-    return this.parse(key, (v) => parseSize(v, key));
+    return this.parse(key, 'size', (v) => parseSize(v, key));
   }
 
   /** Every parameter's effective value, for `lava config` and SIGUSR1 dumps. */
