@@ -195,4 +195,58 @@ describe.skipIf(pgSkipReason)(`PostgreSQL under faults${pgSkipReason ? ` (skippe
     for (const w of workers.filter((x) => x.running())) process.kill(w.pid, 'SIGTERM');
     await Promise.all(workers.map((w) => w.exited));
   }, 240_000);
+
+  it('SIGTERM hands running jobs back: another worker takes them over at once and completes each once', async () => {
+    const spec = path.join(dir, 'slow.json');
+    fs.writeFileSync(
+      spec,
+      JSON.stringify({
+        job_id: 'faults/slow',
+        type: 'cmd',
+        worker: 'w',
+        enabled: true,
+        payload: 'sleep 3',
+        description: 'slow',
+        owner: 'tests',
+      }),
+    );
+    await lavaOk(['job', 'put', spec], { env, cwd: dir });
+    const first = spawnLava(['worker', '-w', 'w', '-t', '4'], { env, cwd: dir });
+    const runs: string[] = [];
+    for (let i = 0; i < 4; i++) runs.push(await dispatch(backend, { realm: REALM, jobId: 'faults/slow' }));
+    const statuses = async (runId: string) =>
+      ((await backend.events.get(REALM, 'faults/slow', runId))?.log ?? []).map((e) => e.status);
+    await waitFor(
+      async () => (await Promise.all(runs.map(statuses))).every((s) => s.includes('running')),
+      20_000,
+      'four running jobs',
+    );
+    const second = spawnLava(['worker', '-w', 'w', '-t', '4'], { env, cwd: dir });
+    await sleep(1500); // the second worker is up and waiting
+
+    // SHUTDOWN_GRACE is 1s: the jobs (3s) are killed, recorded interrupted and handed back.
+    const stopped = Date.now();
+    process.kill(first.pid, 'SIGTERM');
+    expect((await first.exited).code).toBe(0);
+    // Taken over at once, not when the 3s lease would have run out: all four are running again
+    // well before a lease could lapse and the 3s job end.
+    await waitFor(
+      async () => (await Promise.all(runs.map(statuses))).every((s) => s.filter((x) => x === 'starting').length === 2),
+      1_500 + (Date.now() - stopped),
+      'the second worker to start all four runs',
+      50,
+    );
+    await waitFor(
+      async () => (await Promise.all(runs.map(statuses))).every((s) => s.includes('complete')),
+      15_000,
+      'four complete runs',
+    );
+    for (const runId of runs) {
+      const s = await statuses(runId);
+      expect(s.filter((x) => x === 'complete')).toHaveLength(1);
+      expect(s).toContain('interrupted');
+    }
+    process.kill(second.pid, 'SIGTERM');
+    expect((await second.exited).code).toBe(0);
+  }, 60_000);
 });
