@@ -143,7 +143,11 @@ export async function runJob(env: RunEnvironment, job: RunJob, options: RunJobOp
     held = undefined;
     return recordEvent(env, job, status, info, { required, before });
   };
-  const outcome = (status: string, info: unknown) => record(status, info, topLevel);
+  // The outcome: only while this worker still holds the run, and (top level) it must be written.
+  const outcome = async (status: string, info: unknown) => {
+    if (options.stillOwned && !(await options.stillOwned())) throw new RunLost(job.run_id);
+    await record(status, info, topLevel);
+  };
 
   const rejection = checkLimits(env, job, start);
   if (rejection) {
@@ -178,7 +182,7 @@ export async function runJob(env: RunEnvironment, job: RunJob, options: RunJobOp
       }
     }
   } catch (err) {
-    if (err instanceof OutcomeNotRecorded) throw err;
+    if (err instanceof OutcomeNotRecorded || err instanceof RunLost) throw err;
     // Upstream lets these escape with no event; we record the failure.
     const message = errorMessage(err);
     log.error({ err: message }, 'run failed before it started');
@@ -196,15 +200,7 @@ export async function runJob(env: RunEnvironment, job: RunJob, options: RunJobOp
 
   const scratch = options.scratch ?? new Scratch(path.join(env.workerDir, job.run_id));
   try {
-    return await iterate(env, job, handler, {
-      scratch,
-      start,
-      templateContext,
-      log,
-      record,
-      topLevel,
-      stillOwned: options.stillOwned,
-    });
+    return await iterate(env, job, handler, { scratch, start, templateContext, log, record, outcome });
   } finally {
     // Removed in the background: the run is over, and the worker waits for removals before it exits.
     if (topLevel) scratch.remove();
@@ -276,14 +272,10 @@ async function iterate(
     start: Date;
     templateContext: (vars?: Record<string, unknown>) => Record<string, unknown>;
     log: Logger;
-    record: (status: string, info: unknown, required?: boolean) => Promise<void>;
-    topLevel: boolean;
-    stillOwned: (() => Promise<boolean>) | undefined;
+    record: (status: string, info: unknown) => Promise<void>;
+    outcome: (status: string, info: unknown) => Promise<void>;
   },
 ): Promise<RunOutcome> {
-  const assertOwned = async () => {
-    if (r.stillOwned && !(await r.stillOwned())) throw new RunLost(job.run_id);
-  };
   const limit = job.iteration_limit ?? 1;
   const delay = parseDuration(job.iteration_delay ?? 0, 'iteration_delay');
   const ctx: HandlerContext = {
@@ -316,8 +308,7 @@ async function iterate(
     try {
       checkParameters(handler, job.parameters);
       const result: Record<string, unknown> = { ...(await handler.run(ctx)), error: null };
-      await assertOwned();
-      await r.record('complete', result, r.topLevel);
+      await r.outcome('complete', result);
       await runActions(env, job, 'on_success', result, r.templateContext);
       return { status: 'complete', result };
     } catch (err) {
@@ -325,9 +316,8 @@ async function iterate(
       if (env.signal.aborted || err instanceof RunLost || err instanceof OutcomeNotRecorded) throw err;
       const result = failureResult(env, err);
       const last = iteration === limit;
-      if (last) await assertOwned();
       r.log.warn({ err: result.error, iteration }, last ? 'run failed' : 'run failed, will retry');
-      await r.record(last ? 'failed' : 'retrying', result, last && r.topLevel);
+      await (last ? r.outcome('failed', result) : r.record('retrying', result));
       await runActions(env, job, last ? 'on_fail' : 'on_retry', result, r.templateContext);
       outcome = { status: 'failed', result };
       if (!last && delay > 0) await sleep(delay * 1000, env.signal);

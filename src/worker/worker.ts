@@ -265,6 +265,7 @@ export class Worker {
       await this.queue.extendVisibility(m.receipt, this.lease);
       return;
     }
+    const claimAsked = Date.now();
     const claim = await this.env.backend.runs.claim(realm, job.run_id, this.owner, this.lease);
     if (claim.outcome === 'done') {
       this.env.logger.info({ job_id: job.job_id, run_id: job.run_id }, 'run already finished; dropping duplicate delivery');
@@ -283,7 +284,7 @@ export class Worker {
       return;
     }
     // When the claim was last known to be ours, by the local clock taken before asking (so never late).
-    let confirmedAt = Date.now();
+    let confirmedAt = claimAsked;
     const renewClaim = async () => {
       const asked = Date.now();
       const owned = await this.env.backend.runs.renew(realm, job.run_id, this.owner, this.lease);
