@@ -1,7 +1,7 @@
 // A Lava worker process for the benchmarks (see lib.mjs WorkerGroup).
 // cfg: { backendUrl, realm, worker, threads, mode: 'drain' | 'bare' | 'latency' }
 //  drain/latency: a real Worker (full run lifecycle, events written); a job counts as finished
-//                 when its message is deleted, the last step of a run.
+//                 when its run ends (outcome recorded, claim finished, message deleted: one step).
 //  bare:          the queue alone: receive up to `threads` messages, delete each; no lifecycle.
 import { childProcess, lava, spawnTimes } from './lib.mjs';
 
@@ -22,7 +22,13 @@ queue.receive = async (o) => {
 };
 queue.delete = async (receipt) => {
   const ok = await del(receipt);
-  child.finished();
+  if (cfg.mode === 'bare') child.finished();
+  return ok;
+};
+const finish = backend.runs.finish.bind(backend.runs);
+backend.runs.finish = async (...args) => {
+  const ok = await finish(...args);
+  if (args[3]?.delivery) child.finished();
   return ok;
 };
 

@@ -99,8 +99,14 @@ export type ClaimResult =
 export interface RunClaims {
   claim(realm: string, runId: string, owner: string, leaseSeconds: number): Promise<ClaimResult>;
   renew(realm: string, runId: string, owner: string, leaseSeconds: number): Promise<boolean>;
-  /** The run finished (any outcome): later deliveries of it are dropped. */
-  finish(realm: string, runId: string, owner: string): Promise<void>;
+  /**
+   * The run ended: record `end.outcome`, mark the claim finished (later deliveries of the run are
+   * dropped) and delete `end.delivery`'s message, in one step where the backend can, and only while
+   * `owner` holds the claim. False, with nothing recorded, when the claim is another owner's (its lease
+   * lapsed and the run was taken over). Finishing again what this owner finished is true and records
+   * nothing (a retried call).
+   */
+  finish(realm: string, runId: string, owner: string, end?: RunEnd): Promise<boolean>;
   /** The owner gives the run back unfinished (graceful shutdown): another worker may take it at once. */
   release(realm: string, runId: string, owner: string): Promise<void>;
   /**
@@ -108,6 +114,13 @@ export interface RunClaims {
    * store expires them itself (DynamoDB TTL) returns 0.
    */
   expire(realm: string, olderThan: Date): Promise<number>;
+}
+
+export interface RunEnd {
+  /** The run's outcome event (`complete`, `failed`, …). */
+  outcome?: NewEvent;
+  /** The message that delivered the run. */
+  delivery?: { queue: Queue; receipt: string };
 }
 
 export interface TickClaim {

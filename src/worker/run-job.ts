@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { blobStoreFor, joinUri } from '../backends/blob/index.js';
-import type { Backend, EarlierEntry } from '../backends/ports.js';
+import type { Backend, EarlierEntry, NewEvent } from '../backends/ports.js';
 import type { ActionRegistry } from '../actions/registry.js';
 import type { Config } from '../core/config.js';
 import { JobError, LavaError, errorMessage } from '../core/errors.js';
@@ -58,22 +58,26 @@ export async function recordEvent(
   { required = false, before }: RecordOptions = {},
 ): Promise<void> {
   try {
-    await env.backend.events.record(env.realm.realm, {
-      job_id: job.job_id,
-      run_id: job.run_id,
-      status,
-      info: toPlain(info),
-      at: env.clock.now(),
-      ts_dispatch: job.ts_dispatch,
-      worker: env.worker,
-      hostname: env.hostname,
-      ttlSeconds: env.config.optDuration('EVENT_TTL'),
-      ...(before ? { before } : {}),
-    });
+    await env.backend.events.record(env.realm.realm, newEvent(env, job, status, info, before));
   } catch (err) {
     env.logger.error({ job_id: job.job_id, run_id: job.run_id, status, err: errorMessage(err) }, 'could not write event');
     if (required) throw new OutcomeNotRecorded(job.run_id, status, err);
   }
+}
+
+function newEvent(env: RunEnvironment, job: RunJob, status: string, info: unknown, before?: EarlierEntry[]): NewEvent {
+  return {
+    job_id: job.job_id,
+    run_id: job.run_id,
+    status,
+    info: toPlain(info),
+    at: env.clock.now(),
+    ts_dispatch: job.ts_dispatch,
+    worker: env.worker,
+    hostname: env.hostname,
+    ttlSeconds: env.config.optDuration('EVENT_TTL'),
+    ...(before ? { before } : {}),
+  };
 }
 
 /** The backend did not take a run's outcome: the run must stay unfinished so that it runs again. */
@@ -102,10 +106,11 @@ export interface RunJobOptions {
   /** Which claim of this run id this is (2+ when taken over from a worker that died). */
   attempt?: number;
   /**
-   * Whether this worker still holds the run's claim, asked just before the final event is recorded:
-   * a worker whose lease lapsed (a long outage) must not record a result another worker now owns.
+   * Records a top-level run's outcome and ends the run (claim finished, message deleted) in one step;
+   * false when the run is no longer this worker's (its lease lapsed and another worker took it over).
+   * Without it, the outcome is only recorded.
    */
-  stillOwned?: () => Promise<boolean>;
+  end?: (outcome: NewEvent) => Promise<boolean>;
 }
 
 /** The run's claim passed to another worker while this one ran it: its result is dropped. */
@@ -119,10 +124,30 @@ export async function runJob(env: RunEnvironment, job: RunJob, options: RunJobOp
   const log = env.logger.child({ job_id: job.job_id, run_id: job.run_id });
   // A top-level run's outcome must be recorded; a child's goes to its parent as well.
   const topLevel = options.scratch === undefined;
+  // Entries that go out with the run's next event, in the same write (`starting`): one write fewer per run.
+  let held: EarlierEntry[] | undefined;
+  const record = (status: string, info: unknown) => {
+    const before = held;
+    held = undefined;
+    return recordEvent(env, job, status, info, { before });
+  };
+  const outcome = async (status: string, info: unknown) => {
+    const before = held;
+    held = undefined;
+    if (!options.end) return recordEvent(env, job, status, info, { required: topLevel, before });
+    let ended: boolean;
+    try {
+      ended = await options.end(newEvent(env, job, status, info, before));
+    } catch (err) {
+      log.error({ status, err: errorMessage(err) }, 'could not record the outcome');
+      throw new OutcomeNotRecorded(job.run_id, status, err);
+    }
+    if (!ended) throw new RunLost(job.run_id);
+  };
 
   // Static disable: boolean false, or no `enabled` at all (upstream's default).
   if (job.enabled === false || job.enabled === undefined) {
-    await recordEvent(env, job, 'skipped', 'not enabled (static)', { required: topLevel });
+    await outcome('skipped', 'not enabled (static)');
     return { status: 'skipped' };
   }
 
@@ -130,24 +155,13 @@ export async function runJob(env: RunEnvironment, job: RunJob, options: RunJobOp
   job.ts_start = isoLocal(start);
   job.ts_ustart = start.toISOString().replace(/\.\d{3}Z$/, '+00:00');
   const attempt = options.attempt ?? 1;
-  // `starting` goes out with the run's next event, in the same write: one write fewer per run.
-  let held: EarlierEntry[] | undefined = [
+  held = [
     {
       status: 'starting',
       info: attempt > 1 ? `Attempt ${attempt}: run taken over from a worker that stopped` : null,
       at: env.clock.now(),
     },
   ];
-  const record = (status: string, info: unknown, required = false) => {
-    const before = held;
-    held = undefined;
-    return recordEvent(env, job, status, info, { required, before });
-  };
-  // The outcome: only while this worker still holds the run, and (top level) it must be written.
-  const outcome = async (status: string, info: unknown) => {
-    if (options.stillOwned && !(await options.stillOwned())) throw new RunLost(job.run_id);
-    await record(status, info, topLevel);
-  };
 
   const rejection = checkLimits(env, job, start);
   if (rejection) {

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ActionRegistry } from '../actions/registry.js';
 import { builtinActions } from '../actions/registry.js';
-import type { Backend, Queue, QueueMessage } from '../backends/ports.js';
+import type { Backend, NewEvent, Queue, QueueMessage } from '../backends/ports.js';
 import { Config } from '../core/config.js';
 import { IllegalStateError, NotFoundError, errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
@@ -265,7 +265,6 @@ export class Worker {
       await this.queue.extendVisibility(m.receipt, this.lease);
       return;
     }
-    const claimAsked = Date.now();
     const claim = await this.env.backend.runs.claim(realm, job.run_id, this.owner, this.lease);
     if (claim.outcome === 'done') {
       this.env.logger.info({ job_id: job.job_id, run_id: job.run_id }, 'run already finished; dropping duplicate delivery');
@@ -278,33 +277,31 @@ export class Worker {
       await this.queue.extendVisibility(m.receipt, Math.max(1, claim.leaseSeconds));
       return;
     }
+    const delivery = { queue: this.queue, receipt: m.receipt };
     if (claim.attempt > 1 && (await this.endedEarlier(job))) {
-      await this.env.backend.runs.finish(realm, job.run_id, this.owner);
-      await this.queue.delete(m.receipt);
+      await this.env.backend.runs.finish(realm, job.run_id, this.owner, { delivery });
       return;
     }
-    // When the claim was last known to be ours, by the local clock taken before asking (so never late).
-    let confirmedAt = claimAsked;
-    const renewClaim = async () => {
-      const asked = Date.now();
-      const owned = await this.env.backend.runs.renew(realm, job.run_id, this.owner, this.lease);
-      if (owned) confirmedAt = asked;
-      return owned;
-    };
     const keeper = setInterval(
       () => {
-        void Promise.all([this.queue.extendVisibility(m.receipt, this.lease), renewClaim()]).catch((err: unknown) =>
-          this.env.logger.error({ run_id: job.run_id, err: errorMessage(err) }, 'lease renewal failed'),
-        );
+        void Promise.all([
+          this.queue.extendVisibility(m.receipt, this.lease),
+          this.env.backend.runs.renew(realm, job.run_id, this.owner, this.lease),
+        ]).catch((err: unknown) => this.env.logger.error({ run_id: job.run_id, err: errorMessage(err) }, 'lease renewal failed'));
       },
       Math.max(200, (this.lease * 1000) / 3),
     );
-    // Within half a lease of the last confirmation the claim cannot have lapsed; past it, ask the backend.
-    const stillOwned = () => (Date.now() - confirmedAt < (this.lease * 1000) / 2 ? Promise.resolve(true) : renewClaim());
+    // The outcome, the claim's end and the message's delete, in one step; actions run after it.
+    let ended = false;
+    const end = async (outcome?: NewEvent) => {
+      ended = await this.env.backend.runs.finish(realm, job.run_id, this.owner, { ...(outcome ? { outcome } : {}), delivery });
+      if (ended) clearInterval(keeper);
+      return ended;
+    };
     this.running.set(job.run_id, { job_id: job.job_id, run_id: job.run_id, type: job.type, started: new Date().toISOString() });
     this.statusDirty = true;
     try {
-      await runJob(this.env, job, { attempt: claim.attempt, stillOwned });
+      await runJob(this.env, job, { attempt: claim.attempt, end });
     } catch (err) {
       if (err instanceof RunLost) {
         // The other worker records the run's outcome and deletes its message.
@@ -312,6 +309,7 @@ export class Worker {
         return;
       }
       if (err instanceof OutcomeNotRecorded) return; // logged where it failed; the lease lapses and it runs again
+      if (ended) return; // stopped during actions: the run itself is over
       if (this.runAbort.signal.aborted) {
         clearInterval(keeper);
         await recordEvent(this.env, job, 'interrupted', 'worker stopped: run handed back to the queue');
@@ -327,8 +325,7 @@ export class Worker {
       this.statusDirty = true;
     }
     this.handled++;
-    // Independent writes (a crash between them leaves either a finished claim or no message): at once.
-    await Promise.all([this.env.backend.runs.finish(realm, job.run_id, this.owner), this.queue.delete(m.receipt)]);
+    if (!ended) await end(); // a run that crashed ends without an outcome of its own
   }
 
   /**

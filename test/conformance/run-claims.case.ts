@@ -83,6 +83,38 @@ export function runRunClaimsConformance(opts: RunClaimsConformanceOptions): void
       expect(await backend.runs.claim(realm, 'run', 'b', 60)).toEqual({ outcome: 'done' });
     });
 
+    test('finish records the outcome and deletes the delivery, only for the owner, once', async () => {
+      const realm = await freshRealm('rc-end');
+      const q = backend.queue(realm, 'w');
+      await q.send('the run');
+      const [msg] = await q.receive({ max: 1, visibilitySeconds: 60, waitSeconds: 0 });
+      expect(await backend.runs.claim(realm, 'run', 'a', 60)).toEqual({ outcome: 'claimed', attempt: 1 });
+      const outcome = {
+        job_id: 'j',
+        run_id: 'run',
+        status: 'complete',
+        info: { exit_status: 0 },
+        at: new Date(),
+        before: [{ status: 'starting', info: null, at: new Date() }],
+      };
+      const end = { outcome, delivery: { queue: q, receipt: msg?.receipt ?? '' } };
+
+      // Not the owner: nothing is written, nothing deleted.
+      expect(await backend.runs.finish(realm, 'run', 'b', end)).toBe(false);
+      expect(await backend.events.get(realm, 'j', 'run')).toBeUndefined();
+      expect((await q.counts()).inflight).toBe(1);
+      expect(await backend.runs.claim(realm, 'run', 'c', 60)).toMatchObject({ outcome: 'busy', owner: 'a' });
+
+      expect(await backend.runs.finish(realm, 'run', 'a', end)).toBe(true);
+      expect((await backend.events.get(realm, 'j', 'run'))?.log.map((e) => e.status)).toEqual(['starting', 'complete']);
+      expect(await q.counts()).toMatchObject({ visible: 0, inflight: 0 });
+      expect(await backend.runs.claim(realm, 'run', 'c', 60)).toEqual({ outcome: 'done' });
+      // Again (a retried call): true, and the outcome is not recorded twice.
+      expect(await backend.runs.finish(realm, 'run', 'a', end)).toBe(true);
+      expect((await backend.events.get(realm, 'j', 'run'))?.log).toHaveLength(2);
+      expect(await backend.runs.finish(realm, 'run', 'b', end)).toBe(false);
+    });
+
     test('release lets another owner claim at once', async () => {
       const realm = await freshRealm('rc-release');
       expect(await backend.runs.claim(realm, 'run', 'a', 300)).toEqual({ outcome: 'claimed', attempt: 1 });

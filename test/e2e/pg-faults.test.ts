@@ -83,7 +83,7 @@ describe.skipIf(pgSkipReason)(`PostgreSQL under faults${pgSkipReason ? ` (skippe
         type: 'cmd',
         worker: 'w',
         enabled: true,
-        payload: 'sleep 0.1',
+        payload: 'sleep 0.2',
         description: 'a short job',
         owner: 'tests',
       }),
@@ -117,11 +117,11 @@ describe.skipIf(pgSkipReason)(`PostgreSQL under faults${pgSkipReason ? ` (skippe
 
     const dispatched: string[] = [];
     const dispatching = (async () => {
-      // In bursts, so that dispatches meet the faults too.
+      // In bursts over most of the fault window, so that the faults meet running jobs and dispatches.
       while (dispatched.length < RUNS) {
         const burst = Math.min(25, RUNS - dispatched.length);
         for (let i = 0; i < burst; i++) dispatched.push(await dispatch(backend, { realm: REALM, jobId: JOB }));
-        await sleep(150 + random() * 300);
+        await sleep(500 + random() * 500);
       }
     })();
 

@@ -5,7 +5,7 @@
  * 1-second leases.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { EventStore } from '../../src/backends/ports.js';
+import type { RunClaims } from '../../src/backends/ports.js';
 import { makeRealm, type TestRealm } from '../helpers.js';
 import { waitFor } from '../e2e/cli-helpers.js';
 
@@ -58,14 +58,14 @@ describe('run ownership', () => {
   it('a run whose outcome could not be written stays unfinished and runs again after its lease', async () => {
     await t.putJob({ job_id: 'flaky', type: 'log' });
     const runId = await t.dispatch('flaky');
-    // The event store refuses the first `complete` (injected at the port; the store behind it is real).
+    // The backend refuses to end the run with its first outcome (injected at the port; the store behind it is real).
     let refused = 0;
-    const events = new Proxy(t.backend.events, {
+    const runs = new Proxy(t.backend.runs, {
       get(target, prop, receiver) {
-        if (prop === 'record') {
-          return (realm: string, e: Parameters<EventStore['record']>[1]) => {
-            if (e.status === 'complete' && refused++ === 0) return Promise.reject(new Error('database is unavailable'));
-            return target.record(realm, e);
+        if (prop === 'finish') {
+          return (...args: Parameters<RunClaims['finish']>) => {
+            if (args[3]?.outcome && refused++ === 0) return Promise.reject(new Error('database is unavailable'));
+            return target.finish(...args);
           };
         }
         return Reflect.get(target, prop, receiver) as unknown;
@@ -73,7 +73,7 @@ describe('run ownership', () => {
     });
     const backend = new Proxy(t.backend, {
       get: (target, prop) => {
-        if (prop === 'events') return events;
+        if (prop === 'runs') return runs;
         const v = Reflect.get(target, prop) as unknown;
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       },
@@ -81,8 +81,10 @@ describe('run ownership', () => {
 
     await t.drain({ backend });
     expect(refused).toBe(1);
+    // Nothing of the end was written: no outcome, the claim still held, the message still leased.
     expect(await t.statuses(runId, 'flaky')).toEqual(['starting', 'running']);
     expect(await t.backend.runs.claim('test', runId, 'probe', 60)).toMatchObject({ outcome: 'busy' });
+    expect((await t.backend.queue('test', 'w').counts()).inflight).toBe(1);
 
     await sleep(1100); // the lease lapses
     await t.drain({ backend, waitSeconds: 2 });

@@ -28,11 +28,12 @@ export async function createAwsBackend(url: string): Promise<Backend> {
   const closer = new AbortController();
   const queues = new Map<string, Queue>();
   let closing: Promise<void> | undefined;
+  const events = new AwsEventStore(tables, opts.expire);
   return {
     url: opts.url,
     config: new AwsConfigStore(tables),
-    events: new AwsEventStore(tables, opts.expire),
-    runs: new AwsRunClaims(tables),
+    events,
+    runs: new AwsRunClaims(tables, events),
     schedules: new AwsScheduleClaims(tables),
     state: new AwsStateStore(tables),
     secrets: new AwsSecretStore(clients),

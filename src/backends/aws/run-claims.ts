@@ -5,7 +5,7 @@
  * Items carry a `ttl` (a week after their last change) for DynamoDB's TTL to reap.
  */
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { ClaimResult, RunClaims } from '../ports.js';
+import type { ClaimResult, EventStore, RunClaims, RunEnd } from '../ports.js';
 import { isAwsError } from './clients.js';
 import type { Tables } from './schema.js';
 
@@ -21,7 +21,10 @@ const NAMES = {
 };
 
 export class AwsRunClaims implements RunClaims {
-  constructor(private readonly t: Tables) {}
+  constructor(
+    private readonly t: Tables,
+    private readonly events: EventStore,
+  ) {}
 
   async claim(realm: string, runId: string, owner: string, leaseSeconds: number): Promise<ClaimResult> {
     return this.t.use(realm, 'runs', async (TableName) => {
@@ -74,14 +77,35 @@ export class AwsRunClaims implements RunClaims {
     });
   }
 
-  async finish(realm: string, runId: string, owner: string): Promise<void> {
+  /**
+   * Without transactions the steps are separate requests: check the claim, record the outcome, mark
+   * the claim finished, delete the message. A worker that dies between the second and third leaves an
+   * outcome on an unfinished claim, which the next worker to receive the run notices (Worker.handle).
+   */
+  async finish(realm: string, runId: string, owner: string, end: RunEnd = {}): Promise<boolean> {
     const now = Date.now();
-    await this.conditional(realm, runId, 'SET #done = :true, #upd = :now, #ttl = :ttl', '#owner = :owner', {
+    const stillOpen = await this.conditional(realm, runId, 'SET #upd = :now', '#owner = :owner AND #done = :false', {
       ':owner': owner,
-      ':true': true,
       ':now': now,
-      ':ttl': Math.floor(now / 1000) + KEEP_SECONDS,
+      ':false': false,
     });
+    if (!stillOpen) {
+      const cur = await this.t.use(realm, 'runs', (TableName) =>
+        this.t.doc.send(new GetCommand({ TableName, Key: { run_id: runId }, ConsistentRead: true })),
+      );
+      // Already finished by this owner (a retried call): done, nothing more to record.
+      if (cur.Item?.owner !== owner || cur.Item.done !== true) return false;
+    } else {
+      if (end.outcome) await this.events.record(realm, end.outcome);
+      await this.conditional(realm, runId, 'SET #done = :true, #upd = :now, #ttl = :ttl', '#owner = :owner', {
+        ':owner': owner,
+        ':true': true,
+        ':now': now,
+        ':ttl': Math.floor(now / 1000) + KEEP_SECONDS,
+      });
+    }
+    if (end.delivery) await end.delivery.queue.delete(end.delivery.receipt);
+    return true;
   }
 
   async release(realm: string, runId: string, owner: string): Promise<void> {

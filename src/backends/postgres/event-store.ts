@@ -11,45 +11,58 @@ interface Row extends Omit<EventRecord, 'ttl'> {
 const COLUMNS = 'job_id, run_id, status, ts_dispatch, ts_event, tu_event, ttl, worker, worker_id, instance_id, hostname, log';
 
 /**
- * One row per run; each event updates the top-level fields and appends to the `log` jsonb array in one
- * statement, at most once even when a retry repeats a statement the server had committed.
+ * The upsert of one `record` call as SQL whose parameters are numbered from `first` (13 of them, see
+ * `eventParams`); `where` (e.g. `WHERE EXISTS (…)`) makes it conditional inside a larger statement.
+ * Each event updates the top-level fields and appends to the `log` jsonb array, at most once even
+ * when a retry repeats a statement the server had committed (`last_append`, see schema.ts).
  */
+export function eventUpsert(table: string, first: number, where = ''): string {
+  const p = (n: number) => `$${first + n - 1}`;
+  return `
+    INSERT INTO ${table} AS e (realm, job_id, run_id, status, ts_dispatch, ts_event, tu_event, ttl, worker, hostname, log, last_append)
+    SELECT ${p(1)}::text, ${p(2)}::text, ${p(3)}::text, ${p(4)}::text, ${p(5)}::text, ${p(6)}::text, ${p(7)}::text,
+      ${p(8)}::bigint, ${p(9)}::text, ${p(10)}::text, ${p(11)}::jsonb, ${p(13)}::uuid ${where}
+    ON CONFLICT (realm, job_id, run_id) DO UPDATE SET
+      status = CASE WHEN ${p(12)}::boolean THEN e.status ELSE excluded.status END,
+      ts_event = excluded.ts_event, tu_event = excluded.tu_event, ttl = excluded.ttl,
+      ts_dispatch = coalesce(excluded.ts_dispatch, e.ts_dispatch), worker = coalesce(excluded.worker, e.worker),
+      hostname = coalesce(excluded.hostname, e.hostname),
+      log = CASE WHEN e.last_append = excluded.last_append THEN e.log ELSE e.log || excluded.log END,
+      last_append = excluded.last_append`;
+}
+
+/** The parameters of `eventUpsert`, in order. */
+export function eventParams(realm: string, e: NewEvent): unknown[] {
+  const entries = logEntries(e);
+  const last = entries.at(-1) as EventEntry;
+  return [
+    realm,
+    e.job_id,
+    e.run_id,
+    e.status,
+    e.ts_dispatch ?? null,
+    last.ts_event,
+    last.tu_event,
+    e.ttlSeconds === undefined ? null : Math.floor(e.at.getTime() / 1000 + e.ttlSeconds),
+    e.worker ?? null,
+    e.hostname ?? null,
+    JSON.stringify(entries, noNul),
+    Boolean(e.keepStatus),
+    // Every retry of this call sends the same key.
+    randomUUID(),
+  ];
+}
+
+/** One row per run, with its events in a `log` jsonb array. */
 export class PostgresEventStore implements EventStore {
   private readonly upsert: string;
 
   constructor(private readonly db: Db) {
-    const events = db.t('events');
-    this.upsert = `
-      INSERT INTO ${events} AS e (realm, job_id, run_id, status, ts_dispatch, ts_event, tu_event, ttl, worker, hostname, log, last_append)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $13)
-      ON CONFLICT (realm, job_id, run_id) DO UPDATE SET
-        status = CASE WHEN $12 THEN e.status ELSE excluded.status END,
-        ts_event = excluded.ts_event, tu_event = excluded.tu_event, ttl = excluded.ttl,
-        ts_dispatch = coalesce(excluded.ts_dispatch, e.ts_dispatch), worker = coalesce(excluded.worker, e.worker),
-        hostname = coalesce(excluded.hostname, e.hostname),
-        log = CASE WHEN e.last_append = $13 THEN e.log ELSE e.log || $11::jsonb END,
-        last_append = $13`;
+    this.upsert = eventUpsert(db.t('events'), 1);
   }
 
   async record(realm: string, e: NewEvent): Promise<void> {
-    const entries = logEntries(e);
-    const last = entries.at(-1) as EventEntry;
-    await this.db.query(this.upsert, [
-      realm,
-      e.job_id,
-      e.run_id,
-      e.status,
-      e.ts_dispatch ?? null,
-      last.ts_event,
-      last.tu_event,
-      e.ttlSeconds === undefined ? null : Math.floor(e.at.getTime() / 1000 + e.ttlSeconds),
-      e.worker ?? null,
-      e.hostname ?? null,
-      JSON.stringify(entries, noNul),
-      Boolean(e.keepStatus),
-      // Every retry of this call sends the same key (see last_append in schema.ts).
-      randomUUID(),
-    ]);
+    await this.db.query(this.upsert, eventParams(realm, e));
   }
 
   async get(realm: string, jobId: string, runId: string): Promise<EventRecord | undefined> {

@@ -19,7 +19,7 @@ interface Row {
 }
 
 /** Receipts are `<id>:<uuid>`, so extend and delete find the row by primary key. */
-function idOf(receipt: string): string | undefined {
+export function idOf(receipt: string): string | undefined {
   return /^(\d{1,18}):/.exec(receipt)?.[1];
 }
 
@@ -31,13 +31,16 @@ function idOf(receipt: string): string | undefined {
 export class PostgresQueue implements Queue {
   private readonly sql: Record<'send' | 'sendLater' | 'take' | 'extend' | 'extendNow' | 'delete' | 'counts', string>;
 
+  /** The schema-qualified table holding every queue's messages. */
+  readonly table: string;
+
   constructor(
     private readonly db: Db,
     readonly name: string,
     private readonly notifier: QueueNotifier,
     private readonly closing: AbortSignal,
   ) {
-    const t = db.t('messages');
+    const t = (this.table = db.t('messages'));
     const insert = `INSERT INTO ${t} (queue, body, visible_at) VALUES ($1, $2, now() + make_interval(secs => $3)) RETURNING id`;
     this.sql = {
       // The notification is sent when the insert commits: same statement, same transaction.

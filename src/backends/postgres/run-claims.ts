@@ -1,5 +1,7 @@
-import type { ClaimResult, RunClaims } from '../ports.js';
+import type { ClaimResult, RunClaims, RunEnd } from '../ports.js';
 import type { Db } from './db.js';
+import { eventParams, eventUpsert } from './event-store.js';
+import { PostgresQueue, idOf } from './queue.js';
 
 /**
  * Run leases on the database clock. A claim is one conditional upsert: it takes the row when it is
@@ -53,11 +55,36 @@ export class PostgresRunClaims implements RunClaims {
     return (res.rowCount ?? 0) > 0;
   }
 
-  async finish(realm: string, runId: string, owner: string): Promise<void> {
-    await this.db.query(
-      `UPDATE ${this.db.t('run_claims')} SET done = true, updated_at = now() WHERE realm = $1 AND run_id = $2 AND owner = $3`,
-      [realm, runId, owner],
-    );
+  async finish(realm: string, runId: string, owner: string, end: RunEnd = {}): Promise<boolean> {
+    const claims = this.db.t('run_claims');
+    const values: unknown[] = [realm, runId, owner];
+    // `prior` reads the statement's snapshot: a claim this owner had already finished (a retried call).
+    const parts = [
+      `prior AS (SELECT done FROM ${claims} WHERE realm = $1 AND run_id = $2 AND owner = $3)`,
+      `fin AS (UPDATE ${claims} SET done = true, updated_at = now()
+         WHERE realm = $1 AND run_id = $2 AND owner = $3 AND NOT done RETURNING 1)`,
+    ];
+    const finished = '(EXISTS (SELECT 1 FROM fin) OR EXISTS (SELECT 1 FROM prior WHERE done))';
+    const delivery = end.delivery;
+    const queue = delivery?.queue;
+    // The message goes in the same statement when it lives in this schema's messages table.
+    const id =
+      delivery && queue instanceof PostgresQueue && queue.table === this.db.t('messages') ? idOf(delivery.receipt) : undefined;
+    if (id !== undefined && delivery && queue) {
+      values.push(id, delivery.receipt, queue.name);
+      parts.push(
+        `gone AS (DELETE FROM ${this.db.t('messages')} WHERE id = $4::bigint AND receipt = $5::text AND queue = $6::text AND ${finished})`,
+      );
+    }
+    if (end.outcome) {
+      const first = values.length + 1;
+      values.push(...eventParams(realm, end.outcome));
+      parts.push(`ev AS (${eventUpsert(this.db.t('events'), first, 'WHERE EXISTS (SELECT 1 FROM fin)')})`);
+    }
+    const { rows } = await this.db.query<{ ok: boolean }>(`WITH ${parts.join(',\n')} SELECT ${finished} AS ok`, values);
+    const ok = rows[0]?.ok === true;
+    if (ok && delivery && id === undefined) await delivery.queue.delete(delivery.receipt);
+    return ok;
   }
 
   async release(realm: string, runId: string, owner: string): Promise<void> {

@@ -29,24 +29,27 @@ export class SqliteEventStore implements EventStore {
   }
 
   async record(realm: string, e: NewEvent): Promise<void> {
-    const rows = logEntries(e).map((entry) => ({
-      realm,
-      job_id: e.job_id,
-      run_id: e.run_id,
-      status: entry.status,
-      ts_dispatch: e.ts_dispatch ?? null,
-      ts_event: entry.ts_event,
-      tu_event: entry.tu_event,
-      ttl: e.ttlSeconds === undefined ? null : Math.floor(e.at.getTime() / 1000 + e.ttlSeconds),
-      worker: e.worker ?? null,
-      hostname: e.hostname ?? null,
-      entry: JSON.stringify(entry),
-      keep_status: e.keepStatus ? 1 : 0,
-    }));
-    // One upsert per entry, in one transaction: the last one leaves the record's fields.
-    await this.batch.run(() => {
-      for (const row of rows) this.upsert.run(row);
-    });
+    await this.batch.run(() => this.recordNow(realm, e));
+  }
+
+  /** `record` inside a transaction the caller holds: one upsert per entry, the last one leaves the record's fields. */
+  recordNow(realm: string, e: NewEvent): void {
+    for (const entry of logEntries(e)) {
+      this.upsert.run({
+        realm,
+        job_id: e.job_id,
+        run_id: e.run_id,
+        status: entry.status,
+        ts_dispatch: e.ts_dispatch ?? null,
+        ts_event: entry.ts_event,
+        tu_event: entry.tu_event,
+        ttl: e.ttlSeconds === undefined ? null : Math.floor(e.at.getTime() / 1000 + e.ttlSeconds),
+        worker: e.worker ?? null,
+        hostname: e.hostname ?? null,
+        entry: JSON.stringify(entry),
+        keep_status: e.keepStatus ? 1 : 0,
+      });
+    }
   }
 
   async get(realm: string, jobId: string, runId: string): Promise<EventRecord | undefined> {

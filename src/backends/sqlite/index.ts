@@ -34,11 +34,12 @@ export function createSqliteBackend(file: string): Backend {
   const queues = new Map<string, Queue>();
   let key: Buffer | undefined;
   const secretKey = () => (key ??= loadKey(`${abs}.key`));
+  const events = new SqliteEventStore(db, batch);
   return {
     url: `sqlite:${abs}`,
     config: new SqliteConfigStore(db),
-    events: new SqliteEventStore(db, batch),
-    runs: new SqliteRunClaims(db, batch),
+    events,
+    runs: new SqliteRunClaims(db, batch, events),
     schedules: new SqliteScheduleClaims(db),
     state: new SqliteStateStore(db),
     secrets: new SqliteSecretStore(db, secretKey),

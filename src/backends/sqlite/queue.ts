@@ -32,7 +32,7 @@ export class SqliteQueue implements Queue {
   private readonly stmts: Record<'send' | 'extend' | 'delete', Database.Statement>;
 
   constructor(
-    private readonly db: Database.Database,
+    readonly db: Database.Database,
     readonly name: string,
     private readonly wakeups: EventEmitter,
     private readonly batch: WriteBatcher,
@@ -103,7 +103,12 @@ export class SqliteQueue implements Queue {
   }
 
   async delete(receipt: string): Promise<boolean> {
-    return (await this.batch.run(() => this.stmts.delete.run(idOf(receipt), receipt, this.name))).changes > 0;
+    return this.batch.run(() => this.deleteNow(receipt));
+  }
+
+  /** `delete` inside a transaction the caller holds. */
+  deleteNow(receipt: string): boolean {
+    return this.stmts.delete.run(idOf(receipt), receipt, this.name).changes > 0;
   }
 
   async counts(): Promise<{ visible: number; inflight: number; delayed: number }> {

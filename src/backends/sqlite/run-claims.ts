@@ -1,6 +1,8 @@
 import type Database from 'better-sqlite3';
-import type { ClaimResult, RunClaims } from '../ports.js';
+import type { ClaimResult, NewEvent, RunClaims, RunEnd } from '../ports.js';
 import type { WriteBatcher } from './batch.js';
+import type { SqliteEventStore } from './event-store.js';
+import { SqliteQueue } from './queue.js';
 
 interface Row {
   owner: string;
@@ -16,10 +18,14 @@ export class SqliteRunClaims implements RunClaims {
   private readonly finishStmt: Database.Statement;
   private readonly releaseStmt: Database.Statement;
 
+  private readonly readOwner: Database.Statement;
+
   constructor(
     private readonly db: Database.Database,
     private readonly batch: WriteBatcher,
+    private readonly events: SqliteEventStore,
   ) {
+    this.readOwner = db.prepare('SELECT owner, done FROM run_claims WHERE realm = ? AND run_id = ?');
     this.renewStmt = db.prepare(
       'UPDATE run_claims SET lease_until = ?, updated_at = ? WHERE realm = ? AND run_id = ? AND owner = ? AND done = 0',
     );
@@ -56,8 +62,27 @@ export class SqliteRunClaims implements RunClaims {
     return this.batch.run(() => this.renewStmt.run(now + leaseSeconds * 1000, now, realm, runId, owner).changes > 0);
   }
 
-  async finish(realm: string, runId: string, owner: string): Promise<void> {
-    await this.batch.run(() => this.finishStmt.run(Date.now(), realm, runId, owner));
+  async finish(realm: string, runId: string, owner: string, end: RunEnd = {}): Promise<boolean> {
+    const { outcome, delivery } = end;
+    // The message goes in the same transaction when it lives in this database.
+    const local = delivery?.queue instanceof SqliteQueue && delivery.queue.db === this.db ? delivery.queue : undefined;
+    const ok = await this.batch.run(() => {
+      if (!this.finishNow(realm, runId, owner, outcome)) return false;
+      if (local && delivery) local.deleteNow(delivery.receipt);
+      return true;
+    });
+    if (ok && delivery && !local) await delivery.queue.delete(delivery.receipt);
+    return ok;
+  }
+
+  /** Finish the claim and record the outcome, if the claim is `owner`'s; true also when it already was finished. */
+  private finishNow(realm: string, runId: string, owner: string, outcome: NewEvent | undefined): boolean {
+    const row = this.readOwner.get(realm, runId) as Pick<Row, 'owner' | 'done'> | undefined;
+    if (row?.owner !== owner) return false;
+    if (row.done) return true;
+    this.finishStmt.run(Date.now(), realm, runId, owner);
+    if (outcome) this.events.recordNow(realm, outcome);
+    return true;
   }
 
   async release(realm: string, runId: string, owner: string): Promise<void> {
