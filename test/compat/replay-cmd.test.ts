@@ -18,20 +18,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { ensureBuilt, LAVA_BIN } from '../e2e/cli-helpers.js';
 import { makeRealm, type TestRealm } from '../helpers.js';
+import { GUIDE, example } from './guide.js';
 
-const GUIDE = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'upstream-guide');
 const STAND_INS = path.join(GUIDE, 'payloads', 'stand-ins');
-
-/** Item #n (1-based, as in behaviour.md) of `<type>.yaml`, as a fresh copy. */
-function example(type: string, n: number): Record<string, unknown> {
-  const list = parse(fs.readFileSync(path.join(GUIDE, `${type}.yaml`), 'utf8')) as Record<string, unknown>[];
-  const spec = list[n - 1];
-  if (!spec) throw new Error(`${type}.yaml has no item #${n}`);
-  return structuredClone(spec);
-}
 
 let t: TestRealm;
 let binDir: string;

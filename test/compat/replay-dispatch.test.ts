@@ -4,22 +4,9 @@
  * worker name ("default"). The targets demo/job_01 and demo/job_02 are log jobs whose event_log
  * shows what each dispatched run received. Expected behaviour: test/fixtures/upstream-guide/behaviour.md.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { parse } from 'yaml';
 import { makeRealm, type TestRealm } from '../helpers.js';
-
-const GUIDE = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'upstream-guide');
-
-/** Item #n (1-based, as in behaviour.md) of `<type>.yaml`, as a fresh copy. */
-function example(type: string, n: number): Record<string, unknown> {
-  const list = parse(fs.readFileSync(path.join(GUIDE, `${type}.yaml`), 'utf8')) as Record<string, unknown>[];
-  const spec = list[n - 1];
-  if (!spec) throw new Error(`${type}.yaml has no item #${n}`);
-  return structuredClone(spec);
-}
+import { example } from './guide.js';
 
 let t: TestRealm;
 beforeEach(async () => {

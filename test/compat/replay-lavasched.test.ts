@@ -14,24 +14,14 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { END_MARKER, START_MARKER } from '../../src/handlers/lavasched/crontab.js';
 import { ensureBuilt, LAVA_BIN } from '../e2e/cli-helpers.js';
 import { makeRealm, type TestRealm } from '../helpers.js';
+import { example } from './guide.js';
 
-const GUIDE = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'upstream-guide');
 const DISPATCH = `${process.execPath} ${LAVA_BIN} dispatch`;
-
-/** Item #n (1-based, as in behaviour.md) of `<type>.yaml`, as a fresh copy. */
-function example(type: string, n: number): Record<string, unknown> {
-  const list = parse(fs.readFileSync(path.join(GUIDE, `${type}.yaml`), 'utf8')) as Record<string, unknown>[];
-  const spec = list[n - 1];
-  if (!spec) throw new Error(`${type}.yaml has no item #${n}`);
-  return structuredClone(spec);
-}
 
 let t: TestRealm;
 let crontab: string;

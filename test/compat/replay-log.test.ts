@@ -5,24 +5,11 @@
  * The guide (JT/log.md) says the job writes its job spec to syslog; ours writes it to the worker log
  * (docs/job-types/log.md). Payload and parameters are ignored, and dev mode makes no difference.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { createLogger } from '../../src/core/logger.js';
 import { makeRealm, type TestRealm } from '../helpers.js';
-
-const GUIDE = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'upstream-guide');
-
-/** Item #n (1-based, as in behaviour.md) of `<type>.yaml`, as a fresh copy. */
-function example(type: string, n: number): Record<string, unknown> {
-  const list = parse(fs.readFileSync(path.join(GUIDE, `${type}.yaml`), 'utf8')) as Record<string, unknown>[];
-  const spec = list[n - 1];
-  if (!spec) throw new Error(`${type}.yaml has no item #${n}`);
-  return structuredClone(spec);
-}
+import { example } from './guide.js';
 
 let t: TestRealm;
 beforeEach(async () => {

@@ -8,19 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import yazl from 'yazl';
 import { makeRealm, type TestRealm } from '../helpers.js';
-
-const GUIDE = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'upstream-guide');
-
-/** Item #n (1-based, as in behaviour.md) of `<type>.yaml`, as a fresh copy. */
-function example(type: string, n: number): Record<string, unknown> {
-  const list = parse(fs.readFileSync(path.join(GUIDE, `${type}.yaml`), 'utf8')) as Record<string, unknown>[];
-  const spec = list[n - 1];
-  if (!spec) throw new Error(`${type}.yaml has no item #${n}`);
-  return structuredClone(spec);
-}
+import { GUIDE, example } from './guide.js';
 
 let t: TestRealm;
 beforeEach(async () => {
