@@ -42,26 +42,18 @@ export interface RunEnvironment {
   readonly signal: AbortSignal;
 }
 
-export interface RecordOptions {
-  /** A top-level run's outcome: a failed write throws OutcomeNotRecorded, so the run is not marked finished. */
-  required?: boolean;
-  /** Entries held back to go out in this write (`starting`). */
-  before?: EarlierEntry[] | undefined;
-}
-
-/** Append one event to the run's record. A failed write is logged (and thrown when `required`). */
+/** Append one event to the run's record (with `before`, entries held back for this write). A failed write is logged. */
 export async function recordEvent(
   env: RunEnvironment,
   job: RunJob,
   status: string,
   info: unknown,
-  { required = false, before }: RecordOptions = {},
+  before?: EarlierEntry[],
 ): Promise<void> {
   try {
     await env.backend.events.record(env.realm.realm, newEvent(env, job, status, info, before));
   } catch (err) {
     env.logger.error({ job_id: job.job_id, run_id: job.run_id, status, err: errorMessage(err) }, 'could not write event');
-    if (required) throw new OutcomeNotRecorded(job.run_id, status, err);
   }
 }
 
@@ -122,19 +114,19 @@ export class RunLost extends Error {
 
 export async function runJob(env: RunEnvironment, job: RunJob, options: RunJobOptions = {}): Promise<RunOutcome> {
   const log = env.logger.child({ job_id: job.job_id, run_id: job.run_id });
-  // A top-level run's outcome must be recorded; a child's goes to its parent as well.
   const topLevel = options.scratch === undefined;
   // Entries that go out with the run's next event, in the same write (`starting`): one write fewer per run.
   let held: EarlierEntry[] | undefined;
-  const record = (status: string, info: unknown) => {
+  const takeHeld = () => {
     const before = held;
     held = undefined;
-    return recordEvent(env, job, status, info, { before });
+    return before;
   };
+  const record = (status: string, info: unknown) => recordEvent(env, job, status, info, takeHeld());
+  // A top-level run in a worker ends with its outcome; a child's outcome is only recorded.
   const outcome = async (status: string, info: unknown) => {
-    const before = held;
-    held = undefined;
-    if (!options.end) return recordEvent(env, job, status, info, { required: topLevel, before });
+    const before = takeHeld();
+    if (!options.end) return recordEvent(env, job, status, info, before);
     let ended: boolean;
     try {
       ended = await options.end(newEvent(env, job, status, info, before));

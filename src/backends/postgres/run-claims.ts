@@ -12,6 +12,7 @@ import { PostgresQueue, idOf } from './queue.js';
 export class PostgresRunClaims implements RunClaims {
   private readonly claimSql: string;
   private readonly holderSql: string;
+  private readonly finishSqls = new Map<string, string>();
 
   constructor(private readonly db: Db) {
     const t = db.t('run_claims');
@@ -56,8 +57,25 @@ export class PostgresRunClaims implements RunClaims {
   }
 
   async finish(realm: string, runId: string, owner: string, end: RunEnd = {}): Promise<boolean> {
-    const claims = this.db.t('run_claims');
+    const { delivery, outcome } = end;
+    // The message goes in the same statement when it lives in this schema's messages table.
+    const local = delivery?.queue instanceof PostgresQueue && delivery.queue.table === this.db.t('messages');
+    const id = local && delivery ? idOf(delivery.receipt) : undefined;
     const values: unknown[] = [realm, runId, owner];
+    if (id !== undefined && delivery) values.push(id, delivery.receipt, delivery.queue.name);
+    if (outcome) values.push(...eventParams(realm, outcome));
+    const { rows } = await this.db.query<{ ok: boolean }>(this.finishSql(id !== undefined, outcome !== undefined), values);
+    const ok = rows[0]?.ok === true;
+    if (ok && delivery && id === undefined) await delivery.queue.delete(delivery.receipt);
+    return ok;
+  }
+
+  /** The end-of-run statement, with or without the message delete and the outcome upsert (built once each). */
+  private finishSql(withDelete: boolean, withOutcome: boolean): string {
+    const key = `${withDelete}:${withOutcome}`;
+    let sql = this.finishSqls.get(key);
+    if (sql) return sql;
+    const claims = this.db.t('run_claims');
     // `prior` reads the statement's snapshot: a claim this owner had already finished (a retried call).
     const parts = [
       `prior AS (SELECT done FROM ${claims} WHERE realm = $1 AND run_id = $2 AND owner = $3)`,
@@ -65,26 +83,17 @@ export class PostgresRunClaims implements RunClaims {
          WHERE realm = $1 AND run_id = $2 AND owner = $3 AND NOT done RETURNING 1)`,
     ];
     const finished = '(EXISTS (SELECT 1 FROM fin) OR EXISTS (SELECT 1 FROM prior WHERE done))';
-    const delivery = end.delivery;
-    const queue = delivery?.queue;
-    // The message goes in the same statement when it lives in this schema's messages table.
-    const id =
-      delivery && queue instanceof PostgresQueue && queue.table === this.db.t('messages') ? idOf(delivery.receipt) : undefined;
-    if (id !== undefined && delivery && queue) {
-      values.push(id, delivery.receipt, queue.name);
+    if (withDelete) {
       parts.push(
         `gone AS (DELETE FROM ${this.db.t('messages')} WHERE id = $4::bigint AND receipt = $5::text AND queue = $6::text AND ${finished})`,
       );
     }
-    if (end.outcome) {
-      const first = values.length + 1;
-      values.push(...eventParams(realm, end.outcome));
-      parts.push(`ev AS (${eventUpsert(this.db.t('events'), first, 'WHERE EXISTS (SELECT 1 FROM fin)')})`);
+    if (withOutcome) {
+      parts.push(`ev AS (${eventUpsert(this.db.t('events'), withDelete ? 7 : 4, 'WHERE EXISTS (SELECT 1 FROM fin)')})`);
     }
-    const { rows } = await this.db.query<{ ok: boolean }>(`WITH ${parts.join(',\n')} SELECT ${finished} AS ok`, values);
-    const ok = rows[0]?.ok === true;
-    if (ok && delivery && id === undefined) await delivery.queue.delete(delivery.receipt);
-    return ok;
+    sql = `WITH ${parts.join(',\n')} SELECT ${finished} AS ok`;
+    this.finishSqls.set(key, sql);
+    return sql;
   }
 
   async release(realm: string, runId: string, owner: string): Promise<void> {

@@ -17,15 +17,13 @@ export class SqliteRunClaims implements RunClaims {
   private readonly renewStmt: Database.Statement;
   private readonly finishStmt: Database.Statement;
   private readonly releaseStmt: Database.Statement;
-
-  private readonly readOwner: Database.Statement;
+  private readonly read: Database.Statement<[string, string]>;
 
   constructor(
     private readonly db: Database.Database,
     private readonly batch: WriteBatcher,
     private readonly events: SqliteEventStore,
   ) {
-    this.readOwner = db.prepare('SELECT owner, done FROM run_claims WHERE realm = ? AND run_id = ?');
     this.renewStmt = db.prepare(
       'UPDATE run_claims SET lease_until = ?, updated_at = ? WHERE realm = ? AND run_id = ? AND owner = ? AND done = 0',
     );
@@ -34,6 +32,7 @@ export class SqliteRunClaims implements RunClaims {
       'UPDATE run_claims SET lease_until = 0, updated_at = ? WHERE realm = ? AND run_id = ? AND owner = ? AND done = 0',
     );
     const read = db.prepare('SELECT owner, lease_until, attempts, done FROM run_claims WHERE realm = ? AND run_id = ?');
+    this.read = read;
     const write = db.prepare(
       `INSERT INTO run_claims (realm, run_id, owner, lease_until, attempts, done, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?)
        ON CONFLICT (realm, run_id) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until,
@@ -77,7 +76,7 @@ export class SqliteRunClaims implements RunClaims {
 
   /** Finish the claim and record the outcome, if the claim is `owner`'s; true also when it already was finished. */
   private finishNow(realm: string, runId: string, owner: string, outcome: NewEvent | undefined): boolean {
-    const row = this.readOwner.get(realm, runId) as Pick<Row, 'owner' | 'done'> | undefined;
+    const row = this.read.get(realm, runId) as Row | undefined;
     if (row?.owner !== owner) return false;
     if (row.done) return true;
     this.finishStmt.run(Date.now(), realm, runId, owner);
