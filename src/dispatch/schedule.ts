@@ -42,7 +42,7 @@ export function scheduleEntries(schedule: unknown): ScheduleEntry[] {
 export function crontabProblem(expr: string): string | undefined {
   const e = expr.trim();
   if (e === '@reboot') return undefined;
-  const pattern = SHORTCUTS[e] ?? e;
+  const pattern = Object.hasOwn(SHORTCUTS, e) ? (SHORTCUTS[e] as string) : e;
   if (pattern.startsWith('@')) return `unknown shortcut ${e}: use one of @reboot, ${Object.keys(SHORTCUTS).join(', ')}`;
   if (pattern.split(/\s+/).length !== 5) return `"${e}" must have 5 fields: minute hour day-of-month month day-of-week`;
   try {
