@@ -83,6 +83,11 @@ export const CONFIG_PARAMS = {
     default: '30s',
     doc: 'on SIGTERM, time running jobs get to finish before they are killed and handed back',
   },
+  // Beyond upstream: bounds on one template render, so one template cannot freeze or kill a worker.
+  TEMPLATE_MAX_RANGE: { kind: 'int', default: 1_000_000, doc: 'most items one range() or list repetition may make' },
+  TEMPLATE_MAX_ITERATIONS: { kind: 'int', default: 1_000_000, doc: 'most loop iterations in one template render' },
+  TEMPLATE_MAX_OUTPUT: { kind: 'size', default: '10MiB', doc: 'most characters one template render may produce' },
+  TEMPLATE_TIMEOUT: { kind: 'duration', default: '5s', doc: 'longest time one template render may take' },
 } as const satisfies Record<string, Param>;
 
 export type ConfigKey = keyof typeof CONFIG_PARAMS;

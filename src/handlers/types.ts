@@ -55,7 +55,11 @@ export interface HandlerContext {
   readonly signal: AbortSignal;
   readonly logger: Logger;
   readonly processes: ProcessRegistry;
-  /** Template variables for this job: job, realm, globals, state, start, ustart, utils (+ vars). */
+  /**
+   * Template variables for this job: job, realm, globals, state, start, ustart, utils (+ vars).
+   * It also carries the render limits (TEMPLATE_* config and the attempt's `parameters.timeout`
+   * deadline), so render with this context or a copy of it.
+   */
   templateContext(vars?: Record<string, unknown>): Record<string, unknown>;
   /**
    * Store a run output under `<s3_temp>/<job_id>/<run_id>/<name>` (with the realm's s3_key for

@@ -4,6 +4,14 @@
  */
 export { renderTemplate, renderStructure, jsonDumps } from './render.js';
 export type { RenderOptions } from './render.js';
+export {
+  DEFAULT_TEMPLATE_LIMITS,
+  TEMPLATE_LIMITS,
+  TEMPLATE_LIMIT_KEYS,
+  TemplateLimitError,
+  withTemplateLimits,
+} from './limits.js';
+export type { TemplateLimits } from './limits.js';
 export { buildTemplateContext } from './context.js';
 export type { TemplateContextInput } from './context.js';
 export { utils, s3Split } from './utils.js';

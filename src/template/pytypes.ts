@@ -12,6 +12,7 @@
  *   dict methods templates call,
  * - `str.format` and `%` formatting, `strftime` / `strptime`, ISO-8601 parsing.
  */
+import { checkItems, checkLength, repeatStr, tick } from './limits.js';
 
 // ---------------------------------------------------------------------------------------------
 // Errors and argument binding
@@ -1899,6 +1900,7 @@ export function pyRepr(v: unknown): string {
   if (v instanceof Date) return PyDatetime.fromDate(v, tzLocal())._repr();
   if (v instanceof PyObject) return v._repr();
   if (Array.isArray(v)) {
+    tick(v.length); // shared sublists make a small value print as a huge one
     const items = v.map(pyRepr);
     if (isTuple(v)) return items.length === 1 ? `(${items[0]},)` : `(${items.join(', ')})`;
     return `[${items.join(', ')}]`;
@@ -2048,8 +2050,11 @@ function repeat<T>(seq: T, n: unknown): T | undefined {
   if (typeof n !== 'number' && typeof n !== 'boolean') return undefined;
   const times = Math.max(0, Math.trunc(Number(n)));
   const s = asStr(seq);
-  if (s !== undefined) return s.repeat(times) as T;
-  if (Array.isArray(seq)) return Array.from({ length: times }, () => seq).flat() as T;
+  if (s !== undefined) return repeatStr(s, times) as T;
+  if (Array.isArray(seq)) {
+    checkItems(seq.length && seq.length * times, 'a repeated list');
+    return Array.from({ length: seq.length ? times : 0 }, () => seq).flat() as T;
+  }
   return undefined;
 }
 
@@ -2068,8 +2073,15 @@ export function pyBinop(op: BinOp, a: unknown, b: unknown): unknown {
     return op === 'truediv' || a instanceof PyFloat || b instanceof PyFloat ? pyFloat(r) : r;
   }
   const sa = asStr(a);
-  if (op === 'add' && sa !== undefined && asStr(b) !== undefined) return sa + asStr(b)!;
-  if (op === 'add' && Array.isArray(a) && Array.isArray(b)) return isTuple(a) && isTuple(b) ? tuple([...a, ...b]) : [...a, ...b];
+  if (op === 'add' && sa !== undefined && asStr(b) !== undefined) {
+    const sb = asStr(b)!;
+    checkLength(sa.length + sb.length);
+    return sa + sb;
+  }
+  if (op === 'add' && Array.isArray(a) && Array.isArray(b)) {
+    checkItems(a.length + b.length, 'a concatenated list');
+    return isTuple(a) && isTuple(b) ? tuple([...a, ...b]) : [...a, ...b];
+  }
   if (op === 'mul') {
     const r = repeat(a, b) ?? repeat(b, a);
     if (r !== undefined) return r;
@@ -2107,7 +2119,10 @@ export function pyIn(needle: unknown, haystack: unknown): boolean {
     if (n === undefined) throw typeError(`'in <string>' requires string as left operand, not ${pyTypeName(needle)}`);
     return s.includes(n);
   }
-  if (Array.isArray(haystack)) return haystack.some((x) => pyEq(x, needle));
+  if (Array.isArray(haystack)) {
+    tick(haystack.length);
+    return haystack.some((x) => pyEq(x, needle));
+  }
   if (isPlainObject(haystack)) return typeof needle === 'string' && hasOwn(haystack, needle);
   if (haystack instanceof Map) return haystack.has(needle);
   if (haystack instanceof Set) return haystack.has(needle);
@@ -2290,6 +2305,11 @@ function pyRsplit(s: string, sep: string | null, maxsplit: number): string[] {
 }
 
 function pyReplace(s: string, old: string, rep: string, count: number): string {
+  // Only the growth can be large: a bounded count of an empty `old` is cheap to build and check.
+  if (count < 0 && rep.length > old.length) {
+    const hits = old === '' ? s.length + 1 : s.split(old).length - 1;
+    checkLength(s.length + hits * (rep.length - old.length));
+  }
   if (count < 0) return old === '' ? rep + Array.from(s).join(rep) + rep : s.split(old).join(rep);
   let out = '';
   let rest = s;
@@ -2339,6 +2359,7 @@ function justify(s: string, a: Record<string, unknown>, how: 'l' | 'r' | 'c'): s
   if (Array.from(fill).length !== 1) throw typeError('The fill character must be exactly one character long');
   const n = width - Array.from(s).length;
   if (n <= 0) return s;
+  checkLength(width);
   if (how === 'l') return s + fill.repeat(n);
   if (how === 'r') return fill.repeat(n) + s;
   const left = Math.floor(n / 2) + (n & width & 1);
@@ -2377,14 +2398,17 @@ const STR_METHODS: Record<string, MethodSpec<string>> = {
   join: {
     params: ['iterable'],
     required: 1,
-    fn: (s, a) =>
-      pyIter(a.iterable)
+    fn: (s, a) => {
+      let length = 0;
+      return pyIter(a.iterable)
         .map((x, i) => {
           const v = asStr(x);
           if (v === undefined) throw typeError(`sequence item ${i}: expected str instance, ${pyTypeName(x)} found`);
+          checkLength((length += v.length + (i ? s.length : 0)));
           return v;
         })
-        .join(s),
+        .join(s);
+    },
   },
   replace: {
     params: ['old', 'new', 'count'],
@@ -2428,6 +2452,7 @@ const STR_METHODS: Record<string, MethodSpec<string>> = {
     required: 1,
     fn: (s, a) => {
       const width = toInt(a.width, 'width');
+      checkLength(width);
       const signed = s.startsWith('-') || s.startsWith('+');
       const body = signed ? s.slice(1) : s;
       return (signed ? s[0] : '') + body.padStart(width - (signed ? 1 : 0), '0');
@@ -2480,7 +2505,14 @@ const STR_METHODS: Record<string, MethodSpec<string>> = {
   islower: { params: [], fn: (s) => cased(s) && s === s.toLowerCase() },
   isupper: { params: [], fn: (s) => cased(s) && s === s.toUpperCase() },
   istitle: { params: [], fn: (s) => cased(s) && s === titleCase(s) },
-  expandtabs: { params: ['tabsize'], fn: (s, a) => s.replace(/\t/g, ' '.repeat(optInt(a.tabsize, 'tabsize', 8))) },
+  expandtabs: {
+    params: ['tabsize'],
+    fn: (s, a) => {
+      const size = optInt(a.tabsize, 'tabsize', 8);
+      checkLength(s.length + (s.split('\t').length - 1) * Math.max(0, size - 1));
+      return s.replace(/\t/g, repeatStr(' ', size));
+    },
+  },
 };
 
 /** Mutating list methods return None, as in Python. */
@@ -2488,7 +2520,16 @@ const none = (_: unknown): null => null;
 
 const LIST_METHODS: Record<string, MethodSpec<unknown[]>> = {
   append: { params: ['object'], required: 1, fn: (l, a) => none(l.push(a.object)) },
-  extend: { params: ['iterable'], required: 1, fn: (l, a) => none(l.push(...pyIter(a.iterable))) },
+  extend: {
+    params: ['iterable'],
+    required: 1,
+    fn: (l, a) => {
+      const items = pyIter(a.iterable);
+      checkItems(l.length + items.length, 'an extended list');
+      for (const x of items.slice()) l.push(x);
+      return null;
+    },
+  },
   insert: { params: ['index', 'object'], required: 2, fn: (l, a) => none(l.splice(toInt(a.index, 'index'), 0, a.object)) },
   pop: {
     params: ['index'],
@@ -2693,6 +2734,7 @@ export function formatValue(value: unknown, spec: string): string {
   }
   const len = Array.from(signStr + body).length;
   const n = Math.max(0, width - len);
+  if (n) checkLength(width);
   if (align === '<') return signStr + body + fill.repeat(n);
   if (align === '>') return fill.repeat(n) + signStr + body;
   if (align === '=') return signStr + fill.repeat(n) + body;

@@ -56,10 +56,24 @@ import {
   typeError,
 } from './pytypes.js';
 import type { BinOp, CompareOp, Signature } from './pytypes.js';
+import {
+  TEMPLATE_LIMITS,
+  TemplateLimitError,
+  boundedRange,
+  checkLength,
+  loopIteration,
+  repeatStr,
+  resolveLimits,
+  tick,
+  withinLimits,
+} from './limits.js';
+import type { TemplateLimits } from './limits.js';
 
 export interface RenderOptions {
   /** HTML-escape substituted values (upstream does this for sqlc/sqlv files named *.html / *.xml). */
   autoescape?: boolean;
+  /** Bounds on this render; over the context's own (TEMPLATE_LIMITS key) and the defaults. */
+  limits?: Partial<TemplateLimits>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -110,6 +124,8 @@ interface NjParser {
 }
 
 interface NjCompiler {
+  /** The JS variable the code being compiled appends its output to. */
+  buffer: string;
   _emit(code: string): void;
   _emitLine(code: string): void;
   _tmpid(): string;
@@ -536,8 +552,9 @@ class PyCompiler extends nj.compiler.Compiler {
     this._emit('; })');
   }
 
-  /** Adds loop.cycle / previtem / nextitem to nunjucks's loop variables. */
+  /** Adds loop.cycle / previtem / nextitem to nunjucks's loop variables, and counts the iteration. */
   override _emitLoopBindings(node: NjNode, arr: string, i: string, len: string): void {
+    this._emitLine(`runtime.pyLoopIteration(${this.buffer}.length);`);
     super._emitLoopBindings(node, arr, i, len);
     this._emitLine(`runtime.pyLoopExtras(frame, ${arr}, ${i}, ${len});`);
   }
@@ -596,6 +613,7 @@ function contextOrFrameLookup(context: NjContext, frame: { lookup(name: string):
 }
 
 function callWrap(obj: unknown, name: string, context: unknown, args: unknown[]): unknown {
+  tick(); // macros can recurse and fan out without any loop
   if (isPyCallable(obj)) return obj._call(...args);
   if (typeof obj === 'function') return (obj as (...a: unknown[]) => unknown).apply(context, args);
   if (obj === undefined) throw new PyError('UndefinedError', `'${name}' is undefined and cannot be called`);
@@ -603,8 +621,12 @@ function callWrap(obj: unknown, name: string, context: unknown, args: unknown[])
 }
 
 function suppressValue(val: unknown, autoescape: boolean): unknown {
-  if (val instanceof SafeString) return val;
+  if (val instanceof SafeString) {
+    checkLength(String(val).length, 'a value the template prints');
+    return val;
+  }
   const s = pyStr(val);
+  checkLength(s.length, 'a value the template prints');
   return autoescape ? nj.lib.escape(s) : s;
 }
 
@@ -615,6 +637,7 @@ interface RtFrame {
 
 function pyLoopFilter(seq: unknown, frame: RtFrame, names: string[], cond: (f: RtFrame) => unknown): unknown[] {
   return pyIter(seq).filter((item) => {
+    loopIteration(0);
     const f = frame.push();
     if (names.length === 1) f.set(names[0]!, item);
     else names.forEach((n, i) => f.set(n, pyGetitem(item, i)));
@@ -656,7 +679,12 @@ const pyRuntime: Record<string, unknown> = Object.assign(Object.create(nj.runtim
   pyBinop,
   pyNeg,
   pyPos: (v: unknown): unknown => (typeof v === 'boolean' ? Number(v) : v),
-  pyConcat: (a: unknown, b: unknown): string => pyStr(a) + pyStr(b),
+  pyConcat: (a: unknown, b: unknown): string => {
+    const sa = pyStr(a);
+    const sb = pyStr(b);
+    checkLength(sa.length + sb.length);
+    return sa + sb;
+  },
   pyIn,
   pyIter,
   pyBool,
@@ -664,6 +692,7 @@ const pyRuntime: Record<string, unknown> = Object.assign(Object.create(nj.runtim
   pyFloat,
   pyLoopFilter,
   pyLoopExtras,
+  pyLoopIteration: loopIteration,
   pyUnpack,
   pyCompareChain,
   pyOr: (a: unknown, b: () => unknown): unknown => (pyBool(a) ? a : b()),
@@ -707,6 +736,13 @@ function sortKey(a: Record<string, unknown>): (x: unknown) => unknown {
       };
 }
 
+/** A sorted copy; the comparisons count as work, so a huge sort meets the render's deadline. */
+function sortedBy(v: unknown, a: Record<string, unknown>): unknown[] {
+  const items = [...pyIter(v)];
+  tick(items.length * Math.log2(items.length + 1));
+  return items.sort(orderBy(sortKey(a)));
+}
+
 function orderBy(key: (x: unknown) => unknown): (x: unknown, y: unknown) => number {
   return (x, y) => {
     const c = pyCmp(key(x), key(y));
@@ -741,6 +777,7 @@ function jsonString(s: string): string {
 
 /** Python json.dumps(value, sort_keys=True, indent=...) with datetimes as ISO strings. */
 export function jsonDumps(value: unknown, indent: number | null = null, level = 0): string {
+  tick(); // shared sublists make a small value print as a huge one
   const v = fromJs(value);
   if (v === undefined || v === null) return 'null';
   if (typeof v === 'boolean') return v ? 'true' : 'false';
@@ -757,8 +794,8 @@ export function jsonDumps(value: unknown, indent: number | null = null, level = 
   const wrap = (items: string[], open: string, close: string): string => {
     if (!items.length) return open + close;
     if (indent === null) return open + items.join(', ') + close;
-    const pad = '\n' + ' '.repeat(indent * (level + 1));
-    return open + pad + items.join(',' + pad) + '\n' + ' '.repeat(indent * level) + close;
+    const pad = '\n' + repeatStr(' ', indent * (level + 1));
+    return open + pad + items.join(',' + pad) + '\n' + repeatStr(' ', indent * level) + close;
   };
   if (Array.isArray(v) || v instanceof Set)
     return wrap(
@@ -863,12 +900,18 @@ const FILTERS: Record<string, (this: NjContext, value: unknown, ...args: unknown
           : pyIter(v).length,
   first: (v) => pyIter(v)[0],
   last: (v) => pyIter(v).at(-1),
-  join: filter('join', ['d', 'attribute'], (v, a) =>
-    pyIter(v)
+  join: filter('join', ['d', 'attribute'], (v, a) => {
+    const sep = a.d === undefined ? '' : pyStr(a.d);
+    let length = 0;
+    return pyIter(v)
       .map(attrGetter(a.attribute))
-      .map(pyStr)
-      .join(a.d === undefined ? '' : pyStr(a.d)),
-  ),
+      .map((x, i) => {
+        const s = pyStr(x);
+        checkLength((length += s.length + (i ? sep.length : 0)));
+        return s;
+      })
+      .join(sep);
+  }),
   lower: strFilter((s) => s.toLowerCase()),
   upper: strFilter((s) => s.toUpperCase()),
   title: strFilter((s) => s.replace(/([^-\s({[<]+)/g, (w) => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase())),
@@ -900,7 +943,7 @@ const FILTERS: Record<string, (this: NjContext, value: unknown, ...args: unknown
   },
   list: (v) => [...pyIter(v)],
   sort: filter('sort', ['reverse', 'case_sensitive', 'attribute'], (v, a) => {
-    const out = [...pyIter(v)].sort(orderBy(sortKey(a)));
+    const out = sortedBy(v, a);
     return pyBool(a.reverse) ? out.reverse() : out;
   }),
   unique: filter('unique', ['case_sensitive', 'attribute'], (v, a) => {
@@ -908,13 +951,14 @@ const FILTERS: Record<string, (this: NjContext, value: unknown, ...args: unknown
     const seen: unknown[] = [];
     return pyIter(v).filter((x) => {
       const k = key(x);
+      tick(seen.length); // quadratic: the clock must see it
       if (seen.some((s) => pyEq(s, k))) return false;
       seen.push(k);
       return true;
     });
   }),
-  min: filter('min', ['case_sensitive', 'attribute'], (v, a) => [...pyIter(v)].sort(orderBy(sortKey(a)))[0]),
-  max: filter('max', ['case_sensitive', 'attribute'], (v, a) => [...pyIter(v)].sort(orderBy(sortKey(a))).at(-1)),
+  min: filter('min', ['case_sensitive', 'attribute'], (v, a) => sortedBy(v, a)[0]),
+  max: filter('max', ['case_sensitive', 'attribute'], (v, a) => sortedBy(v, a).at(-1)),
   sum: filter('sum', ['attribute', 'start'], (v, a) =>
     pyIter(v)
       .map(attrGetter(a.attribute))
@@ -1010,6 +1054,7 @@ function makeEnvironment(autoescape: boolean): NjEnvironment {
   for (const [name, fn] of Object.entries(FILTERS)) env.addFilter(name, fn);
   for (const [name, fn] of Object.entries(TESTS)) env.addTest(name, fn);
   env.addGlobal('dict', (...args: unknown[]) => bindArgs({ name: 'dict', params: [], varkw: true }, args).kw);
+  env.addGlobal('range', boundedRange);
   return env;
 }
 
@@ -1082,9 +1127,16 @@ export function renderTemplate(source: string, context: Record<string, unknown>,
   if (typeof source !== 'string') throw new TemplateError(`a template must be a string, got ${pyTypeName(source)}`);
   const text = normaliseSource(source);
   if (!/\{[{%#]/.test(text)) return text; // nothing to evaluate
+  const limits = resolveLimits(
+    (context as Record<symbol, unknown>)[TEMPLATE_LIMITS] as Partial<TemplateLimits> | undefined,
+    options.limits,
+  );
   try {
-    return getTemplate(text, options.autoescape ?? false).render(context);
+    const template = getTemplate(text, options.autoescape ?? false);
+    return withinLimits(limits, () => template.render(context));
   } catch (err) {
+    if (err instanceof TemplateLimitError)
+      throw new TemplateLimitError(err.limit, `${err.detail}. Template: ${JSON.stringify(truncate(source))}`);
     throw renderError(err, source);
   }
 }

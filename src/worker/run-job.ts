@@ -18,8 +18,15 @@ import { parseDuration } from '../core/units.js';
 import { parseSpec } from '../core/validate.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
 import type { Handler, HandlerContext, JobResult, RunJob, RunOutcome } from '../handlers/types.js';
-import { buildTemplateContext, renderStructure, renderTemplate } from '../template/index.js';
+import {
+  TemplateLimitError,
+  buildTemplateContext,
+  renderStructure,
+  renderTemplate,
+  withTemplateLimits,
+} from '../template/index.js';
 import { initLavaGlobals } from './globals.js';
+import { runTemplateLimits } from './template-limits.js';
 import type { ProcessRegistry } from './process.js';
 import { importState } from '../state/state.js';
 
@@ -163,8 +170,12 @@ export async function runJob(env: RunEnvironment, job: RunJob, options: RunJobOp
   }
 
   initLavaGlobals(job, start);
+  const renderLimits = runTemplateLimits(env.config, job);
   const templateContext = (vars?: Record<string, unknown>) =>
-    buildTemplateContext({ job, realm: env.realm, globals: job.globals, state: job.state, start, ...(vars ? { vars } : {}) });
+    withTemplateLimits(
+      buildTemplateContext({ job, realm: env.realm, globals: job.globals, state: job.state, start, ...(vars ? { vars } : {}) }),
+      renderLimits(),
+    );
 
   try {
     job.state = await importState(env.backend, env.realm.realm, job.state, env.config, env.clock);
@@ -174,6 +185,7 @@ export async function runJob(env: RunEnvironment, job: RunJob, options: RunJobOp
       try {
         info = renderStructure(job.event_log, templateContext());
       } catch (err) {
+        if (err instanceof TemplateLimitError) throw err; // a runaway template fails the run, unlike a bad one
         info = `Error: Bad event_log: ${errorMessage(err)}`;
         log.error(info);
       }
