@@ -4,11 +4,15 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { blobStoreFor, joinUri } from '../backends/blob/index.js';
 import { ValidationError } from '../core/errors.js';
+import { checkPayloadKey } from '../core/paths.js';
 import { printJson, printTable, resolveRealm, withBackend, type GlobalOptions } from './context.js';
 
+/** `remote` is a key under s3_payloads: one with a `..` part (or other escape) is refused before any upload. */
 export async function uploadPayload(root: string, local: string, remote?: string): Promise<string[]> {
+  if (remote !== undefined) checkPayloadKey(remote, 'remote path');
   if (!fs.existsSync(local)) throw new ValidationError(`payload ${local} does not exist`);
-  const base = remote ?? path.basename(local);
+  // `lava payload put .` uploads the directory's contents to the top of the area, as it always has.
+  const base = remote ?? (path.basename(local) === '.' ? '' : path.basename(local));
   const files = fs.statSync(local).isDirectory()
     ? (fs.readdirSync(local, { recursive: true }) as string[])
         .filter((rel) => fs.statSync(path.join(local, rel)).isFile())
@@ -40,6 +44,7 @@ export function registerPayload(program: Command, g: () => GlobalOptions): void 
       await withBackend(g(), async (backend) => {
         const realm = await resolveRealm(backend, g());
         const root = realm.s3_payloads.replace(/\/+$/, '') + '/';
+        if (prefix !== '') checkPayloadKey(prefix, 'prefix');
         const items = await blobStoreFor(root).listRecursive(
           joinUri(root, prefix) + (prefix === '' || prefix.endsWith('/') ? '/' : ''),
         );

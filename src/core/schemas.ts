@@ -5,12 +5,20 @@
  */
 import { z } from 'zod';
 import { isDuration } from './units.js';
+import { jobIdProblem, runIdProblem, stateIdProblem } from './paths.js';
 
 const duration = z.union([z.number(), z.string()]).refine(isDuration, {
   message: 'bad duration: use seconds or a string such as "30s", "10m", "2h", "1d"',
 });
 const nonNegInt = z.number().int().min(0, 'must be 0 or more');
 const record = z.record(z.string(), z.unknown());
+
+/** An id that becomes a path: a string the given check finds nothing wrong with (src/core/paths.ts). */
+const pathId = (problem: (v: string) => string | undefined, base: z.ZodString = z.string()) =>
+  base.superRefine((v, ctx) => {
+    const p = problem(v);
+    if (p) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v.slice(0, 200))} ${p}` });
+  });
 
 export const actionSchema = z.looseObject({
   action: z.string({ error: 'each action needs an "action" name such as "log" or "dispatch"' }).min(1),
@@ -47,7 +55,7 @@ const reservedGlobals = record.refine((g) => !Object.keys(g).some((k) => k.toLow
 
 export const jobSchema = z
   .looseObject({
-    job_id: z.string({ error: 'job_id is required: a unique id such as "demo/hello"' }).min(1),
+    job_id: pathId(jobIdProblem, z.string({ error: 'job_id is required: a unique id such as "demo/hello"' })),
     type: z.string({ error: 'type is required: a job type such as "cmd", "exe", "pkg", "log" or "chain"' }).min(1),
     worker: z.string({ error: 'worker is required: the worker fleet that runs the job' }).min(1),
     payload: z.unknown(),
@@ -109,7 +117,7 @@ export const triggerSchema = z.looseObject(triggerFields).superRefine((t, ctx) =
 export type TriggerSpec = z.infer<typeof triggerSchema>;
 
 export const stateItemSchema = z.looseObject({
-  state_id: z.string().min(1),
+  state_id: pathId(stateIdProblem),
   type: z.enum(['json', 'raw', 'secure']),
   value: z.unknown(),
   timestamp: z.string(),
@@ -122,8 +130,8 @@ export type StateItem = z.infer<typeof stateItemSchema>;
 export const dispatchMessageSchema = z.strictObject({
   realm: z.string().min(1),
   worker: z.string().min(1),
-  job_id: z.string().min(1),
-  run_id: z.string().min(1),
+  job_id: pathId(jobIdProblem),
+  run_id: pathId(runIdProblem),
   ts_dispatch: z.string().min(1),
   parameters: record.optional(),
   globals: record.optional(),

@@ -2,6 +2,7 @@
 import type { Backend } from '../backends/ports.js';
 import { LavaError, NotFoundError, ValidationError } from '../core/errors.js';
 import { newRunId } from '../core/ids.js';
+import { checkJobId, checkRunId } from '../core/paths.js';
 import { parseSpec } from '../core/validate.js';
 import { isoLocal, systemClock, wholeSeconds, type Clock } from '../core/time.js';
 import { parseDuration } from '../core/units.js';
@@ -27,6 +28,9 @@ export interface DispatchOptions {
 }
 
 export async function dispatch(backend: Backend, req: DispatchRequest, options: DispatchOptions = {}): Promise<string> {
+  // Both become paths on the worker (`<s3_temp>/<job_id>/<run_id>`): refuse unsafe ones here, not there.
+  checkJobId(req.jobId, 'job id');
+  if (req.runId !== undefined) checkRunId(req.runId, 'run id');
   const delaySeconds = checkDelay(req.delay ?? 0, options.maxDelayMinutes ?? 15);
   let worker = req.worker;
   if (!worker) {

@@ -5,6 +5,7 @@
 import type { Backend } from '../backends/ports.js';
 import type { Config } from '../core/config.js';
 import { LavaError, ValidationError } from '../core/errors.js';
+import { checkStateId } from '../core/paths.js';
 import type { StateItem } from '../core/schemas.js';
 import { isoLocal, systemClock, type Clock } from '../core/time.js';
 import { parseDuration } from '../core/units.js';
@@ -29,7 +30,7 @@ export async function putState(
   o: PutStateOptions = {},
   clock: Clock = systemClock,
 ): Promise<StateItem> {
-  if (!stateId) throw new ValidationError('state_id is required');
+  checkStateId(stateId);
   if (o.checkReserved && stateId.toLowerCase().startsWith('lava')) {
     throw new ValidationError(`state_id "${stateId}" is reserved (ids starting with "lava" belong to Lava): rename it`);
   }

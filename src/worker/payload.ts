@@ -7,6 +7,7 @@ import path from 'node:path';
 import { blobStoreFor, joinUri } from '../backends/blob/index.js';
 import type { ConfigKey } from '../core/config.js';
 import { JobError } from '../core/errors.js';
+import { confine, payloadKeyProblem } from '../core/paths.js';
 import type { HandlerContext } from '../handlers/types.js';
 
 export interface DownloadedItem {
@@ -21,6 +22,8 @@ export async function downloadPayload(opts: {
   scratch: string;
   maxSize: number;
 }): Promise<DownloadedItem[]> {
+  // Every item is checked before anything is downloaded, so a bad one leaves no trace.
+  for (const item of opts.items) checkItem(item);
   const out: DownloadedItem[] = [];
   for (const [n, item] of opts.items.entries()) {
     const uri = joinUri(opts.payloadRoot, item) + (item.endsWith('/') ? '/' : '');
@@ -39,13 +42,23 @@ export async function downloadPayload(opts: {
           `payload file ${obj.uri} is ${obj.size} bytes, over the limit of ${opts.maxSize}: raise the *_MAX_PAYLOAD_SIZE config`,
         );
       }
-      const local = path.join(dir, obj.name);
+      const local = confine(dir, obj.name, 'payload file name');
       await store.download(obj.uri, local);
       files.push(local);
     }
     out.push({ item, files });
   }
   return out;
+}
+
+/** A payload item is a key under s3_payloads: one that could point outside it fails the run. */
+function checkItem(item: string): void {
+  const problem = payloadKeyProblem(item);
+  if (problem) {
+    throw new JobError(
+      `payload ${JSON.stringify(item.slice(0, 200))} ${problem}: use a path relative to s3_payloads, e.g. "demo/run.sh"`,
+    );
+  }
 }
 
 /** A payload field that must be one string or a list of strings. */

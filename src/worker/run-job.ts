@@ -3,7 +3,6 @@
  * running → complete | retrying … | failed, then actions (→ action_failed). Orchestration
  * handlers run their children through the same function, under the parent's run id.
  */
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { blobStoreFor, joinUri } from '../backends/blob/index.js';
@@ -11,6 +10,7 @@ import type { Backend, EarlierEntry, NewEvent } from '../backends/ports.js';
 import type { ActionRegistry } from '../actions/registry.js';
 import type { Config } from '../core/config.js';
 import { JobError, LavaError, errorMessage } from '../core/errors.js';
+import { checkOutputName, confine, makeDirsSync } from '../core/paths.js';
 import type { Logger } from '../core/logger.js';
 import type { RealmSpec } from '../core/schemas.js';
 import { isoLocal, parseIso, sleep, wholeSeconds, type Clock } from '../core/time.js';
@@ -216,7 +216,7 @@ export async function runJob(env: RunEnvironment, job: RunJob, options: RunJobOp
     return { status: 'failed', result: { error: message, error_data: null } };
   }
 
-  const scratch = options.scratch ?? new Scratch(path.join(env.workerDir, job.run_id));
+  const scratch = options.scratch ?? new Scratch(env.workerDir, job.run_id);
   try {
     return await iterate(env, job, handler, { scratch, start, templateContext, log, record, outcome });
   } finally {
@@ -238,12 +238,20 @@ export class Scratch {
     await Promise.allSettled([...Scratch.removing]);
   }
 
-  constructor(readonly dir: string) {}
+  readonly dir: string;
 
-  /** The directory, created if needed. */
+  /** `<root>/<runId>`; a run id that would leave root fails the run when the directory is first used. */
+  constructor(
+    private readonly root: string,
+    private readonly runId: string,
+  ) {
+    this.dir = path.join(root, runId);
+  }
+
+  /** The directory, created if needed, private to the owner (it may hold connection files with secrets). */
   get path(): string {
     if (!this.made) {
-      fs.mkdirSync(this.dir, { recursive: true });
+      makeDirsSync(confine(this.root, this.runId, 'run id'));
       this.made = true;
     }
     return this.dir;
@@ -312,7 +320,7 @@ async function iterate(
     templateContext: r.templateContext,
     runChild: (jobId, globals) => runChild(env, job, jobId, globals, r.scratch),
     async saveOutput(name, from) {
-      const uri = joinUri(this.s3tmp, name);
+      const uri = joinUri(this.s3tmp, checkOutputName(name));
       const store = blobStoreFor(uri, env.realm.s3_key ? { s3Key: env.realm.s3_key } : {});
       if ('file' in from) await store.upload(from.file, uri);
       else await store.write(uri, from.data);

@@ -1,9 +1,14 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ValidationError } from '../../core/errors.js';
+import { fileModes, makeDirs, withExec } from '../../core/paths.js';
 import type { BlobInfo, BlobStore } from '../ports.js';
 
-/** `file://` blobs: a directory tree standing in for an S3 bucket, with S3's prefix semantics. */
+/**
+ * `file://` blobs: a directory tree standing in for an S3 bucket, with S3's prefix semantics.
+ * Files and directories it creates get the realm file modes (private to the owner by default).
+ */
 export class FileBlobStore implements BlobStore {
   async list(prefixUri: string): Promise<BlobInfo[]> {
     const prefix = toPath(prefixUri);
@@ -65,14 +70,20 @@ export class FileBlobStore implements BlobStore {
 
   async write(uri: string, data: Buffer | string): Promise<void> {
     const p = toPath(uri);
-    await fsp.mkdir(path.dirname(p), { recursive: true });
-    await fsp.writeFile(p, data);
+    const modes = fileModes();
+    await makeDirs(path.dirname(p), modes.dir);
+    await fsp.writeFile(p, data, { mode: modes.file });
+    await fsp.chmod(p, modes.file);
   }
 
+  /** An upload the owner could execute stays executable (exe payloads), with x only where r is. */
   async upload(localPath: string, uri: string): Promise<void> {
     const p = toPath(uri);
-    await fsp.mkdir(path.dirname(p), { recursive: true });
+    const modes = fileModes();
+    await makeDirs(path.dirname(p), modes.dir);
     await fsp.copyFile(localPath, p);
+    const executable = ((await fsp.stat(localPath)).mode & 0o100) !== 0;
+    await fsp.chmod(p, executable ? withExec(modes.file) : modes.file);
   }
 
   async delete(uri: string): Promise<boolean> {
@@ -85,9 +96,32 @@ export class FileBlobStore implements BlobStore {
   }
 }
 
+/**
+ * The local path of a file URI, refusing one that could resolve above the place it was built
+ * from: URL parsing folds `.`/`..` segments (also as `%2e`), reads `\\` as `/`, drops some
+ * control characters, and cuts the path at `?` or `#`.
+ */
 function toPath(uri: string): string {
-  const p = fileURLToPath(uri.endsWith('/') ? uri.slice(0, -1) || uri : uri);
-  return p;
+  const u = uri.endsWith('/') ? uri.slice(0, -1) || uri : uri;
+  const refuse = (why: string): never => {
+    throw new ValidationError(
+      `storage location ${JSON.stringify(u.slice(0, 300))} ${why}: Lava refuses locations that could point outside their area`,
+    );
+  };
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f\\]/.test(u)) refuse('contains a control character or a backslash');
+  if (/[?#]/.test(u)) refuse('contains ? or #: percent-encode them (%3F, %23)');
+  const pathPart = u.replace(/^file:\/\/[^/]*/i, '');
+  for (const segment of pathPart.split('/')) {
+    let decoded = segment;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      // Not valid percent-encoding: fileURLToPath reports it.
+    }
+    if (decoded === '.' || decoded === '..') refuse('has a "." or ".." part');
+  }
+  return fileURLToPath(u);
 }
 
 function toUri(p: string): string {

@@ -1,4 +1,5 @@
-import { LavaError } from '../../core/errors.js';
+import { LavaError, ValidationError } from '../../core/errors.js';
+import { payloadKeyProblem } from '../../core/paths.js';
 import type { BlobStore } from '../ports.js';
 import { FileBlobStore } from './file.js';
 import { S3BlobStore } from './s3.js';
@@ -19,10 +20,15 @@ export function blobStoreFor(uri: string, opts: { s3Key?: string } = {}): BlobSt
   );
 }
 
-/** Join a base URI and a relative key with exactly one `/`. */
+/**
+ * Join a base URI and relative keys with exactly one `/`. A part with a `.` or `..` segment,
+ * a backslash or a control character is refused: URI parsing would resolve it above the base.
+ */
 export function joinUri(base: string, ...parts: string[]): string {
   let out = base.replace(/\/+$/, '');
   for (const part of parts) {
+    const problem = part === '' ? undefined : payloadKeyProblem(part);
+    if (problem) throw new ValidationError(`storage key ${JSON.stringify(part.slice(0, 200))} ${problem}`);
     const p = part.replace(/^\/+/, '');
     if (p) out += '/' + p;
   }

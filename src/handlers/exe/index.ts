@@ -26,7 +26,8 @@ export const exeHandler: Handler = {
       return await runSequence(
         ctx,
         (downloaded?.files ?? []).map((file) => async () => {
-          await fsp.chmod(file, 0o755);
+          // Owner only: the scratch dir is private, and nothing else needs to run it.
+          await fsp.chmod(file, 0o700);
           const name = path.basename(file);
           return runOne(ctx, { payload: name, command: file, args, cwd: ctx.scratch, env, timeout, outputBase: `${name}.` });
         }),

@@ -3,6 +3,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { joinUri } from '../../backends/blob/index.js';
 import { JobError } from '../../core/errors.js';
+import { confine } from '../../core/paths.js';
 import { shlexSplit } from '../../core/shlex.js';
 import { downloadJobPayload, payloadItems } from '../../worker/payload.js';
 import {
@@ -63,11 +64,14 @@ export const pkgHandler: Handler = {
               const msg = err instanceof Error ? err.message.replace(/^\[[A-Z_]+\] /, '') : String(err);
               return failed(msg, msg);
             }
-            const program = path.resolve(dir, entry as string);
-            if (path.relative(dir, program).startsWith('..'))
-              return failed(`command ${entry} is outside the package`, 'bad command');
+            let program: string;
             try {
-              await fsp.chmod(program, 0o755);
+              program = confine(dir, entry as string, 'command');
+            } catch {
+              return failed(`command ${entry} is outside the package`, 'bad command');
+            }
+            try {
+              await fsp.chmod(program, 0o700);
             } catch {
               return failed(`command ${entry} is not in the package`, `no such file in package: ${entry}`);
             }
