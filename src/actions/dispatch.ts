@@ -1,6 +1,6 @@
 /** dispatch action: dispatch another job, passing this job's globals with `lava.parent_*` set to it. */
 import { LavaError } from '../core/errors.js';
-import { dispatch } from '../dispatch/dispatch.js';
+import { delayOptions, dispatch } from '../dispatch/dispatch.js';
 import { parentGlobals } from '../worker/globals.js';
 import { renderStructure, renderTemplate } from '../template/index.js';
 import type { Action } from './types.js';
@@ -16,16 +16,18 @@ export const dispatchAction: Action = {
     if (parameters !== undefined && (typeof parameters !== 'object' || parameters === null || Array.isArray(parameters))) {
       throw new LavaError('LAVA_ACTION', 'dispatch action "parameters" must be a map');
     }
+    const { lava, ...globals } = parentGlobals(ctx.job);
     const runId = await dispatch(
       ctx.backend,
       {
         realm: ctx.job.realm,
         jobId,
         parameters: parameters as Record<string, unknown> | undefined,
-        globals: parentGlobals(ctx.job),
+        globals,
+        lavaGlobals: lava as Record<string, unknown>,
         ...(spec.delay !== undefined ? { delay: spec.delay as string | number } : {}),
       },
-      { maxDelayMinutes: ctx.config.int('SQS_MAX_DELAY_MINS') },
+      delayOptions(ctx.config),
     );
     ctx.logger.info(
       { job_id: ctx.job.job_id, run_id: ctx.job.run_id, dispatched: jobId, dispatched_run_id: runId },

@@ -185,6 +185,8 @@ export interface ReceiveOptions {
 /** A realm+worker queue with SQS semantics: delay, visibility lease, receive count, long poll. */
 export interface Queue {
   readonly name: string;
+  /** The longest send delay the queue itself supports (SQS: 15 minutes); absent when it has no limit. */
+  readonly maxDelaySeconds?: number;
   send(body: string, options?: { delaySeconds?: number }): Promise<string>;
   receive(options: ReceiveOptions): Promise<QueueMessage[]>;
   /** Reset the lease to `seconds` from now; false if the receipt is stale or the message gone. */

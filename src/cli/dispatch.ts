@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { Config } from '../core/config.js';
 import { errorMessage } from '../core/errors.js';
-import { dispatch } from '../dispatch/dispatch.js';
+import { delayOptions, dispatch } from '../dispatch/dispatch.js';
 import { expandPairs } from '../dispatch/params.js';
 import { collect, printJson, resolveRealm, withBackend, type GlobalOptions } from './context.js';
 
@@ -23,7 +23,11 @@ export function registerDispatch(program: Command, g: () => GlobalOptions): void
     .description('dispatch jobs; prints one run id per job')
     .option('-p, --param <name=value>', 'a parameter (repeatable; dotted names nest: vars.day=mon)', collect, [])
     .option('-g, --global <name=value>', 'a global (repeatable; dotted names nest)', collect, [])
-    .option('-d, --delay <duration>', 'delay before the run may start, up to 15m', '0')
+    .option(
+      '-d, --delay <duration>',
+      'delay before the run may start: up to 15m on SQS (SQS_MAX_DELAY_MINS), 7d elsewhere (DISPATCH_MAX_DELAY)',
+      '0',
+    )
     .option('-w, --worker <worker>', 'send to this worker without looking the job up')
     .option('--check-dispatch', 'do nothing if the dispatch suppression file (NO_DISPATCH) exists')
     .option('--json', 'print JSON')
@@ -46,7 +50,7 @@ export function registerDispatch(program: Command, g: () => GlobalOptions): void
             const runId = await dispatch(
               backend,
               { realm: realm.realm, jobId, parameters, globals, delay: o.delay, ...(o.worker ? { worker: o.worker } : {}) },
-              { maxDelayMinutes: config.int('SQS_MAX_DELAY_MINS') },
+              delayOptions(config),
             );
             out.push({ job_id: jobId, run_id: runId });
             if (!o.json) process.stdout.write(`${runId}\n`);

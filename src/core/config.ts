@@ -31,7 +31,13 @@ export const CONFIG_PARAMS = {
     doc: 'lavasched writes this file instead of running `crontab` (for /etc/cron.d-style systems and tests)',
   },
   NO_DISPATCH: { kind: 'str', default: '/tmp/lava/__nodispatch__', doc: 'dispatch suppression file' },
-  SQS_MAX_DELAY_MINS: { kind: 'int', default: 15, doc: 'maximum dispatch delay (minutes)' },
+  SQS_MAX_DELAY_MINS: { kind: 'int', default: 15, doc: 'maximum dispatch delay on SQS queues (minutes)' },
+  // Beyond upstream: SQLite and PostgreSQL queues have no 15-minute limit of their own.
+  DISPATCH_MAX_DELAY: {
+    kind: 'duration',
+    default: '7d',
+    doc: 'maximum dispatch delay on queues without a limit of their own (SQLite, PostgreSQL)',
+  },
   EVENT_TTL: { kind: 'duration', default: '2d', doc: 'how long event records are kept; empty keeps them forever' },
   STDERR_SIZE: { kind: 'int', default: 2000, doc: "bytes of stderr put into a failed run's result; negative = tail" },
   DEBUG: { kind: 'bool', default: false, doc: 'add a stack trace to failure results' },

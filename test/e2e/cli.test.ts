@@ -429,10 +429,12 @@ describe('lava dispatch / worker / events / output', () => {
       expect(ids).toHaveLength(1);
       expect(ids[0]).toMatch(UUID_RE);
 
-      const late = await r.lava(['dispatch', 'demo/hello', '-d', '16m']);
+      const late = await r.lava(['dispatch', 'demo/hello', '-d', '8d']);
       expect(late.code).toBe(1);
       expect(late.stdout).toBe('');
-      expect(late.stderr).toMatch(/cannot dispatch demo\/hello: delay "16m" is out of range: use 0 to 15m/);
+      expect(late.stderr).toMatch(
+        /cannot dispatch demo\/hello: delay "8d" is out of range: use 0 to 7d \(the limit is DISPATCH_MAX_DELAY\)/,
+      );
 
       const unknown = await r.lava(['dispatch', 'demo/nosuch']);
       expect(unknown.code).toBe(1);

@@ -82,11 +82,11 @@ describe('dispatch job type', () => {
     expect(String(unrendered.last.error)).toMatch(/job "\{\{ job\.job_id \}\}" not found/);
   });
 
-  it('validates delay: 0..SQS_MAX_DELAY_MINS; a delayed target is not run at once', async () => {
+  it('validates delay: 0..DISPATCH_MAX_DELAY (no SQS limit here); a delayed target is not run at once', async () => {
     await putTarget('dl/t');
-    const tooLong = await runDispatcher({ job_id: 'dl/long', payload: 'dl/t', parameters: { delay: '16m' } });
+    const tooLong = await runDispatcher({ job_id: 'dl/long', payload: 'dl/t', parameters: { delay: '8d' } });
     expect(tooLong.statuses.at(-1)).toBe('failed');
-    expect(String(tooLong.last.error)).toMatch(/parameters\.delay: "16m" is out of range: use 0 to 15m/);
+    expect(String(tooLong.last.error)).toMatch(/parameters\.delay: "8d" is out of range: use 0 to 7d/);
     const negative = await runDispatcher({ job_id: 'dl/neg', payload: 'dl/t', parameters: { delay: -5 } });
     expect(String(negative.last.error)).toMatch(/parameters\.delay/);
     const later = await runDispatcher({ job_id: 'dl/ok', payload: 'dl/t', parameters: { delay: '10m' } });

@@ -46,6 +46,7 @@ function toMessage(m: Message): QueueMessage {
 }
 
 export class SqsQueue implements Queue {
+  readonly maxDelaySeconds = MAX_DELAY;
   private url?: Promise<string>;
 
   constructor(

@@ -3,7 +3,7 @@
  * them. Each target gets this job's globals with `lava.parent_*` naming this job, and the
  * rendered `parameters`.
  */
-import { checkDelay, dispatch } from '../../dispatch/dispatch.js';
+import { checkDelay, delayOptions, dispatch, maxDelay } from '../../dispatch/dispatch.js';
 import { JobError, errorMessage } from '../../core/errors.js';
 import { renderStructure } from '../../template/index.js';
 import { parentGlobals } from '../../worker/globals.js';
@@ -21,11 +21,12 @@ export const dispatchHandler: Handler = {
     if (!targets.length) {
       throw new JobError('dispatch job payload is empty: list the jobs to dispatch, e.g. "load, report"');
     }
-    const maxDelay = ctx.config.int('SQS_MAX_DELAY_MINS');
+    const limits = delayOptions(ctx.config);
     let delay = 0;
     if (params.delay !== undefined && params.delay !== null) {
       try {
-        delay = checkDelay(params.delay as number | string, maxDelay);
+        // Every target's queue is of this backend, so the worker's own queue has their limit.
+        delay = checkDelay(params.delay as number | string, maxDelay(ctx.backend.queue(ctx.job.realm, ctx.job.worker), limits));
       } catch (err) {
         throw new JobError(`parameters.delay: ${errorMessage(err).replace(/^delay:? /, '')}`);
       }
@@ -53,17 +54,19 @@ export const dispatchHandler: Handler = {
     const runIds: string[] = [];
     for (const target of targets) {
       try {
+        // A fresh copy per target: no two runs share an object (A6 fixed).
+        const { lava, ...globals } = parentGlobals(ctx.job);
         const runId = await dispatch(
           ctx.backend,
           {
             realm: ctx.job.realm,
             jobId: target,
-            // A fresh copy per target: no two runs share an object (A6 fixed).
-            globals: parentGlobals(ctx.job),
+            globals,
+            lavaGlobals: lava as Record<string, unknown>,
             ...(parameters ? { parameters: structuredClone(parameters) } : {}),
             delay,
           },
-          { maxDelayMinutes: maxDelay },
+          limits,
         );
         jobs.push(target);
         runIds.push(runId);
