@@ -1,9 +1,9 @@
 /** `lava init`: an embedded realm in a directory (database, payload area, temp area). */
-import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 import { openBackend } from '../backends/index.js';
+import { makeDirsSync } from '../core/paths.js';
 import type { RealmSpec } from '../core/schemas.js';
 import type { GlobalOptions } from './context.js';
 
@@ -22,8 +22,9 @@ export const DEFAULT_ON_FAIL = [
 
 export async function initEmbeddedRealm(dir: string, realmName: string, backendFlag?: string): Promise<EmbeddedRealm> {
   const root = path.resolve(dir);
-  fs.mkdirSync(path.join(root, 'payloads'), { recursive: true });
-  fs.mkdirSync(path.join(root, 'temp'), { recursive: true });
+  // New directories are private to the owner (LAVA_FILE_MODE); existing ones keep their mode.
+  makeDirsSync(path.join(root, 'payloads'));
+  makeDirsSync(path.join(root, 'temp'));
   const backendUrl = backendFlag ?? `sqlite:${path.join(root, 'lava.db')}`;
   const backend = await openBackend(backendUrl);
   try {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError } from '../../core/errors.js';
+import { fileModes } from '../../core/paths.js';
 import { keyFromEnv, readOrCreateKeyFile } from '../crypto.js';
 import { queueName, type Backend, type Queue } from '../ports.js';
 import { WriteBatcher } from './batch.js';
@@ -23,6 +24,7 @@ export function createSqliteBackend(file: string): Backend {
       `no directory for the realm database ${abs}: run \`lava init\` first, or pass --backend sqlite:PATH to an existing one`,
     );
   }
+  createPrivate(abs);
   const db = new Database(abs);
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 10000');
@@ -54,6 +56,21 @@ export function createSqliteBackend(file: string): Backend {
       db.close();
     },
   };
+}
+
+/**
+ * A new database file gets the realm file mode (owner only unless LAVA_FILE_MODE says otherwise);
+ * SQLite gives its -wal and -shm files the mode of the database. An existing file keeps its mode.
+ */
+function createPrivate(file: string): void {
+  const mode = fileModes().file;
+  try {
+    fs.closeSync(fs.openSync(file, 'wx', mode));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw err;
+  }
+  fs.chmodSync(file, mode);
 }
 
 function loadKey(file: string): Buffer {
