@@ -1,8 +1,8 @@
 /** Reading spec files: JSON or YAML, one spec or many per file. */
 import fs from 'node:fs';
-import { parseAllDocuments } from 'yaml';
 import { ValidationError } from '../core/errors.js';
 import type { SchemaKind } from '../core/schemas.js';
+import { readYaml } from './yaml-reader.js';
 
 export interface LoadedSpec {
   file: string;
@@ -10,7 +10,8 @@ export interface LoadedSpec {
   spec: Record<string, unknown>;
 }
 
-export function loadSpecFile(file: string): LoadedSpec[] {
+/** Specs of a file; `warnings` collects what the YAML reader found surprising (octal, base 60). */
+export function loadSpecFile(file: string, warnings?: string[]): LoadedSpec[] {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -18,19 +19,20 @@ export function loadSpecFile(file: string): LoadedSpec[] {
     throw new ValidationError(`cannot read ${file}: ${(err as Error).message}`);
   }
   let docs: unknown[];
-  try {
-    if (/^\s*[[{]/.test(text)) {
+  if (/^\s*[[{]/.test(text)) {
+    try {
       const v = JSON.parse(text) as unknown;
       docs = Array.isArray(v) ? v : [v];
-    } else {
-      docs = parseAllDocuments(text).flatMap((d) => {
-        if (d.errors.length) throw new Error(d.errors.map((e) => e.message).join('; '));
-        const v = d.toJS() as unknown;
-        return v == null ? [] : Array.isArray(v) ? v : [v];
-      });
+    } catch (err) {
+      // YAML flow style looks like JSON too; when it is neither, the JSON error is the useful one.
+      try {
+        docs = readYaml(text, file, warnings);
+      } catch {
+        throw new ValidationError(`${file}: not valid JSON or YAML: ${(err as Error).message}`);
+      }
     }
-  } catch (err) {
-    throw new ValidationError(`${file}: not valid JSON or YAML: ${(err as Error).message}`);
+  } else {
+    docs = readYaml(text, file, warnings);
   }
   return docs.map((spec, index) => {
     if (!spec || typeof spec !== 'object' || Array.isArray(spec)) {

@@ -1,11 +1,11 @@
 /** Job types by name. Adding a job type is one folder exporting a Handler, listed here. */
-import { chainHandler } from './chain/index.js';
+import { chainHandler, chainSpecProblems } from './chain/index.js';
 import { cmdHandler } from './cmd/index.js';
-import { dagHandler } from './dag/index.js';
+import { dagHandler, dagSpecProblems } from './dag/index.js';
 import { dbFromS3Handler } from './db-from-s3/index.js';
 import { dispatchHandler } from './dispatch/index.js';
 import { exeHandler } from './exe/index.js';
-import { foreachHandler } from './foreach/index.js';
+import { foreachHandler, foreachSpecProblems } from './foreach/index.js';
 import { lavaschedHandler } from './lavasched/index.js';
 import { logHandler } from './log/index.js';
 import { pkgHandler } from './pkg/index.js';
@@ -13,6 +13,7 @@ import { sqlHandler } from './sql/index.js';
 import { sqlcHandler } from './sqlc/index.js';
 import { sqliHandler } from './sqli/index.js';
 import { sqlvHandler } from './sqlv/index.js';
+import { isPlainObject } from './orchestration.js';
 import type { Handler } from './types.js';
 
 export type HandlerRegistry = ReadonlyMap<string, Handler>;
@@ -36,4 +37,104 @@ export function builtinHandlers(): Map<string, Handler> {
       dbFromS3Handler,
     ].map((h) => [h.type, h]),
   );
+}
+
+/** Upstream Lava job types this build does not have yet: a spec may name them, no worker here runs them. */
+export const UPSTREAM_ONLY_TYPES: readonly string[] = [
+  'docker',
+  'redshift_unload',
+  'sharepoint_get_doc',
+  'sharepoint_get_multi_doc',
+  'sharepoint_put_doc',
+  'sharepoint_get_list',
+  'sharepoint_put_list',
+  'smb_get',
+  'smb_put',
+];
+
+/** Checks of a type's payload that need no run: shapes that can never run, and self-reference. */
+const SPEC_PROBLEMS: Readonly<Record<string, (spec: Record<string, unknown>) => string[]>> = {
+  chain: chainSpecProblems,
+  dag: dagSpecProblems,
+  foreach: foreachSpecProblems,
+};
+
+export interface TypeCheck {
+  errors: string[];
+  warnings: string[];
+}
+
+/**
+ * What only the job types know about a job spec, for `lava check` and `lava job put`: the type
+ * exists in this build, the spec's parameter keys are ones the type takes (the same declaration
+ * the worker checks at run time), and an orchestration job does not run itself. Missing required
+ * parameters are only a warning: dispatch may supply them.
+ */
+export function checkJobType(spec: Record<string, unknown>, handlers: HandlerRegistry = builtinHandlers()): TypeCheck {
+  const result: TypeCheck = { errors: [], warnings: [] };
+  const type = spec.type;
+  if (typeof type !== 'string' || !type) return result; // the schema reports it
+  const known = [...handlers.keys()].sort();
+  const handler = handlers.get(type);
+  if (!handler) {
+    if (UPSTREAM_ONLY_TYPES.includes(type)) {
+      result.errors.push(
+        `type: "${type}" is a Lava job type this build does not support yet, so no worker here can run it: use one of ${known.join(', ')}`,
+      );
+    } else {
+      const near = closest(type, [...known, ...UPSTREAM_ONLY_TYPES]);
+      result.errors.push(
+        `type: unknown job type "${type}"${near ? ` (did you mean "${near}"?)` : ''}: use one of ${known.join(', ')}`,
+      );
+    }
+    return result;
+  }
+  const params = spec.parameters;
+  if (handler.parameters && isPlainObject(params)) {
+    const required = handler.parameters.required ?? [];
+    const allowed = new Set([...required, ...handler.parameters.optional]);
+    const takes = [...allowed].sort().join(', ') || 'no parameters';
+    const unexpected = Object.keys(params).filter((k) => !allowed.has(k));
+    if (unexpected.length) {
+      result.errors.push(
+        `parameters: ${type} jobs do not take ${unexpected.join(', ')}: remove ${unexpected.length > 1 ? 'them' : 'it'}; ${type} jobs take ${takes}`,
+      );
+    }
+    for (const k of required.filter((r) => !(r in params))) {
+      result.warnings.push(
+        `parameters.${k}: missing: ${type} jobs need it, so give it at every dispatch (-p ${k}=…) or add it here`,
+      );
+    }
+  } else if (handler.parameters?.required?.length && (params === undefined || params === null)) {
+    const missing = handler.parameters.required.join(', ');
+    result.warnings.push(`parameters: missing: ${type} jobs need ${missing}, so give them at every dispatch or add them here`);
+  }
+  result.errors.push(...(SPEC_PROBLEMS[type]?.(spec) ?? []));
+  return result;
+}
+
+/** The name nearest to `word` within two edits, for "did you mean". */
+function closest(word: string, names: readonly string[]): string | undefined {
+  let best: { name: string; d: number } | undefined;
+  for (const name of names) {
+    const d = editDistance(word.toLowerCase(), name.toLowerCase());
+    if (d <= 2 && (!best || d < best.d)) best = { name, d };
+  }
+  return best?.name;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(
+        (prev[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    prev = row;
+  }
+  return prev[b.length] as number;
 }

@@ -2,8 +2,9 @@
  * chain: run jobs one after another in this run (same run id, same scratch dir), stopping at the
  * first failure that `can_fail` does not tolerate.
  */
-import { JobError } from '../../core/errors.js';
+import { JobError, errorMessage } from '../../core/errors.js';
 import { canFailGlobs, jobPrefix, mayFail, parseJobList, runChildJob } from '../orchestration.js';
+import { selfReference, specJobPrefix } from '../spec-check.js';
 import type { Handler } from '../types.js';
 
 export interface ChainResult {
@@ -13,6 +14,26 @@ export interface ChainResult {
   /** Children that failed and were tolerated by can_fail (plus, on failure, the one that stopped the chain). */
   failed_jobs: string[];
   [key: string]: unknown;
+}
+
+/**
+ * Problems `lava check` and `job put` can see in a chain spec: a payload that is not a job list,
+ * and a chain that lists itself (it would run itself without end).
+ */
+export function chainSpecProblems(spec: Record<string, unknown>): string[] {
+  const prefix = specJobPrefix(spec);
+  let ids: string[];
+  try {
+    ids = parseJobList(spec.payload, 'chain job payload', '"extract, transform, load"').map((id) => prefix + id);
+  } catch (err) {
+    return [`payload: ${errorMessage(err)}`];
+  }
+  if (!ids.length) return ['payload: chain job payload is empty: list the jobs to run, e.g. "extract, transform, load"'];
+  if (typeof spec.job_id === 'string' && ids.includes(spec.job_id)) {
+    const fix = `remove "${spec.job_id}" from the list (to repeat work, use iteration_limit or foreach)`;
+    return [selfReference('chain', spec.job_id, 'lists itself', fix)];
+  }
+  return [];
 }
 
 export const chainHandler: Handler = {

@@ -6,10 +6,33 @@
  * is free. Among ready jobs, the one named first in the payload starts first. A failure that
  * can_fail does not tolerate stops new starts; jobs already running finish, then the dag fails.
  */
-import { JobError } from '../../core/errors.js';
+import { JobError, errorMessage } from '../../core/errors.js';
 import { canFailGlobs, intParam, jobPrefix, mayFail, runChildJob, type ChildEnd } from '../orchestration.js';
+import { selfReference, specJobPrefix } from '../spec-check.js';
 import type { Handler } from '../types.js';
 import { assertAcyclic, buildGraph } from './graph.js';
+
+/**
+ * Problems `lava check` and `job put` can see in a dag spec: a payload that is not a dependency
+ * map, a dependency cycle, and a dag that names itself (it would run itself without end).
+ */
+export function dagSpecProblems(spec: Record<string, unknown>): string[] {
+  let graph;
+  try {
+    graph = buildGraph(spec.payload, specJobPrefix(spec));
+    assertAcyclic(graph);
+  } catch (err) {
+    return [`payload: ${errorMessage(err)}`];
+  }
+  if (!graph.nodes.length) {
+    return ['payload: dag job payload is empty: give a map of job → predecessor(s), e.g. {load: extract, extract: null}'];
+  }
+  if (typeof spec.job_id === 'string' && graph.nodes.includes(spec.job_id)) {
+    const fix = `remove "${spec.job_id}" from the map, as a job and as a predecessor`;
+    return [selfReference('dag', spec.job_id, 'names itself as one of its jobs', fix)];
+  }
+  return [];
+}
 
 export const dagHandler: Handler = {
   type: 'dag',

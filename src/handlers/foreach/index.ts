@@ -5,6 +5,7 @@
  */
 import { JobError } from '../../core/errors.js';
 import { boolParam, describe, intParam, runChildJob } from '../orchestration.js';
+import { selfReference } from '../spec-check.js';
 import type { Handler } from '../types.js';
 import { generate } from './generators.js';
 
@@ -18,6 +19,21 @@ export interface ForeachResult {
   /** 0-based indexes of the iterations that failed (tolerated by can_fail, or the last one on failure). */
   failed_indexes: number[];
   [key: string]: unknown;
+}
+
+/**
+ * Problems `lava check` and `job put` can see in a foreach spec: a payload that is not one job id,
+ * and a foreach that runs itself (it would run itself without end).
+ */
+export function foreachSpecProblems(spec: Record<string, unknown>): string[] {
+  const payload = spec.payload;
+  if (typeof payload !== 'string' || !payload.trim()) {
+    return [`payload: foreach job payload must be the id of the job to run for each value, not ${describe(payload)}`];
+  }
+  if (typeof spec.job_id === 'string' && payload.trim() === spec.job_id) {
+    return [selfReference('foreach', spec.job_id, 'runs itself for each value', 'name another job as the payload')];
+  }
+  return [];
 }
 
 export const foreachHandler: Handler = {
