@@ -94,6 +94,7 @@ export const CONFIG_PARAMS = {
   TEMPLATE_MAX_ITERATIONS: { kind: 'int', default: 1_000_000, doc: 'most loop iterations in one template render' },
   TEMPLATE_MAX_OUTPUT: { kind: 'size', default: '10MiB', doc: 'most characters one template render may produce' },
   TEMPLATE_TIMEOUT: { kind: 'duration', default: '5s', doc: 'longest time one template render may take' },
+  TEMPLATE_MAX_MEMORY: { kind: 'size', default: '512MiB', doc: 'most the JS heap may grow during one template render' },
 } as const satisfies Record<string, Param>;
 
 export type ConfigKey = keyof typeof CONFIG_PARAMS;

@@ -8,6 +8,7 @@
  * a nested render saves and restores the outer one). Outside a render the size bounds still
  * apply with their defaults and the clock is not checked.
  */
+import v8 from 'node:v8';
 import { LavaError } from '../core/errors.js';
 
 export interface TemplateLimits {
@@ -19,6 +20,8 @@ export interface TemplateLimits {
   maxOutput: number;
   /** Seconds one render may take. */
   timeout: number;
+  /** Bytes the JS heap may grow by during one render (lists and strings it keeps). */
+  maxMemory: number;
   /** Epoch milliseconds the render may not run past (the job's own timeout), if any. */
   deadline?: number;
   /** How to describe `deadline` in an error, e.g. "the job's parameters.timeout (1s)". */
@@ -30,6 +33,7 @@ export const DEFAULT_TEMPLATE_LIMITS: Readonly<TemplateLimits> = Object.freeze({
   maxIterations: 1_000_000,
   maxOutput: 10 * 2 ** 20,
   timeout: 5,
+  maxMemory: 512 * 2 ** 20,
 });
 
 /** The realm config key of each bound, named in errors so the fix is obvious. */
@@ -38,6 +42,7 @@ export const TEMPLATE_LIMIT_KEYS = {
   maxIterations: 'TEMPLATE_MAX_ITERATIONS',
   maxOutput: 'TEMPLATE_MAX_OUTPUT',
   timeout: 'TEMPLATE_TIMEOUT',
+  maxMemory: 'TEMPLATE_MAX_MEMORY',
 } as const;
 
 /**
@@ -71,6 +76,7 @@ class Budget {
   private iterations = 0;
   private work = 0;
   private nextCheck = CHECK_EVERY;
+  private readonly heapAtStart = heapUsed();
   /** The first bound crossed; rethrown by the renderer whatever the template did with it. */
   error: TemplateLimitError | undefined;
 
@@ -91,6 +97,17 @@ class Budget {
     this.work += cost;
     if (this.work < this.nextCheck) return;
     this.nextCheck = this.work + CHECK_EVERY;
+    // Every bound above can hold and still fill memory (a million kept million-item lists): the
+    // heap is measured too. Nothing else runs during a render, so its growth is this render's.
+    const grown = heapUsed() - this.heapAtStart;
+    if (grown > this.limits.maxMemory) {
+      const key = TEMPLATE_LIMIT_KEYS.maxMemory;
+      this.fail(
+        key,
+        `a template kept more than ${key} (${this.limits.maxMemory} bytes) of lists and strings in one render: ` +
+          `keep less, or raise the realm config key ${key}`,
+      );
+    }
     if (Date.now() <= this.stopAt) return;
     if (this.stopByDeadline) {
       const source = this.limits.deadlineSource ?? "the job's timeout";
@@ -123,6 +140,11 @@ class Budget {
 
 let current: Budget | undefined;
 
+/** The JS heap in use (v8's figure: a few microseconds, unlike process.memoryUsage()). */
+function heapUsed(): number {
+  return v8.getHeapStatistics().used_heap_size;
+}
+
 function outputTooLong(budget: Budget | undefined, length: number, what = "the template's output"): never {
   const key = TEMPLATE_LIMIT_KEYS.maxOutput;
   const max = (budget?.limits ?? DEFAULT_TEMPLATE_LIMITS).maxOutput;
@@ -142,7 +164,7 @@ export function resolveLimits(...parts: (Partial<TemplateLimits> | undefined)[])
   const out: TemplateLimits = { ...DEFAULT_TEMPLATE_LIMITS };
   for (const p of parts) {
     if (!p) continue;
-    for (const k of ['maxRange', 'maxIterations', 'maxOutput', 'timeout'] as const) {
+    for (const k of ['maxRange', 'maxIterations', 'maxOutput', 'timeout', 'maxMemory'] as const) {
       const v = p[k];
       if (typeof v === 'number' && v >= 0 && !Number.isNaN(v)) out[k] = v;
     }

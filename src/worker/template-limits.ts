@@ -30,6 +30,7 @@ export function runTemplateLimits(config: Config, job: RunJob, clock: () => numb
     maxIterations: config.int('TEMPLATE_MAX_ITERATIONS'),
     maxOutput: config.size('TEMPLATE_MAX_OUTPUT'),
     timeout: config.duration('TEMPLATE_TIMEOUT'),
+    maxMemory: config.size('TEMPLATE_MAX_MEMORY'),
   };
   const timeout = jobTimeout(job);
   if (timeout === undefined) return () => base;

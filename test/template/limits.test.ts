@@ -163,6 +163,17 @@ describe('render time', () => {
   });
 });
 
+describe('memory', () => {
+  it('stops a render that keeps many big lists, though each is within the other bounds', () => {
+    const source =
+      '{% set l = [] %}{% for i in range(1000) %}{% set _ = l.append(range(100000)|list) %}{% endfor %}{{ l|length }}';
+    const { err, ms } = limitError(source, { maxMemory: 20 * 2 ** 20 });
+    expect(err.limit).toBe('TEMPLATE_MAX_MEMORY');
+    expect(err.message).toContain('more than TEMPLATE_MAX_MEMORY (20971520 bytes)');
+    expect(ms).toBeLessThan(1000);
+  });
+});
+
 describe('limits carried by the template context', () => {
   it('reads them from the context, through the copies handlers make, and lets options override them', () => {
     const ctx = withTemplateLimits({ n: 5 }, { maxRange: 3 });
