@@ -34,7 +34,9 @@ const OPEN_RETRY_MS = 5_000;
  */
 export async function createPostgresBackend(url: string, options: PostgresBackendOptions = {}): Promise<Backend> {
   const opts = parsePostgresUrl(url);
-  const key = loadKey(options.keyFile ?? opts.keyFile);
+  // Read when a secret is first used: commands that read no secret (events, dispatch) need no key.
+  let key: Buffer | undefined;
+  const secretKey = () => (key ??= loadKey(options.keyFile ?? opts.keyFile));
   const db = new Db(opts);
   try {
     await prepareSchema(db, options.migrate ?? opts.migrate);
@@ -53,7 +55,7 @@ export async function createPostgresBackend(url: string, options: PostgresBacken
     runs: new PostgresRunClaims(db),
     schedules: new PostgresScheduleClaims(db),
     state: new PostgresStateStore(db),
-    secrets: new PostgresSecretStore(db, () => key),
+    secrets: new PostgresSecretStore(db, secretKey),
     queue(realm: string, worker: string): Queue {
       const name = queueName(realm, worker);
       let q = queues.get(name);

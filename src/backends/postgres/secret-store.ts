@@ -46,6 +46,8 @@ export class PostgresSecretStore implements SecretStore {
   }
 
   async decrypt(realm: string, ciphertext: string): Promise<string> {
-    return decryptSecret(this.key, realm, ciphertext);
+    // Read first: a missing or malformed key must say so, not pass for a wrong one.
+    const key = this.key();
+    return decryptSecret(() => key, realm, ciphertext);
   }
 }
