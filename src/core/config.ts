@@ -51,6 +51,12 @@ export const CONFIG_PARAMS = {
   DAG_MAX_WORKERS: { kind: 'int', default: 4 * cpus, doc: 'maximum dag parallelism' },
   FOREACH_LIMIT: { kind: 'int', default: 10, doc: 'default foreach limit' },
   FOREACH_MAX_LIMIT: { kind: 'int', default: 25, doc: 'maximum foreach limit' },
+  // Beyond upstream: a chain, dag or foreach that (through others) contains itself would nest without end.
+  NESTING_MAX_DEPTH: {
+    kind: 'int',
+    default: 10,
+    doc: 'deepest nesting of chain/dag/foreach children in one run; deeper fails the run',
+  },
   CMD_TIMEOUT: { kind: 'duration', default: '10m', doc: 'default cmd timeout' },
   EXE_TIMEOUT: { kind: 'duration', default: '10m', doc: 'default exe timeout (per executable)' },
   EXE_MAX_PAYLOAD_SIZE: { kind: 'size', default: '10M', doc: 'largest exe payload' },

@@ -415,6 +415,28 @@ async function runActions(
   }
 }
 
+/** Each child run's parents, top-level job first: bounds nesting and names a cycle. */
+const ancestry = new WeakMap<RunJob, readonly string[]>();
+
+/**
+ * Why a child may not start here: it is one of its own parents (chain/dag/foreach jobs that contain
+ * each other would run without end, and a dag's fan-out multiplies every level), or it would nest
+ * deeper than NESTING_MAX_DEPTH.
+ */
+function nestingProblem(env: RunEnvironment, parents: readonly string[], jobId: string): string | undefined {
+  const path = [...parents, jobId].join(' → ');
+  const seen = parents.indexOf(jobId);
+  if (seen >= 0) {
+    const cycle = [...parents.slice(seen), jobId].join(' → ');
+    return `child job "${jobId}" is already running in this run as one of its parents (${cycle}), so the jobs would run each other without end: remove "${jobId}" from the payload of "${parents.at(-1)}" or break the cycle elsewhere; nesting: ${path}`;
+  }
+  const max = env.config.int('NESTING_MAX_DEPTH');
+  if (parents.length > max) {
+    return `child job "${jobId}" would be nested ${parents.length} deep, over NESTING_MAX_DEPTH (${max}): flatten the jobs or raise NESTING_MAX_DEPTH; nesting: ${path}`;
+  }
+  return undefined;
+}
+
 /** Load a child job and run it in-process under the parent's run id and scratch dir. */
 async function runChild(
   env: RunEnvironment,
@@ -423,6 +445,9 @@ async function runChild(
   globals: Record<string, unknown>,
   scratch: Scratch,
 ): Promise<RunOutcome> {
+  const parents = [...(ancestry.get(parent) ?? []), parent.job_id];
+  const problem = nestingProblem(env, parents, jobId);
+  if (problem) throw new JobError(problem);
   // Copy before the first await: the caller may change its globals while this child loads.
   const inherited = structuredClone(globals);
   const raw = await env.backend.config.get(env.realm.realm, 'jobs', jobId);
@@ -453,6 +478,7 @@ async function runChild(
       },
     },
   };
+  ancestry.set(child, parents);
   return runJob(env, child, { scratch });
 }
 
