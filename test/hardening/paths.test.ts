@@ -8,11 +8,13 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { joinUri } from '../../src/backends/blob/index.js';
 import { FileBlobStore } from '../../src/backends/blob/file.js';
+import { Config } from '../../src/core/config.js';
 import { ValidationError } from '../../src/core/errors.js';
 import { confine, jobIdProblem, payloadKeyProblem, runIdProblem } from '../../src/core/paths.js';
 import { checkSpec } from '../../src/core/validate.js';
 import { dispatch } from '../../src/dispatch/dispatch.js';
 import { builtinHandlers } from '../../src/handlers/registry.js';
+import { putState } from '../../src/state/state.js';
 import type { Handler } from '../../src/handlers/types.js';
 import { makeCliRealm, type CliRealm } from '../e2e/cli-helpers.js';
 import { makeRealm, type TestRealm } from '../helpers.js';
@@ -117,7 +119,7 @@ describe('worker and dispatch', () => {
     fs.mkdirSync(sentinel);
     fs.writeFileSync(path.join(sentinel, 'keep.txt'), 'precious');
     await t.putJob({ job_id: 'demo/hello', type: 'cmd', payload: 'touch ran-here' });
-    const hostile = ['../../../sentinel', '../../../../some/dir', '..', 'a/../../../sentinel'];
+    const hostile = ['../../../sentinel', '../../../some/dir', '..', 'a/../../../sentinel'];
     for (const runId of hostile) {
       await t.backend
         .queue('test', 'w')
@@ -129,6 +131,7 @@ describe('worker and dispatch', () => {
 
     expect(fs.readdirSync(sentinel)).toEqual(['keep.txt']);
     expect(fs.readFileSync(path.join(sentinel, 'keep.txt'), 'utf8')).toBe('precious');
+    expect(fs.existsSync(path.join(t.dir, 'some'))).toBe(false);
     for (const runId of hostile) {
       const rec = await t.backend.events.get('test', 'demo/hello', runId);
       expect(
@@ -161,6 +164,14 @@ describe('worker and dispatch', () => {
       /run id/,
     );
     expect(await t.backend.queue('test', 'w').counts()).toMatchObject({ visible: 0, delayed: 0 });
+  });
+
+  test('state put refuses state ids that climb or hold control characters', async () => {
+    for (const bad of ['../x', 'a/../../b', 'a\nb', '/abs']) {
+      await expect(putState(t.backend, 'test', new Config({}, {}), bad, 1), JSON.stringify(bad)).rejects.toThrow(/state_id/);
+    }
+    await putState(t.backend, 'test', new Config({}, {}), 'team/counter', 1);
+    expect((await t.backend.state.list('test', '')).map((i) => i.state_id)).toEqual(['team/counter']);
   });
 
   test('job specs with climbing job ids fail the check that job put runs', () => {
@@ -218,13 +229,15 @@ describe('lava payload put (CLI)', () => {
 
   test('a remote path that climbs out of the payload area is refused and nothing is written', async () => {
     const file = r.write('src/evil.sh', '#!/bin/sh\necho hi\n');
-    for (const remote of ['../../x', 'a/../../x', '..']) {
+    // A name no other test uses: the old code wrote it next to the realm dir.
+    const name = `escaped-${path.basename(r.dir)}`;
+    for (const remote of [`../../${name}`, `a/../../${name}`, '..']) {
       const res = await r.lava(['payload', 'put', file, remote]);
       expect(res.code, remote).not.toBe(0);
       expect(res.stderr, remote).toMatch(/remote path .*has a "\." or "\.\." part/);
     }
-    expect(fs.existsSync(path.join(r.dir, 'x'))).toBe(false);
-    expect(fs.existsSync(path.join(path.dirname(r.dir), 'x'))).toBe(false);
+    expect(fs.existsSync(path.join(r.dir, name))).toBe(false);
+    expect(fs.existsSync(path.join(path.dirname(r.dir), name))).toBe(false);
     expect(fs.readdirSync(path.join(r.dir, 'payloads'))).toEqual([]);
     // An ordinary upload still works.
     await r.lavaOk(['payload', 'put', file, 'demo/']);
