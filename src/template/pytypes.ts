@@ -1906,6 +1906,7 @@ export function pyRepr(v: unknown): string {
     return `[${items.join(', ')}]`;
   }
   if (typeof v === 'function') return `<function ${v.name || '<lambda>'}>`;
+  tick(); // dicts nesting one another twice over print as exponentially many items
   if (v instanceof Map) return `{${[...v].map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;
   if (v instanceof Set) return v.size ? `{${[...v].map(pyRepr).join(', ')}}` : 'set()';
   if (typeof v === 'object')
@@ -1952,6 +1953,7 @@ export function pyEq(a: unknown, b: unknown): boolean {
   const sa = asStr(a);
   const sb = asStr(b);
   if (sa !== undefined || sb !== undefined) return sa === sb;
+  tick(); // containers compare item by item, and shared ones can nest exponentially
   if (Array.isArray(a) || Array.isArray(b)) {
     return (
       Array.isArray(a) &&

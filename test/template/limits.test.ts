@@ -147,6 +147,12 @@ describe('render time', () => {
     expect(limitError('{{ range(200000)|unique|list|length }}', { timeout: 0.2 }).ms).toBeLessThan(1000);
     expect(limitError('{{ [[[1] * 1000] * 1000] * 1000 }}', { timeout: 0.2 }).ms).toBeLessThan(1000);
     expect(limitError('{{ ([[[1] * 1000] * 1000] * 1000) | tojson }}', { timeout: 0.2 }).ms).toBeLessThan(1000);
+    const dicts = "{% set d = {'a': 1} %}{% for i in range(40) %}{% set d = {'x': d, 'y': d} %}{% endfor %}";
+    expect(limitError(`${dicts}{{ d }}`, { timeout: 0.2 }).ms).toBeLessThan(1000);
+    expect(limitError(`${dicts}{{ d|tojson }}`, { timeout: 0.2 }).ms).toBeLessThan(1000);
+    const lists =
+      '{% set a = [1] %}{% set b = [1] %}{% for i in range(40) %}{% set a = [a, a] %}{% set b = [b, b] %}{% endfor %}';
+    expect(limitError(`${lists}{{ a == b }}`, { timeout: 0.2 }).ms).toBeLessThan(1000);
   });
 
   it("stops at the job's deadline when it comes before the render's own timeout", () => {
