@@ -12,7 +12,10 @@ export function encodeMessage(msg: DispatchMessage): string {
   });
 }
 
-/** Parse and strictly validate a message body; throws ValidationError naming what is wrong. */
+/**
+ * Parse and strictly validate a message body; throws ValidationError naming what is wrong. The run
+ * id and job id become paths on the worker, so the schema refuses any that could leave their area.
+ */
 export function decodeMessage(body: string): DispatchMessage {
   let raw: unknown;
   try {

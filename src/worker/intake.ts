@@ -4,6 +4,7 @@
  */
 import type { QueueMessage } from '../backends/ports.js';
 import { errorMessage } from '../core/errors.js';
+import { MAX_KEY } from '../core/paths.js';
 import type { DispatchMessage } from '../core/schemas.js';
 import { parseSpec } from '../core/validate.js';
 import { decodeMessage } from '../dispatch/message.js';
@@ -54,10 +55,15 @@ export async function intake(env: RunEnvironment, msg: QueueMessage): Promise<In
   return { ok: true, job };
 }
 
+/**
+ * The ids of a message that failed decoding, to record its `discarded` event under. They are only
+ * keys of that record, never paths; ids too long for any store's key are only logged.
+ */
 function bestEffort(body: string): Partial<DispatchMessage> | undefined {
   try {
     const v = JSON.parse(body) as Record<string, unknown>;
-    return typeof v.job_id === 'string' && typeof v.run_id === 'string'
+    const usable = (id: unknown): id is string => typeof id === 'string' && id.length > 0 && id.length <= MAX_KEY;
+    return usable(v.job_id) && usable(v.run_id)
       ? { job_id: v.job_id, run_id: v.run_id, ...(typeof v.ts_dispatch === 'string' ? { ts_dispatch: v.ts_dispatch } : {}) }
       : undefined;
   } catch {

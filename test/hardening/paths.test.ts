@@ -156,6 +156,18 @@ describe('worker and dispatch', () => {
     expect(String(rec?.log[0]?.info)).toMatch(/job_id/);
   });
 
+  test('a message with an id too long for any key is discarded and only logged', async () => {
+    const runId = 'r'.repeat(5000);
+    await t.backend
+      .queue('test', 'w')
+      .send(
+        JSON.stringify({ realm: 'test', worker: 'w', job_id: 'demo/hello', run_id: runId, ts_dispatch: '2026-01-01T00:00:00' }),
+      );
+    await t.drain();
+    expect(await t.backend.events.get('test', 'demo/hello', runId)).toBeUndefined();
+    expect(await t.backend.queue('test', 'w').counts()).toMatchObject({ visible: 0, inflight: 0 });
+  });
+
   test('dispatch refuses job ids and run ids that climb, before anything is queued', async () => {
     await expect(dispatch(t.backend, { realm: 'test', jobId: '../../x', worker: 'w' })).rejects.toThrow(
       /job id "..\/..\/x" has a "." or ".." part/,
