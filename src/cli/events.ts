@@ -8,6 +8,24 @@ import { sleep } from '../core/time.js';
 import { parseDuration } from '../core/units.js';
 import { printJson, printTable, resolveRealm, withBackend, type GlobalOptions } from './context.js';
 
+/** Every status a run's record can have (its latest event's). */
+export const RUN_STATUSES = [
+  'skipped',
+  'starting',
+  'rejected',
+  'logging',
+  'running',
+  'retrying',
+  'failed',
+  'complete',
+  'action_failed',
+  'discarded',
+  'interrupted',
+] as const;
+
+/** Statuses that mean the run (or its actions) did not succeed: `lava output` says so. */
+const UNSUCCESSFUL = new Set(['failed', 'rejected', 'discarded', 'action_failed']);
+
 interface Opts {
   run?: string;
   status?: string;
@@ -36,9 +54,9 @@ function summarise(info: unknown): string {
   return oneLine(JSON.stringify(info));
 }
 
-function oneLine(s: string): string {
+function oneLine(s: string, max = 100): string {
   const flat = s.replace(/\s+/g, ' ').trim();
-  return flat.length > 100 ? flat.slice(0, 99) + '…' : flat;
+  return flat.length > max ? flat.slice(0, max - 1) + '…' : flat;
 }
 
 export function registerEvents(program: Command, g: () => GlobalOptions): void {
@@ -54,6 +72,14 @@ export function registerEvents(program: Command, g: () => GlobalOptions): void {
     .option('-f, --follow', 'keep printing new events')
     .action(async (jobId: string | undefined, o: Opts) => {
       const since = parseDuration(o.since, '--since');
+      if (o.status !== undefined && !(RUN_STATUSES as readonly string[]).includes(o.status)) {
+        throw new ValidationError(
+          `--status ${JSON.stringify(o.status)} is not a run status: use one of ${RUN_STATUSES.join(', ')}`,
+        );
+      }
+      const limit = Number(o.limit);
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new ValidationError(`--limit ${JSON.stringify(o.limit)}: use an integer ≥ 1`);
       await withBackend(g(), async (backend) => {
         const realm = await resolveRealm(backend, g());
         const query = () =>
@@ -62,9 +88,17 @@ export function registerEvents(program: Command, g: () => GlobalOptions): void {
             ...(o.run ? { runId: o.run } : {}),
             ...(o.status ? { status: o.status } : {}),
             since: new Date(Date.now() - since * 1000),
-            limit: Number(o.limit),
+            limit,
           });
         const records = (await query()).reverse();
+        // A deleted job's events are still shown; no events and no spec is most likely a wrong id.
+        if (jobId && !records.length && !(await backend.config.get(realm.realm, 'jobs', jobId))) {
+          throw new NotFoundError(
+            'job',
+            jobId,
+            `there is no such job in realm "${realm.realm}" and no events of it in the last ${o.since}: check the id with \`lava job ls\``,
+          );
+        }
         if (o.json && !o.follow) return printJson(records);
         const headers = ['TS_EVENT', 'JOB_ID', 'RUN_ID', 'STATUS', 'INFO'];
         const rows = eventRows(records);
@@ -94,13 +128,42 @@ export function registerEvents(program: Command, g: () => GlobalOptions): void {
       if (stream !== 'stdout' && stream !== 'stderr') throw new ValidationError('stream must be stdout or stderr');
       await withBackend(g(), async (backend) => {
         const realm = await resolveRealm(backend, g());
-        const files = await outputFiles(backend, realm, runId, stream);
+        const records = await runRecords(backend, realm, runId);
+        const files = await outputFiles(backend, realm, runId, stream, records);
         for (const f of files) {
           if (files.length > 1) process.stdout.write(`==> ${f.label} <==\n`);
           process.stdout.write(await blobStoreFor(f.uri).read(f.uri));
         }
+        // Empty output of a failed run is no answer: say where the error is.
+        const failures = records.filter((r) => UNSUCCESSFUL.has(r.status));
+        for (const r of failures) {
+          process.stderr.write(`lava: run ${r.run_id} of ${r.job_id} ended ${r.status}: ${failureText(r)}\n`);
+        }
+        if (failures.length) {
+          process.stderr.write(`lava: the whole record: lava events --run ${runId} --json\n`);
+          process.exitCode = 1;
+        }
       });
     });
+}
+
+/** A run's records (one per job that ran under the run id), oldest first. */
+async function runRecords(backend: Backend, realm: RealmSpec, runId: string): Promise<EventRecord[]> {
+  const records = await backend.events.query(realm.realm, { runId, limit: 1000 });
+  if (!records.length) throw new NotFoundError('run', runId, 'find run ids with `lava events`');
+  return records.reverse();
+}
+
+/** The error of a record's latest event, on one line. */
+function failureText(r: EventRecord): string {
+  const last = [...r.log].reverse().find((e) => e.status === r.status) ?? r.log.at(-1);
+  const info = last?.info;
+  if (info && typeof info === 'object' && typeof (info as Record<string, unknown>).error === 'string') {
+    return oneLine((info as Record<string, unknown>).error as string, 500);
+  }
+  return info === undefined || info === null
+    ? '(no error recorded)'
+    : oneLine(typeof info === 'string' ? info : JSON.stringify(info), 500);
 }
 
 export async function outputFiles(
@@ -108,11 +171,10 @@ export async function outputFiles(
   realm: RealmSpec,
   runId: string,
   stream: 'stdout' | 'stderr',
+  records?: EventRecord[],
 ): Promise<{ label: string; uri: string }[]> {
-  const records = await backend.events.query(realm.realm, { runId, limit: 1000 });
-  if (!records.length) throw new NotFoundError('run', runId, 'find run ids with `lava events`');
   const out: { label: string; uri: string }[] = [];
-  for (const r of records.reverse()) {
+  for (const r of records ?? (await runRecords(backend, realm, runId))) {
     const prefix = joinUri(realm.s3_temp, r.job_id, r.run_id) + '/';
     for (const obj of await blobStoreFor(prefix).list(prefix)) {
       if (obj.name === stream || obj.name.endsWith(`.${stream}`)) out.push({ label: `${r.job_id}/${obj.name}`, uri: obj.uri });

@@ -46,7 +46,7 @@ Examples:
   registerDispatch(program, g);
   registerWorker(program, g);
   registerEvents(program, g);
-  registerPs(program);
+  registerPs(program, g);
   registerCheck(program);
   registerQuickstart(program);
   registerSchedule(program, g);
@@ -56,6 +56,21 @@ Examples:
   registerDb(program, g);
   registerAws(program, g);
   return program;
+}
+
+/**
+ * A reader that stops early (`lava schema | head -1`) closes the pipe: stop quietly, as Unix tools do,
+ * instead of dying with an EPIPE stack trace. A closed stderr only loses messages.
+ */
+export function quietOnClosedPipes(): void {
+  const closed = (err: NodeJS.ErrnoException) => err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED';
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (!closed(err)) throw err;
+    process.exit();
+  });
+  process.stderr.on('error', (err: NodeJS.ErrnoException) => {
+    if (!closed(err)) throw err;
+  });
 }
 
 export async function main(argv: string[] = process.argv): Promise<void> {

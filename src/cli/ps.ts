@@ -1,9 +1,13 @@
-/** `lava ps`: runs in progress in the workers on this host (read from their scratch dirs). */
+/**
+ * `lava ps`: runs in progress in the workers on this host (read from their scratch dirs), of this
+ * backend only: workers of other backends share TMPDIR and often the realm name ("default").
+ */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { backendUrl } from '../backends/index.js';
 import { Config } from '../core/config.js';
-import { printJson, printTable } from './context.js';
+import { canonicalBackendUrl, printJson, printTable, type GlobalOptions } from './context.js';
 
 export interface PsRow {
   pid: number;
@@ -32,7 +36,14 @@ function alive(pid: number): boolean {
   }
 }
 
-export function listRuns(tmpRoot: string): { workers: Record<string, unknown>[]; runs: PsRow[] } {
+/** Which workers to show: those of this backend (and realm); none given shows every one. */
+export interface PsFilter {
+  backend?: string;
+  realm?: string;
+}
+
+export function listRuns(tmpRoot: string, filter: PsFilter = {}): { workers: Record<string, unknown>[]; runs: PsRow[] } {
+  const backend = filter.backend === undefined ? undefined : canonicalBackendUrl(filter.backend);
   const workers: Record<string, unknown>[] = [];
   const runs: PsRow[] = [];
   for (const realmDir of safeReaddir(tmpRoot)) {
@@ -40,6 +51,8 @@ export function listRuns(tmpRoot: string): { workers: Record<string, unknown>[];
       const base = path.join(tmpRoot, realmDir, wdir);
       const info = readJson(path.join(base, 'worker.json'));
       if (!info || typeof info.pid !== 'number' || !alive(info.pid)) continue;
+      if (backend !== undefined && info.backend !== backend) continue;
+      if (filter.realm !== undefined && info.realm !== filter.realm) continue;
       workers.push(info);
       for (const run of Array.isArray(info.runs) ? (info.runs as Record<string, unknown>[]) : []) {
         runs.push({
@@ -65,14 +78,17 @@ function safeReaddir(dir: string): string[] {
   }
 }
 
-export function registerPs(program: Command): void {
+export function registerPs(program: Command, g: () => GlobalOptions): void {
   program
     .command('ps')
-    .description('list runs in progress in the workers on this host')
+    .description('list runs in progress in the workers of this backend on this host')
     .option('--json', 'print JSON')
     .option('--workers', 'list the live workers instead')
-    .action((o: { json?: boolean; workers?: boolean }) => {
-      const { workers, runs } = listRuns(new Config().str('TMPDIR'));
+    .option('--all', 'workers of every backend and realm on this host')
+    .action((o: { json?: boolean; workers?: boolean; all?: boolean }) => {
+      const realm = g().realm || process.env.LAVA_REALM;
+      const filter: PsFilter = o.all ? {} : { backend: backendUrl(g().backend), ...(realm ? { realm } : {}) };
+      const { workers, runs } = listRuns(new Config().str('TMPDIR'), filter);
       if (o.workers) {
         if (o.json) return printJson(workers);
         return printTable(

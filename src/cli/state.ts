@@ -60,7 +60,7 @@ export function registerState(program: Command, g: () => GlobalOptions): void {
     .option('-v, --value <string>', 'the value: this string')
     .option('-p, --param <name=value>', 'the value: a map built from name=value pairs (repeatable; dotted names nest)', collect)
     .option('--type <type>', 'json (default), raw or secure (encrypted with the realm key)')
-    .option('--ttl <duration>', 'time to live, e.g. 12h or 30d (default STATE_TTL 7d, capped at STATE_MAX_TTL 366d)')
+    .option('--ttl <duration>', 'time to live, e.g. 12h or 30d (default STATE_TTL 7d, at most STATE_MAX_TTL 366d)')
     .option('--publisher <text>', 'who wrote it (default LAVA_JOB_ID, else "lava-state CLI")')
     .option('--kms-key <key>', 'for type secure only: accepted for compatibility; the realm secret key is used')
     .addHelpText(
@@ -85,6 +85,7 @@ Examples:
           ...(o.ttl !== undefined ? { ttl: o.ttl } : {}),
           publisher: o.publisher ?? (process.env.LAVA_JOB_ID || 'lava-state CLI'),
           checkReserved: true,
+          overMaxTtl: 'error',
         });
         process.stdout.write(`stored state item ${stateId} (${type}, expires ${expiry(item.ttl)})\n`);
       });

@@ -18,7 +18,11 @@ interface Opts {
   level?: string;
   logJson?: boolean;
   jumpStart?: boolean;
+  exitCode?: boolean;
 }
+
+/** Outcomes that make `--exit-code` exit 1. */
+const UNSUCCESSFUL = ['failed', 'rejected', 'discarded'] as const;
 
 function int(value: string, flag: string, min: number): number {
   const n = Number(value);
@@ -41,6 +45,7 @@ export function registerWorker(program: Command, g: () => GlobalOptions): void {
     .option('--retries <n>', 'discard a message received more than n+1 times (negative = never)', '2')
     .option('-l, --level <level>', 'log level (default LAVA_LOGLEVEL or info)')
     .option('--log-json', 'JSON log lines even on a terminal')
+    .option('--exit-code', 'exit with status 1 if a run it handled ended failed, rejected or discarded (for CI, with --batch)')
     .action(async (o: Opts) => {
       const heartbeat = int(o.heartbeat, '--heartbeat', 0);
       const logger = createLogger({ ...(o.level ? { level: o.level } : {}), ...(o.logJson ? { json: true } : {}) });
@@ -79,6 +84,11 @@ export function registerWorker(program: Command, g: () => GlobalOptions): void {
         process.on('SIGUSR1', () => logger.info({ state: worker.state, config: worker.env.config.dump() }, 'worker status'));
         await worker.run();
         for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR1'] as const) process.removeAllListeners(sig);
+        const bad = UNSUCCESSFUL.filter((s) => worker.outcomes[s]).map((s) => `${worker.outcomes[s]} ${s}`);
+        if (o.exitCode && bad.length) {
+          process.stderr.write(`lava: runs that did not succeed: ${bad.join(', ')} (see \`lava events --since 1h\`)\n`);
+          process.exitCode = 1;
+        }
       } finally {
         await backend.close();
       }

@@ -34,7 +34,7 @@ export interface OpenStateOptions {
 export interface StatePutOptions {
   /** `json` (default), `raw` or `secure`. */
   type?: StateType;
-  /** Duration such as "12h" or a number of seconds; default STATE_TTL, capped at STATE_MAX_TTL. */
+  /** Duration such as "12h" or a number of seconds; default STATE_TTL; over STATE_MAX_TTL is an error. */
   ttl?: string | number;
   /** Free text; default LAVA_JOB_ID, else "lava-state API". */
   publisher?: string;
@@ -111,6 +111,7 @@ export class LavaState {
       {
         ...(o.type ? { type: o.type } : {}),
         ...(o.ttl !== undefined ? { ttl: o.ttl } : {}),
+        overMaxTtl: 'error',
         publisher: o.publisher ?? (this.env.LAVA_JOB_ID || 'lava-state API'),
       },
       this.clock,

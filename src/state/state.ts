@@ -14,8 +14,13 @@ export type StateType = StateItem['type'];
 
 export interface PutStateOptions {
   type?: StateType;
-  /** Duration; default STATE_TTL, capped at STATE_MAX_TTL. */
+  /** Duration; default STATE_TTL, at most STATE_MAX_TTL (see `overMaxTtl`). */
   ttl?: string | number;
+  /**
+   * A `ttl` over STATE_MAX_TTL: `cap` it silently (upstream, and the state action) or refuse it with
+   * an `error` (the CLI and the API, where a person typed the value). @default 'cap'
+   */
+  overMaxTtl?: 'cap' | 'error';
   publisher?: string;
   /** Refuse ids starting with "lava" (the action and CLI do; the API does not, as upstream). */
   checkReserved?: boolean;
@@ -38,7 +43,13 @@ export async function putState(
   if (!['json', 'raw', 'secure'].includes(type)) throw new ValidationError(`state type "${type}": use json, raw or secure`);
   const requested = parseDuration(o.ttl ?? config.duration('STATE_TTL'), 'ttl');
   if (requested <= 0) throw new ValidationError(`ttl ${JSON.stringify(o.ttl)} must be positive, e.g. "7d"`);
-  const ttl = Math.min(requested, config.duration('STATE_MAX_TTL'));
+  const maxTtl = config.duration('STATE_MAX_TTL');
+  if (requested > maxTtl && o.overMaxTtl === 'error') {
+    throw new ValidationError(
+      `ttl ${JSON.stringify(o.ttl)} is longer than STATE_MAX_TTL (${maxTtl % 86400 ? `${maxTtl}s` : `${maxTtl / 86400}d`}): use a shorter ttl, or raise STATE_MAX_TTL in the realm's config`,
+    );
+  }
+  const ttl = Math.min(requested, maxTtl);
   const now = clock.now();
   let stored: unknown = value;
   if (type === 'json') stored = JSON.stringify(value);

@@ -64,6 +64,8 @@ export class Worker {
   private stopping?: Promise<void>;
   private finished?: Promise<void>;
   handled = 0;
+  /** How many runs this worker ended with each outcome status (`lava worker --exit-code` reads it). */
+  readonly outcomes: Record<string, number> = {};
   private started = '';
 
   private constructor(
@@ -241,6 +243,7 @@ export class Worker {
 
   private async discard(m: QueueMessage, reason: string, ids?: { job_id?: string; run_id?: string; ts_dispatch?: string }) {
     this.env.logger.warn({ message_id: m.id, job_id: ids?.job_id, run_id: ids?.run_id, reason }, 'message discarded');
+    this.tally('discarded');
     if (ids?.job_id && ids.run_id) {
       await recordEvent(
         this.env,
@@ -296,6 +299,7 @@ export class Worker {
     const end = async (outcome?: NewEvent) => {
       ended = await this.env.backend.runs.finish(realm, job.run_id, this.owner, { ...(outcome ? { outcome } : {}), delivery });
       if (ended) clearInterval(keeper);
+      if (ended && outcome) this.tally(outcome.status);
       return ended;
     };
     this.running.set(job.run_id, { job_id: job.job_id, run_id: job.run_id, type: job.type, started: new Date().toISOString() });
@@ -319,6 +323,7 @@ export class Worker {
       }
       this.env.logger.error({ job_id: job.job_id, run_id: job.run_id, err: errorMessage(err) }, 'run crashed');
       await recordEvent(this.env, job, 'failed', { error: errorMessage(err), error_data: null });
+      this.tally('failed');
     } finally {
       clearInterval(keeper);
       this.running.delete(job.run_id);
@@ -326,6 +331,10 @@ export class Worker {
     }
     this.handled++;
     if (!ended) await end(); // a run that crashed ends without an outcome of its own
+  }
+
+  private tally(status: string): void {
+    this.outcomes[status] = (this.outcomes[status] ?? 0) + 1;
   }
 
   /**

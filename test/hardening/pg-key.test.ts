@@ -27,7 +27,15 @@ describe.skipIf(pgSkipReason)(`PostgreSQL secret key${pgSkipReason ? ` (skipped:
     await lavaOk(['init', '--backend', url, '--realm', 'keyless', '--dir', dir], { env, cwd: dir });
     fs.writeFileSync(
       path.join(dir, 'job.json'),
-      JSON.stringify({ job_id: 'k/echo', type: 'cmd', worker: 'w', enabled: true, payload: 'echo hi', owner: 'o', description: 'd' }),
+      JSON.stringify({
+        job_id: 'k/echo',
+        type: 'cmd',
+        worker: 'w',
+        enabled: true,
+        payload: 'echo hi',
+        owner: 'o',
+        description: 'd',
+      }),
     );
     await lavaOk(['job', 'put', path.join(dir, 'job.json')], { env, cwd: dir });
   }, 180_000);

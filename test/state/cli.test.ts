@@ -71,9 +71,13 @@ describe('lava state put / get', () => {
     expect(json).toEqual([expect.objectContaining({ state_id: 'db/creds', type: 'secure', value: '<secure>' })]);
   });
 
-  it('caps --ttl at STATE_MAX_TTL', async () => {
+  it('refuses a --ttl over STATE_MAX_TTL, naming the limit; takes one up to it', async () => {
     const before = Date.now() / 1000;
-    await lava('put', 'long', '-v', 'x', '--ttl', '1000d');
+    await expect(lava('put', 'too-long', '-v', 'x', '--ttl', '1000d')).rejects.toThrow(
+      /ttl "1000d" is longer than STATE_MAX_TTL \(366d\): use a shorter ttl, or raise STATE_MAX_TTL/,
+    );
+    expect(await t.backend.state.get('test', 'too-long')).toBeUndefined();
+    await lava('put', 'long', '-v', 'x', '--ttl', '366d');
     await lava('put', 'short', '-v', 'x', '--ttl', '10m');
     const long = await t.backend.state.get('test', 'long');
     const short = await t.backend.state.get('test', 'short');
