@@ -60,6 +60,7 @@ import {
   TEMPLATE_LIMITS,
   TemplateLimitError,
   boundedRange,
+  checkItems,
   checkLength,
   loopIteration,
   repeatStr,
@@ -1049,9 +1050,30 @@ const TESTS: Record<string, (...args: unknown[]) => boolean> = {
   '>=': cmpTest('>='),
 };
 
+/**
+ * nunjucks' own filters that build something as large as a number argument says: checked against
+ * the render's bounds before they run (`"x"|indent(10**9)` would otherwise loop for minutes).
+ */
+function guardBuiltinSizes(env: NjEnvironment): void {
+  const guard = (name: string, check: (value: unknown, n: number) => void) => {
+    const builtin = env.getFilter(name);
+    env.addFilter(name, function (this: unknown, value: unknown, ...args: unknown[]) {
+      if (typeof args[0] === 'number') check(value, args[0]);
+      return builtin.call(this, value, ...args);
+    });
+  };
+  guard('indent', (value, width) => {
+    const lines = pyStr(value).split('\n').length;
+    checkLength(pyStr(value).length + lines * Math.max(0, width), 'an indented string');
+  });
+  guard('slice', (_value, slices) => checkItems(slices, 'slice()'));
+  guard('batch', (_value, size) => checkItems(size, 'batch()'));
+}
+
 function makeEnvironment(autoescape: boolean): NjEnvironment {
   const env = new nj.Environment([], { autoescape, throwOnUndefined: false, trimBlocks: false, lstripBlocks: false });
   for (const [name, fn] of Object.entries(FILTERS)) env.addFilter(name, fn);
+  guardBuiltinSizes(env);
   for (const [name, fn] of Object.entries(TESTS)) env.addTest(name, fn);
   env.addGlobal('dict', (...args: unknown[]) => bindArgs({ name: 'dict', params: [], varkw: true }, args).kw);
   env.addGlobal('range', boundedRange);

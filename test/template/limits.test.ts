@@ -222,3 +222,17 @@ describe('ordinary templates', () => {
     expect(renderTemplate('{{ f() }} {{ range(5)|length }}', { f: inner })).toBe('inner failed 5');
   });
 });
+
+describe("nunjucks' own sized filters", () => {
+  it('refuses indent, slice and batch sizes over the bounds before building anything', () => {
+    expect(limitError('{{ "x"|indent(10**9) }}').err.limit).toBe('TEMPLATE_MAX_OUTPUT');
+    expect(limitError('{{ [1]|slice(10**9) }}').err.limit).toBe('TEMPLATE_MAX_RANGE');
+    expect(limitError('{{ range(3)|batch(10**9, 0) }}').err.limit).toBe('TEMPLATE_MAX_RANGE');
+  });
+
+  it('leaves ordinary sizes alone', () => {
+    expect(renderTemplate('{{ "a\nb"|indent(2) }}', {})).toBe('a\n  b');
+    expect(renderTemplate('{{ [1,2,3]|slice(2)|list }}', {})).toBe('[[1, 2], [3]]');
+    expect(renderTemplate('{{ range(5)|batch(2)|list }}', {})).toBe('[[0, 1], [2, 3], [4]]');
+  });
+});
