@@ -251,6 +251,10 @@ describe('lava payload put (CLI)', () => {
     expect(fs.existsSync(path.join(r.dir, name))).toBe(false);
     expect(fs.existsSync(path.join(path.dirname(r.dir), name))).toBe(false);
     expect(fs.readdirSync(path.join(r.dir, 'payloads'))).toEqual([]);
+    // Nor can ls look outside it.
+    const ls = await r.lava(['payload', 'ls', '../']);
+    expect(ls.code).not.toBe(0);
+    expect(ls.stderr).toMatch(/prefix "\.\.\/" has a "\." or "\.\." part/);
     // An ordinary upload still works.
     await r.lavaOk(['payload', 'put', file, 'demo/']);
     expect(fs.existsSync(path.join(r.dir, 'payloads/demo/evil.sh'))).toBe(true);
