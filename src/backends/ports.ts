@@ -97,6 +97,11 @@ export type ClaimResult =
  * redelivered message could run the same run twice at once).
  */
 export interface RunClaims {
+  /**
+   * Check the store can be used for this realm, so a worker refuses to start (with the fix) rather than
+   * fail on its first message. Backends whose storage always exists need not implement it.
+   */
+  ready?(realm: string): Promise<void>;
   claim(realm: string, runId: string, owner: string, leaseSeconds: number): Promise<ClaimResult>;
   renew(realm: string, runId: string, owner: string, leaseSeconds: number): Promise<boolean>;
   /**
@@ -134,6 +139,8 @@ export interface TickClaim {
  * time) is claimed once, with the run id it will be dispatched under, then marked dispatched.
  */
 export interface ScheduleClaims {
+  /** As RunClaims.ready, for the dispatcher. */
+  ready?(realm: string): Promise<void>;
   /** True if this caller won the tick; false if another replica already has it. */
   claim(realm: string, dispatcher: string, tick: TickClaim, owner: string): Promise<boolean>;
   markDispatched(realm: string, dispatcher: string, jobId: string, fireTime: Date): Promise<void>;

@@ -53,6 +53,7 @@ export class Dispatcher {
   static async create(o: DispatcherOptions): Promise<Dispatcher> {
     const raw = await o.backend.config.getRealm(o.realm);
     if (!raw) throw new NotFoundError('realm', o.realm, 'create it with `lava init` or pass the right --realm');
+    await o.backend.schedules.ready?.(o.realm);
     const tz = o.tz ?? process.env.LAVA_DISPATCHER_TZ ?? localZone();
     checkZone(tz);
     const config = new Config(realmSchema.parse(raw).config ?? {});

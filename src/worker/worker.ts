@@ -82,6 +82,8 @@ export class Worker {
     const raw = await o.backend.config.getRealm(o.realm);
     if (!raw) throw new NotFoundError('realm', o.realm, 'create it with `lava init --realm NAME` or pass the right --realm');
     const realm = realmSchema.parse(raw);
+    // A missing claims table (an upstream realm not bootstrapped for this lava) refuses here, with the fix.
+    await o.backend.runs.ready?.(o.realm);
     const config = new Config(realm.config ?? {});
     const workerDir = path.join(config.str('TMPDIR'), o.realm, `${o.worker.replace(/\//g, '-')}.${process.pid}`);
     await fsp.mkdir(workerDir, { recursive: true });

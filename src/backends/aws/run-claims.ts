@@ -26,6 +26,10 @@ export class AwsRunClaims implements RunClaims {
     private readonly events: EventStore,
   ) {}
 
+  ready(realm: string): Promise<void> {
+    return this.t.require(realm, 'runs', 'a worker needs it to claim runs');
+  }
+
   async claim(realm: string, runId: string, owner: string, leaseSeconds: number): Promise<ClaimResult> {
     return this.t.use(realm, 'runs', async (TableName) => {
       for (let tries = 0; ; tries++) {

@@ -15,6 +15,10 @@ const MARK = 'mark';
 export class AwsScheduleClaims implements ScheduleClaims {
   constructor(private readonly t: Tables) {}
 
+  ready(realm: string): Promise<void> {
+    return this.t.require(realm, 'schedules', 'a dispatcher needs it to claim schedule ticks');
+  }
+
   async claim(realm: string, dispatcher: string, tick: TickClaim, owner: string): Promise<boolean> {
     try {
       await this.t.use(realm, 'schedules', (TableName) =>

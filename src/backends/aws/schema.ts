@@ -230,6 +230,27 @@ export class Tables {
     return tableName(realm, kind);
   }
 
+  /**
+   * Make sure a table exists (created with autocreate), so a process that needs it refuses to start
+   * instead of failing on its first request.
+   */
+  async require(realm: string, kind: TableKind, user: string): Promise<void> {
+    const table = tableName(realm, kind);
+    try {
+      await this.clients.dynamo.send(new DescribeTableCommand({ TableName: table }));
+    } catch (err) {
+      if (!isAwsError(err, 'ResourceNotFoundException')) throw err;
+      if (this.clients.opts.autoCreate) {
+        await ensureTable(this.clients, realm, kind);
+        return;
+      }
+      throw new ConfigError(
+        `DynamoDB table ${table} does not exist, and ${user}: create it with \`lava aws bootstrap --realm ${realm}\` ` +
+          '(existing tables are left as they are), or add ?autocreate=true to the aws:// backend URL',
+      );
+    }
+  }
+
   async use<T>(realm: string, kind: TableKind, fn: (table: string) => Promise<T>): Promise<T> {
     const table = tableName(realm, kind);
     try {
