@@ -72,7 +72,8 @@ function pyyamlTags(tags: Tags): Tags {
   return [...kept, ...pyScalars];
 }
 
-export const YAML_OPTIONS = { version: '1.1', customTags: pyyamlTags } as const;
+// prettyErrors off: errors are located here, once; making every error pretty costs O(file) each.
+export const YAML_OPTIONS = { version: '1.1', customTags: pyyamlTags, prettyErrors: false } as const;
 
 /** 1-based line and column of an offset, as editors show them. */
 export function position(text: string, offset: number): { line: number; col: number } {
@@ -81,13 +82,20 @@ export function position(text: string, offset: number): { line: number; col: num
   return { line, col: offset - (before.lastIndexOf('\n') + 1) + 1 };
 }
 
-/** `FILE: WHAT: line L, column C: WHY`, then the line with a caret under the column. */
+/** `FILE: WHAT: line L, column C: WHY`, then the line (a window of a long one) with a caret under the column. */
 function located(file: string, text: string, offset: number, what: string, why: string): ValidationError {
   const { line, col } = position(text, offset);
-  const source = (text.split('\n')[line - 1] ?? '').replace(/\r$/, '');
-  const caret = `${' '.repeat(Math.max(0, col - 1))}^`;
-  return new ValidationError(`${file}: ${what}: line ${line}, column ${col}: ${why}\n    ${source}\n    ${caret}`);
+  let source = (text.split('\n')[line - 1] ?? '').replace(/\r$/, '');
+  let at = col - 1;
+  if (source.length > EXCERPT) {
+    const from = Math.max(0, Math.min(at - EXCERPT / 2, source.length - EXCERPT));
+    source = `${from > 0 ? '…' : ''}${source.slice(from, from + EXCERPT)}${from + EXCERPT < source.length ? '…' : ''}`;
+    at = at - from + (from > 0 ? 1 : 0);
+  }
+  return new ValidationError(`${file}: ${what}: line ${line}, column ${col}: ${why}\n    ${source}\n    ${' '.repeat(at)}^`);
 }
+
+const EXCERPT = 100;
 
 /**
  * The first problem of a document, at the place a reader needs to look. For a plain value that

@@ -102,6 +102,29 @@ describe('job types at check time', () => {
   });
 });
 
+describe('real specs still pass', () => {
+  const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+  const yamlIn = (d: string) =>
+    fs
+      .readdirSync(path.join(root, d))
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => path.join(root, d, f));
+
+  it("upstream's user-guide examples and this project's examples have no type or YAML errors", () => {
+    const files = [...yamlIn('test/fixtures/upstream-guide'), ...yamlIn('examples/jobs'), ...yamlIn('examples/docs')];
+    expect(files.length).toBeGreaterThan(10);
+    let checked = 0;
+    for (const f of files) {
+      for (const s of loadSpecFile(f)) {
+        if (s.spec.type === undefined) continue;
+        expect(checkJobType(s.spec).errors, `${f} ${String(s.spec.job_id)}`).toEqual([]);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(50);
+  });
+});
+
 describe('YAML as upstream (PyYAML, YAML 1.1) reads it', () => {
   it('yes/no/on/off in PyYAML spellings are booleans; y/n stay text', () => {
     const words = [
