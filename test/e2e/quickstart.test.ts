@@ -87,8 +87,10 @@ describe('lava quickstart', () => {
     expect(hello.stdout).toBe('hello from demo/hello in realm quickstart\n');
 
     const flakyErr = await lava(['output', runOf.get('demo/flaky') as string, 'stderr'], { env: withEnv, cwd: dir });
-    expect(flakyErr.code).toBe(0);
+    // It prints what the failed run wrote, then says on stderr that it failed (exit status 1).
+    expect(flakyErr.code).toBe(1);
     expect(flakyErr.stdout).toContain('disk full (not really)');
+    expect(flakyErr.stderr).toMatch(/of demo\/flaky ended failed: .*exit status 3/);
   });
 
   it('events --json of the realm agree with the table', async () => {
