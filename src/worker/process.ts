@@ -1,11 +1,13 @@
 /**
  * Runs job processes: own process group, stdin from /dev/null, stdout/stderr to files (and to the
- * terminal in dev mode), a timeout that kills the whole group with exit status 28, and a registry
- * so a stopping worker can kill whatever is still running.
+ * terminal in dev mode), a timeout that kills the whole group with exit status 28, a registry
+ * so a stopping worker can kill whatever is still running, and the guardian that kills the group
+ * if the worker dies first.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import { guardian } from './guardian.js';
 
 export const TIMEOUT_EXIT_STATUS = 28;
 
@@ -65,6 +67,7 @@ export async function runProcess(o: RunProcessOptions): Promise<ProcessResult> {
   const out = fs.openSync(o.stdoutFile, 'w');
   const err = fs.openSync(o.stderrFile, 'w');
   try {
+    guardian.start();
     return await new Promise<ProcessResult>((resolve) => {
       const child = spawn(o.command, [...o.args], {
         cwd: o.cwd,
@@ -85,7 +88,10 @@ export async function runProcess(o: RunProcessOptions): Promise<ProcessResult> {
       let timedOut = false;
       let aborted = false;
       const pid = child.pid;
-      if (pid !== undefined) o.registry?.add(pid);
+      if (pid !== undefined) {
+        guardian.watch(pid); // first: the worker may be killed at any moment from here on
+        o.registry?.add(pid);
+      }
       const kill = () => pid !== undefined && killGroup(pid);
       const timer = setTimeout(() => {
         timedOut = true;
@@ -106,7 +112,10 @@ export async function runProcess(o: RunProcessOptions): Promise<ProcessResult> {
         o.signal?.removeEventListener('abort', onAbort);
         // Kill stray grandchildren left in the group, as upstream does on completion.
         kill();
-        if (pid !== undefined) o.registry?.remove(pid);
+        if (pid !== undefined) {
+          o.registry?.remove(pid);
+          guardian.unwatch(pid);
+        }
         const exitStatus = timedOut ? TIMEOUT_EXIT_STATUS : spawnError ? 127 : (code ?? -(sig ? (osSignals[sig] ?? 1) : 1));
         resolve({ exitStatus, timedOut, aborted, ...(spawnError ? { spawnError } : {}) });
       });
