@@ -20,6 +20,7 @@ import { dispatch } from '../dispatch/dispatch.js';
 import { builtinHandlers, type HandlerRegistry } from '../handlers/registry.js';
 import { intake } from './intake.js';
 import { ProcessRegistry } from './process.js';
+import { processMarker, removeDeadWorkerDirs } from './stale-scratch.js';
 import { OutcomeNotRecorded, RunLost, Scratch, recordEvent, runJob, type RunEnvironment } from './run-job.js';
 
 export interface WorkerOptions {
@@ -67,6 +68,8 @@ export class Worker {
   /** How many runs this worker ended with each outcome status (`lava worker --exit-code` reads it). */
   readonly outcomes: Record<string, number> = {};
   private started = '';
+  /** Tells this worker from a later process with the same pid (stale-scratch.ts). */
+  private readonly pidStart = processMarker(process.pid);
 
   private constructor(
     private readonly o: Required<Pick<WorkerOptions, 'threads' | 'retries' | 'waitSeconds'>> & WorkerOptions,
@@ -86,8 +89,11 @@ export class Worker {
     await o.backend.runs.ready?.(o.realm);
     const config = new Config(realm.config ?? {});
     const workerDir = path.join(config.str('TMPDIR'), o.realm, `${o.worker.replace(/\//g, '-')}.${process.pid}`);
+    // Dead workers' scratch dirs can hold connection files with secrets: they go first.
+    const stale = await removeDeadWorkerDirs(path.dirname(workerDir), os.hostname(), workerDir);
     await fsp.mkdir(workerDir, { recursive: true });
     const logger = (o.logger ?? silentLogger).child({ realm: o.realm, worker: o.worker });
+    if (stale.length) logger.info({ dirs: stale }, 'removed the scratch dirs of dead workers');
     const self = new Worker(
       { threads: 5, retries: 2, waitSeconds: o.batch ? 1 : 10, ...o },
       {
@@ -107,14 +113,17 @@ export class Worker {
       },
     );
     (self.env as { signal: AbortSignal }).signal = self.runAbort.signal;
+    self.started = new Date().toISOString();
     await fsp.writeFile(
       path.join(workerDir, 'worker.json'),
       JSON.stringify({
         realm: o.realm,
         worker: o.worker,
         pid: process.pid,
-        started: new Date().toISOString(),
+        started: self.started,
         backend: o.backend.url,
+        host: self.env.hostname,
+        pid_start: self.pidStart,
       }),
     );
     return self;
@@ -362,6 +371,8 @@ export class Worker {
       pid: process.pid,
       started: this.started,
       backend: this.o.backend.url,
+      host: this.env.hostname,
+      pid_start: this.pidStart,
       runs: [...this.running.values()],
     };
     try {
