@@ -113,7 +113,7 @@ describe('worker processes', () => {
     const r = await realm();
     const pids = path.join(r.dir, 'pids');
     const mark = path.join(r.dir, 'mark');
-    // The first attempt sleeps (and is orphaned when its worker dies); the second one is quick.
+    // The first attempt sleeps (and is killed with its worker); the second one is quick.
     await putJob(r, {
       job_id: 'e2e/slow',
       payload: `sh -c 'echo $$ >> "$PIDS"; test -f "$MARK" || { touch "$MARK"; sleep 60; }; echo done'`,
@@ -142,8 +142,8 @@ describe('worker processes', () => {
     const second = r.spawn(['worker', '-w', 'w', '--batch', '--wait', '3']);
     const secondExit = await waitExit(second, 25_000);
     expect(secondExit.code, second.stderr()).toBe(0);
-    // The orphan of the first attempt is still asleep: the second attempt did not wait for it.
-    expect(groupAlive(orphan as number)).toBe(true);
+    // The first attempt died with its worker: its process group is gone.
+    expect(groupAlive(orphan as number)).toBe(false);
 
     const records = await r.events(runId as string);
     expect(records).toHaveLength(1);
