@@ -155,18 +155,23 @@ function surprisingNumbers(doc: Document.Parsed, file: string, text: string): st
 
 /** Every document's value (a list document gives its items); throws on the first problem. */
 export function readYaml(text: string, file: string, warnings: string[] = []): unknown[] {
+  try {
+    return readDocuments(text, file, warnings);
+  } catch (err) {
+    if (err instanceof ValidationError) throw err;
+    // The parser's own limits (alias count, nesting too deep for the stack) end here.
+    throw new ValidationError(`${file}: not valid JSON or YAML: ${(err as Error).message}`);
+  }
+}
+
+function readDocuments(text: string, file: string, warnings: string[]): unknown[] {
   const values: unknown[] = [];
   // One error, from the first bad document: later errors are often echoes of the first.
   for (const doc of parseAllDocuments(text, YAML_OPTIONS)) {
     const problem = firstError(doc, file, text) ?? selfAlias(doc, file, text);
     if (problem) throw problem;
     warnings.push(...surprisingNumbers(doc, file, text));
-    let v: unknown;
-    try {
-      v = doc.toJS();
-    } catch (err) {
-      throw new ValidationError(`${file}: not valid JSON or YAML: ${(err as Error).message}`);
-    }
+    const v: unknown = doc.toJS();
     if (v == null) continue;
     if (Array.isArray(v)) values.push(...(v as unknown[]));
     else values.push(v);

@@ -234,6 +234,17 @@ describe('bad YAML is reported once, where it is', () => {
     ]);
   });
 
+  it('alias bombs and nesting too deep for the stack are clean errors', () => {
+    const layers = Array.from({ length: 12 }, (_, i) => {
+      const prev = i === 0 ? 'a' : `a${i - 1}`;
+      return `x-${i}: &a${i} [*${prev}, *${prev}, *${prev}, *${prev}]\n`;
+    });
+    const bomb = file(`job_id: a\ntype: cmd\nworker: w\npayload: x\nx-b: &a [1]\n${layers.join('')}`);
+    expect(() => loadSpecFile(bomb)).toThrow(/not valid JSON or YAML: .*alias count/);
+    const deep = file(`a:\n${Array.from({ length: 20_000 }, (_, i) => `${' '.repeat(i + 1)}- \n`).join('')}`);
+    expect(() => loadSpecFile(deep)).toThrow(ValidationError);
+  });
+
   it('JSON errors are JSON errors; YAML flow style still reads', () => {
     expect(() => loadSpecFile(file('{"job_id": "a", ', 'json'))).toThrow(/not valid JSON or YAML: /);
     expect(loadSpecFile(file('{job_id: a, type: cmd, worker: w, payload: x}'))[0]!.spec.job_id).toBe('a');
