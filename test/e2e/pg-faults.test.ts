@@ -3,7 +3,8 @@
  * hundreds of runs are dispatched, and at random moments a worker is killed with SIGKILL (and a
  * new one started), every connection is cut at a TCP proxy in front of the server, and the server
  * itself is restarted once. Afterwards the events table must show every dispatched run complete
- * exactly once, with nothing left in the queue.
+ * exactly once, with nothing left in the queue, and no two executions of one run may have been alive
+ * at the same time (the jobs write heartbeats, test/support/overlap.ts).
  *
  * The fault schedule comes from a seeded generator: the seed is printed, and LAVA_FAULT_SEED=N
  * replays a schedule. Leases are short (3s) so killed workers' runs come back quickly.
@@ -26,24 +27,17 @@ import {
   type PgServer,
   type TcpProxy,
 } from '../support/pg.js';
+import { HEARTBEAT_SCRIPT, overlaps, readExecutions } from '../support/overlap.js';
+import { seeded } from '../support/seeded.js';
 import { cleanEnv, ensureBuilt, killSpawned, lavaOk, sleep, spawnLava, waitFor, type LavaProcess } from './cli-helpers.js';
 
 const REALM = 'faults';
 const JOB = 'faults/work';
+/** Outlasts a lease (3s): an execution that outlived its killed worker would meet its successor. */
+const LONG_JOB = 'faults/long';
+const LONG_SHARE = 0.1;
 const RUNS = 300;
 const WORKERS = 3;
-
-/** mulberry32: a small seeded generator, so a failing schedule can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Row {
   run_id: string;
@@ -58,6 +52,7 @@ describe.skipIf(pgSkipReason)(`PostgreSQL under faults${pgSkipReason ? ` (skippe
   let dir: string;
   let backend: Backend;
   let env: NodeJS.ProcessEnv;
+  let beatsFile: string;
 
   beforeAll(async () => {
     ensureBuilt();
@@ -76,17 +71,22 @@ describe.skipIf(pgSkipReason)(`PostgreSQL under faults${pgSkipReason ? ` (skippe
     });
     await lavaOk(['init', '--backend', url, '--dir', dir], { env, cwd: dir });
     const spec = path.join(dir, 'job.json');
+    const beats = path.join(dir, 'beat.sh');
+    fs.writeFileSync(beats, HEARTBEAT_SCRIPT);
+    beatsFile = path.join(dir, 'beats.txt');
+    const job = (job_id: string, payload: string, description: string) => ({
+      job_id,
+      type: 'cmd',
+      worker: 'w',
+      enabled: true,
+      payload,
+      parameters: { env: { OUT: beatsFile } },
+      description,
+      owner: 'tests',
+    });
     fs.writeFileSync(
       spec,
-      JSON.stringify({
-        job_id: JOB,
-        type: 'cmd',
-        worker: 'w',
-        enabled: true,
-        payload: 'sleep 0.2',
-        description: 'a short job',
-        owner: 'tests',
-      }),
+      JSON.stringify([job(JOB, `sh ${beats} 2`, 'a short job (0.2s)'), job(LONG_JOB, `sh ${beats} 80`, 'a long job (8s)')]),
     );
     await lavaOk(['job', 'put', spec], { env, cwd: dir });
     backend = await createPostgresBackend(url);
@@ -120,7 +120,9 @@ describe.skipIf(pgSkipReason)(`PostgreSQL under faults${pgSkipReason ? ` (skippe
       // In bursts over most of the fault window, so that the faults meet running jobs and dispatches.
       while (dispatched.length < RUNS) {
         const burst = Math.min(25, RUNS - dispatched.length);
-        for (let i = 0; i < burst; i++) dispatched.push(await dispatch(backend, { realm: REALM, jobId: JOB }));
+        for (let i = 0; i < burst; i++) {
+          dispatched.push(await dispatch(backend, { realm: REALM, jobId: random() < LONG_SHARE ? LONG_JOB : JOB }));
+        }
         await sleep(500 + random() * 500);
       }
     })();
@@ -191,6 +193,11 @@ describe.skipIf(pgSkipReason)(`PostgreSQL under faults${pgSkipReason ? ` (skippe
       [REALM],
     );
     expect(Number(claims[0]?.open)).toBe(0);
+
+    // Every run's job ran to its end at least once, and never beside another execution of itself.
+    const executions = readExecutions(beatsFile);
+    expect(dispatched.filter((id) => !(executions.get(id) ?? []).some((e) => e.ended))).toEqual([]);
+    expect(overlaps(executions)).toEqual([]);
 
     for (const w of workers.filter((x) => x.running())) process.kill(w.pid, 'SIGTERM');
     await Promise.all(workers.map((w) => w.exited));
