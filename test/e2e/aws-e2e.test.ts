@@ -247,6 +247,10 @@ describe('AWS backend end to end (emulators)', () => {
     expect((await waitExit(first, 5_000)).signal).toBe('SIGKILL');
     const before = statuses(await rawEvents('demo/slow', runId));
     expect(before).toEqual(['starting', 'running']);
+    // Start the next worker once the dead one's claim has lapsed too: the message can become visible a
+    // moment before the claim does, and a batch worker that finds the run still claimed defers it and,
+    // seeing nothing else to do, exits.
+    await new Promise((resolve) => setTimeout(resolve, 3_500));
 
     const second = spawnLava(['worker', '-w', 'core', '--batch', '--wait', '5', '--retries=-1'], { env, cwd: work });
     const exit = await waitExit(second, 40_000);
