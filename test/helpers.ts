@@ -3,11 +3,22 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openBackend } from '../src/backends/index.js';
-import type { Backend, EventRecord } from '../src/backends/ports.js';
+import type { Backend, EventEntry, EventRecord } from '../src/backends/ports.js';
 import { initEmbeddedRealm } from '../src/cli/init.js';
 import { dispatch, type DispatchRequest } from '../src/dispatch/dispatch.js';
 import type { RealmSpec } from '../src/core/schemas.js';
 import { Worker, type WorkerOptions } from '../src/worker/worker.js';
+
+/** One run's record, as a test reads it. */
+export interface Ran {
+  runId: string;
+  statuses: string[];
+  log: EventEntry[];
+  /** The info of the first entry with this status. */
+  info(status: string): unknown;
+  /** The info of the last entry. */
+  last: unknown;
+}
 
 export interface TestRealm {
   dir: string;
@@ -19,6 +30,8 @@ export interface TestRealm {
   dispatch(jobId: string, req?: Partial<DispatchRequest>): Promise<string>;
   /** Run a batch worker until the queue is empty. */
   drain(options?: Partial<WorkerOptions>): Promise<Worker>;
+  /** Store a job (on worker `w`), dispatch it once, drain the queue and read the run's record. */
+  runOnce(spec: Record<string, unknown>, req?: Partial<DispatchRequest>): Promise<Ran>;
   events(runId: string, jobId?: string): Promise<EventRecord[]>;
   statuses(runId: string, jobId: string): Promise<string[]>;
   writePayload(rel: string, content: string, mode?: number): void;
@@ -45,6 +58,15 @@ export async function makeRealm(config: Record<string, unknown> = {}): Promise<T
       const worker = await Worker.create({ backend, realm: 'test', worker: 'w', batch: true, waitSeconds: 0, ...options });
       await worker.run();
       return worker;
+    },
+    async runOnce(spec, req = {}) {
+      await t.putJob(spec);
+      const runId = await t.dispatch(String(spec.job_id), req);
+      await t.drain();
+      const rec = await backend.events.get('test', String(spec.job_id), runId);
+      const log = rec?.log ?? [];
+      const info = (status: string) => log.find((e) => e.status === status)?.info;
+      return { runId, statuses: log.map((e) => e.status), log, info, last: log.at(-1)?.info };
     },
     async events(runId, jobId) {
       return backend.events.query('test', { runId, ...(jobId ? { jobId } : {}), limit: 1000 });

@@ -10,6 +10,7 @@ import { Dispatcher } from '../dispatch/dispatcher.js';
 import { nextFires, scheduleEntries } from '../dispatch/schedule.js';
 import { Worker } from '../worker/worker.js';
 import { collect, printJson, printTable, resolveRealm, withBackend, type GlobalOptions } from './context.js';
+import { allOf, dispatcherDaemon, runDaemon, workerDaemon } from './daemon.js';
 
 /** `2026-11-24 09:00:00 +11:00` in a zone. */
 export function formatInZone(d: Date, tz: string): string {
@@ -89,7 +90,9 @@ export function registerSchedule(program: Command, g: () => GlobalOptions): void
 
   program
     .command('dispatcher')
-    .description('dispatch scheduled jobs of one dispatcher name; run several for high availability')
+    .description(
+      'dispatch scheduled jobs of one dispatcher name; run several for high availability (SIGINT/SIGTERM/SIGHUP: stop)',
+    )
     .requiredOption('-d, --dispatcher <name>', 'dispatcher name (jobs whose `dispatcher` field is this)')
     .option('--tz <zone>', 'zone cron lines are read in (default: LAVA_DISPATCHER_TZ or this machine)')
     .option('-l, --level <level>', 'log level')
@@ -99,9 +102,7 @@ export function registerSchedule(program: Command, g: () => GlobalOptions): void
       try {
         const realm = await resolveRealm(backend, g());
         const d = await Dispatcher.create({ backend, realm: realm.realm, name: o.dispatcher, tz: zone(o.tz), logger });
-        const stop = () => void d.stop();
-        process.once('SIGINT', stop).once('SIGTERM', stop).once('SIGHUP', stop);
-        await d.run();
+        await runDaemon(dispatcherDaemon(d, o.dispatcher, logger), logger);
       } finally {
         await backend.close();
       }
@@ -127,15 +128,11 @@ export function registerSchedule(program: Command, g: () => GlobalOptions): void
         const dispatchers = await Promise.all(
           o.dispatcher.map((d) => Dispatcher.create({ backend, realm: realm.realm, name: d, tz: zone(o.tz), logger })),
         );
-        let signals = 0;
-        const onSignal = () => {
-          if (++signals > 1) return workers.forEach((w) => w.kill());
-          for (const d of dispatchers) void d.stop();
-          for (const w of workers) void w.stop();
-        };
-        for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
-        await Promise.all([...workers.map((w) => w.run()), ...dispatchers.map((d) => d.run())]);
-        for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(sig, onSignal);
+        const daemons = [
+          ...workers.map(workerDaemon),
+          ...dispatchers.map((d, i) => dispatcherDaemon(d, o.dispatcher[i] as string, logger)),
+        ];
+        await runDaemon(allOf(daemons), logger);
       } finally {
         await backend.close();
       }

@@ -1,10 +1,11 @@
-/** `lava worker`: the worker daemon. Only this command installs signal handlers. */
+/** `lava worker`: the worker daemon. Its signal handling is the shared stop policy (./daemon.ts). */
 import type { Command } from 'commander';
 import { openBackend, backendUrl } from '../backends/index.js';
 import { ValidationError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { Worker } from '../worker/worker.js';
 import { resolveRealm, type GlobalOptions } from './context.js';
+import { runDaemon, workerDaemon } from './daemon.js';
 
 interface Opts {
   worker: string;
@@ -33,7 +34,9 @@ function int(value: string, flag: string, min: number): number {
 export function registerWorker(program: Command, g: () => GlobalOptions): void {
   program
     .command('worker')
-    .description('run jobs dispatched to a worker (SIGINT/SIGTERM: finish running jobs, then exit; twice: hand them back now)')
+    .description(
+      'run jobs dispatched to a worker (SIGINT/SIGTERM/SIGHUP: running jobs get SHUTDOWN_GRACE, then are handed back; twice: now)',
+    )
     .requiredOption('-w, --worker <name>', 'worker (fleet) name')
     .option('-t, --threads <n>', 'jobs run at once', '5')
     .option('--dev', 'dev mode: job output goes to this terminal too')
@@ -66,24 +69,7 @@ export function registerWorker(program: Command, g: () => GlobalOptions): void {
           ...(o.wait !== undefined ? { waitSeconds: int(o.wait, '--wait', 0) } : {}),
           logger,
         });
-        let signals = 0;
-        const onSignal = (sig: NodeJS.Signals) => {
-          signals++;
-          if (signals === 1 && sig !== 'SIGTERM') {
-            logger.info({ signal: sig }, 'stopping: no new jobs; running jobs may finish (signal again to stop now)');
-            void worker.stop(Infinity);
-          } else if (signals === 1) {
-            logger.info({ signal: sig }, 'stopping: no new jobs; running jobs get SHUTDOWN_GRACE to finish');
-            void worker.stop();
-          } else {
-            logger.warn({ signal: sig }, 'stopping now');
-            worker.kill();
-          }
-        };
-        for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
-        process.on('SIGUSR1', () => logger.info({ state: worker.state, config: worker.env.config.dump() }, 'worker status'));
-        await worker.run();
-        for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR1'] as const) process.removeAllListeners(sig);
+        await runDaemon(workerDaemon(worker), logger);
         const bad = UNSUCCESSFUL.filter((s) => worker.outcomes[s]).map((s) => `${worker.outcomes[s]} ${s}`);
         if (o.exitCode && bad.length) {
           process.stderr.write(`lava: runs that did not succeed: ${bad.join(', ')} (see \`lava events --since 1h\`)\n`);

@@ -93,7 +93,7 @@ export const CONFIG_PARAMS = {
   SHUTDOWN_GRACE: {
     kind: 'duration',
     default: '30s',
-    doc: 'on SIGTERM, time running jobs get to finish before they are killed and handed back',
+    doc: 'on SIGINT, SIGTERM or SIGHUP, time running jobs get to finish before they are killed and handed back',
   },
   // Beyond upstream: bounds on one template render, so one template cannot freeze or kill a worker.
   TEMPLATE_MAX_RANGE: { kind: 'int', default: 1_000_000, doc: 'most items one range() or list repetition may make' },

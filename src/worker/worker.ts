@@ -206,7 +206,7 @@ export class Worker {
         this.env.logger.info({ running: this.active.size, grace: graceSeconds }, 'stopping: waiting for running jobs');
         const timer = new AbortController();
         const drained = Promise.allSettled([...this.active]).then(() => true);
-        // An infinite grace (SIGINT/SIGHUP) waits for the jobs however long they take.
+        // An infinite grace waits for the jobs however long they take.
         const graceOver = Number.isFinite(graceSeconds)
           ? sleep(graceSeconds * 1000, timer.signal).then(() => false)
           : new Promise<boolean>(() => undefined);

@@ -1,6 +1,5 @@
 /** The event action: an `event` entry in the run's record, with EventBridge-shaped info. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { EventEntry } from '../../src/backends/ports.js';
 import { makeRealm, type TestRealm } from '../helpers.js';
 
 let t: TestRealm;
@@ -11,25 +10,9 @@ afterEach(async () => {
   await t.close();
 });
 
-interface Ran {
-  runId: string;
-  statuses: string[];
-  log: EventEntry[];
-  info(status: string): unknown;
-}
-
-async function runOnce(spec: Record<string, unknown>): Promise<Ran> {
-  await t.putJob(spec);
-  const runId = await t.dispatch(String(spec.job_id));
-  await t.drain();
-  const rec = await t.backend.events.get('test', String(spec.job_id), runId);
-  const log = rec?.log ?? [];
-  return { runId, statuses: log.map((e) => e.status), log, info: (s) => log.find((e) => e.status === s)?.info };
-}
-
 describe('event action', () => {
   it('records an event entry with the defaults after complete', async () => {
-    const ran = await runOnce({ job_id: 'ev/ok', type: 'cmd', payload: 'true', on_success: [{ action: 'event' }] });
+    const ran = await t.runOnce({ job_id: 'ev/ok', type: 'cmd', payload: 'true', on_success: [{ action: 'event' }] });
     expect(ran.statuses).toEqual(['starting', 'running', 'complete', 'event']);
     expect(ran.info('event')).toEqual({
       source: 'lava.test',
@@ -44,7 +27,7 @@ describe('event action', () => {
   });
 
   it('in on_fail takes exit_status from error_data (upstream fails here, Appendix A7)', async () => {
-    const ran = await runOnce({
+    const ran = await t.runOnce({
       job_id: 'ev/fail',
       type: 'cmd',
       payload: "sh -c 'exit 5'",
@@ -55,7 +38,7 @@ describe('event action', () => {
   });
 
   it('uses null when there is no exit status at all (a log job fails without one)', async () => {
-    const ran = await runOnce({
+    const ran = await t.runOnce({
       job_id: 'ev/none',
       type: 'cmd',
       payload: 'true',
@@ -67,7 +50,7 @@ describe('event action', () => {
   });
 
   it('renders every given field, and each string value of a detail map', async () => {
-    const ran = await runOnce({
+    const ran = await t.runOnce({
       job_id: 'ev/custom',
       type: 'log',
       globals: { team: 'data' },
@@ -102,7 +85,7 @@ describe('event action', () => {
     [{ resources: [1] }, /"resources\[0\]" must be a string/],
     [{ source: 42 }, /"source" must be a string/],
   ])('fails %j with action_failed and records no event', async (fields, message) => {
-    const ran = await runOnce({ job_id: 'ev/bad', type: 'log', on_success: [{ action: 'event', ...fields }] });
+    const ran = await t.runOnce({ job_id: 'ev/bad', type: 'log', on_success: [{ action: 'event', ...fields }] });
     expect(ran.statuses).toEqual(['starting', 'running', 'complete', 'action_failed']);
     expect(String(ran.info('action_failed'))).toMatch(message);
   });

@@ -1,6 +1,5 @@
 /** The state action: rendered id/value/publisher, types, TTL cap, strict keys, reserved ids. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { EventEntry } from '../../src/backends/ports.js';
 import { getState } from '../../src/state/state.js';
 import { makeRealm, type TestRealm } from '../helpers.js';
 
@@ -12,26 +11,10 @@ afterEach(async () => {
   await t.close();
 });
 
-interface Ran {
-  runId: string;
-  statuses: string[];
-  log: EventEntry[];
-  info(status: string): unknown;
-}
-
-async function runOnce(spec: Record<string, unknown>): Promise<Ran> {
-  await t.putJob(spec);
-  const runId = await t.dispatch(String(spec.job_id));
-  await t.drain();
-  const rec = await t.backend.events.get('test', String(spec.job_id), runId);
-  const log = rec?.log ?? [];
-  return { runId, statuses: log.map((e) => e.status), log, info: (s) => log.find((e) => e.status === s)?.info };
-}
-
 describe('state action', () => {
   it('in on_success writes a value rendered from result, job and globals; publisher defaults to the job id', async () => {
     const before = Date.now() / 1000;
-    const ran = await runOnce({
+    const ran = await t.runOnce({
       job_id: 'etl/orders',
       type: 'cmd',
       payload: 'echo done',
@@ -62,15 +45,15 @@ describe('state action', () => {
       state: { seen: 'never' },
       on_success: [{ action: 'state', state_id: 'seen', value: '{{ job.run_id }}' }],
     };
-    const first = await runOnce(spec);
+    const first = await t.runOnce(spec);
     expect(first.info('logging')).toBe('seen=never');
-    const second = await runOnce(spec);
+    const second = await t.runOnce(spec);
     expect(second.info('logging')).toBe(`seen=${first.runId}`);
   });
 
   it('in on_fail records the failure, with raw and secure types, a publisher and a capped ttl', async () => {
     const before = Date.now() / 1000;
-    const ran = await runOnce({
+    const ran = await t.runOnce({
       job_id: 'flaky',
       type: 'cmd',
       payload: "sh -c 'exit 4'",
@@ -101,7 +84,7 @@ describe('state action', () => {
   });
 
   it('rejects unknown fields, naming them, as an action_failed event that stops the rest of the list', async () => {
-    const ran = await runOnce({
+    const ran = await t.runOnce({
       job_id: 'typo',
       type: 'log',
       on_success: [
@@ -124,7 +107,7 @@ describe('state action', () => {
     [{ state_id: 'x', value: 1, ttl: 'forever' }, /bad duration/],
     [{ state_id: 'x', value: 1, publisher: 3 }, /"publisher" must be a string/],
   ])('fails %j with action_failed', async (fields, message) => {
-    const ran = await runOnce({ job_id: 'bad', type: 'log', on_success: [{ action: 'state', ...fields }] });
+    const ran = await t.runOnce({ job_id: 'bad', type: 'log', on_success: [{ action: 'state', ...fields }] });
     expect(ran.statuses).toEqual(['starting', 'running', 'complete', 'action_failed']);
     expect(String(ran.info('action_failed'))).toMatch(message);
     expect(await t.backend.state.list('test')).toEqual([]);

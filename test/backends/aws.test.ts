@@ -33,12 +33,7 @@ import { isoLocal, isoUtcNaive } from '../../src/core/time.js';
 import { getState, putState } from '../../src/state/state.js';
 import { Config } from '../../src/core/config.js';
 import { runBlobStoreConformance } from '../conformance/blob-store.case.js';
-import { runConfigStoreConformance } from '../conformance/config-store.case.js';
-import { runEventStoreConformance } from '../conformance/event-store.case.js';
-import { runQueueConformance } from '../conformance/queue.case.js';
-import { runRunClaimsConformance } from '../conformance/run-claims.case.js';
-import { runSecretStoreConformance } from '../conformance/secret-store.case.js';
-import { runStateStoreConformance } from '../conformance/state-store.case.js';
+import { runBackendConformance } from '../conformance/backend.js';
 import { opensslLegacy, startAwsEmulators, startLegacyS3rver, useEnv, type AwsEmulators } from '../support/aws.js';
 
 const AUTO = 'aws://?autocreate=true';
@@ -75,45 +70,34 @@ function fixEmulatorCounts(backend: Backend): Backend {
   return new Proxy(backend, { get: (t, p) => (p === 'queue' ? queue : Reflect.get(t, p)) });
 }
 
-const opts = {
+runBackendConformance({
   name: 'aws',
   make: async () => {
     const backend = await openBackend(AUTO);
     return { backend: fixEmulatorCounts(backend), cleanup: () => backend.close() };
   },
-};
-
-runConfigStoreConformance(opts);
-runEventStoreConformance(opts);
-runRunClaimsConformance({
-  ...opts,
   skip: {
-    'expire deletes claims last written before the cutoff, and only those':
-      "DynamoDB's TTL expires run claims a week after their last write, so expire does nothing on this backend",
-  },
-});
-runStateStoreConformance(opts);
-runSecretStoreConformance({
-  ...opts,
-  skip: {
-    'put/get/list/delete':
-      'SSM Parameter Store cannot hold an empty value, so the empty secret this test stores is refused; ' +
-      '"AWS SecretStore: put/get/list/delete without the empty secret" runs the rest',
-  },
-});
-runQueueConformance({
-  ...opts,
-  skip: {
-    'extendVisibility to 0 makes the message visible at once':
-      'local-aws-sqs counts ChangeMessageVisibility as a receive, so the count comes back as 3 where SQS says 2; ' +
-      '"AWS Queue: extendVisibility to 0 gives the message back" checks the rest',
-    'a stale receipt can neither delete nor extend':
-      'SQS answers DeleteMessage and ChangeMessageVisibility with an earlier receipt of the message with success ' +
-      '(local-aws-sqs even acts on it), so the port cannot report false; the run claims keep a run from running twice; ' +
-      'see "AWS Queue: SQS accepts stale receipts"',
-    'delete removes the message; unknown receipts are refused':
-      'SQS answers a second DeleteMessage with the same receipt with success, so the second delete is true; ' +
-      'see "AWS Queue: deleting twice succeeds, unknown receipts are refused"',
+    runClaims: {
+      'expire deletes claims last written before the cutoff, and only those':
+        "DynamoDB's TTL expires run claims a week after their last write, so expire does nothing on this backend",
+    },
+    secrets: {
+      'put/get/list/delete':
+        'SSM Parameter Store cannot hold an empty value, so the empty secret this test stores is refused; ' +
+        '"AWS SecretStore: put/get/list/delete without the empty secret" runs the rest',
+    },
+    queue: {
+      'extendVisibility to 0 makes the message visible at once':
+        'local-aws-sqs counts ChangeMessageVisibility as a receive, so the count comes back as 3 where SQS says 2; ' +
+        '"AWS Queue: extendVisibility to 0 gives the message back" checks the rest',
+      'a stale receipt can neither delete nor extend':
+        'SQS answers DeleteMessage and ChangeMessageVisibility with an earlier receipt of the message with success ' +
+        '(local-aws-sqs even acts on it), so the port cannot report false; the run claims keep a run from running twice; ' +
+        'see "AWS Queue: SQS accepts stale receipts"',
+      'delete removes the message; unknown receipts are refused':
+        'SQS answers a second DeleteMessage with the same receipt with success, so the second delete is true; ' +
+        'see "AWS Queue: deleting twice succeeds, unknown receipts are refused"',
+    },
   },
 });
 runBlobStoreConformance({

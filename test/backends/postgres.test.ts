@@ -16,12 +16,7 @@ import { Db } from '../../src/backends/postgres/db.js';
 import { createPostgresBackend, parsePostgresUrl, redactUrl } from '../../src/backends/postgres/index.js';
 import type { Backend } from '../../src/backends/ports.js';
 import { ConfigError } from '../../src/core/errors.js';
-import { runConfigStoreConformance } from '../conformance/config-store.case.js';
-import { runEventStoreConformance } from '../conformance/event-store.case.js';
-import { runQueueConformance } from '../conformance/queue.case.js';
-import { runRunClaimsConformance } from '../conformance/run-claims.case.js';
-import { runSecretStoreConformance } from '../conformance/secret-store.case.js';
-import { runStateStoreConformance } from '../conformance/state-store.case.js';
+import { runBackendConformance } from '../conformance/backend.js';
 import {
   adminQuery,
   backendUrl,
@@ -46,13 +41,7 @@ if (pgSkipReason) {
     await server?.stop();
   }, 60_000);
 
-  const opts = { name: 'postgres', make: () => makeBackend(server) };
-  runConfigStoreConformance(opts);
-  runEventStoreConformance(opts);
-  runRunClaimsConformance(opts);
-  runStateStoreConformance(opts);
-  runSecretStoreConformance(opts);
-  runQueueConformance(opts);
+  runBackendConformance({ name: 'postgres', make: () => makeBackend(server) });
 
   describe('PostgreSQL backend specifics', () => {
     const open: Backend[] = [];

@@ -10,12 +10,7 @@ import { openBackend } from '../../src/backends/index.js';
 import { FileBlobStore } from '../../src/backends/blob/file.js';
 import type { Backend } from '../../src/backends/ports.js';
 import { runBlobStoreConformance } from '../conformance/blob-store.case.js';
-import { runConfigStoreConformance } from '../conformance/config-store.case.js';
-import { runEventStoreConformance } from '../conformance/event-store.case.js';
-import { runQueueConformance } from '../conformance/queue.case.js';
-import { runRunClaimsConformance } from '../conformance/run-claims.case.js';
-import { runSecretStoreConformance } from '../conformance/secret-store.case.js';
-import { runStateStoreConformance } from '../conformance/state-store.case.js';
+import { runBackendConformance } from '../conformance/backend.js';
 
 async function makeSqlite(): Promise<{ backend: Backend; cleanup: () => Promise<void> }> {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'lava-sqlite-'));
@@ -29,14 +24,7 @@ async function makeSqlite(): Promise<{ backend: Backend; cleanup: () => Promise<
   };
 }
 
-const opts = { name: 'sqlite', make: makeSqlite };
-
-runConfigStoreConformance(opts);
-runEventStoreConformance(opts);
-runRunClaimsConformance(opts);
-runStateStoreConformance(opts);
-runSecretStoreConformance(opts);
-runQueueConformance(opts);
+runBackendConformance({ name: 'sqlite', make: makeSqlite });
 
 runBlobStoreConformance({
   name: 'file',

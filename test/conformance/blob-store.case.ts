@@ -8,34 +8,29 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { BlobStore } from '../../src/backends/ports.js';
-import { skippableTest } from './harness.js';
+import { type ConformanceOptions, skippableTest, useSubject } from './harness.js';
 
-export interface BlobStoreConformanceOptions {
-  name: string;
-  /** A store and a base URI (e.g. file:///tmp/x or s3://bucket/prefix) under which tests may write. */
-  make: () => Promise<{ store: BlobStore; baseUri: string; cleanup: () => Promise<void> }>;
-  /** Test title → why it is skipped on this backend. */
-  skip?: Record<string, string>;
-}
+/** `make` gives a store and a base URI (e.g. file:///tmp/x or s3://bucket/prefix) under which tests may write. */
+export type BlobStoreConformanceOptions = ConformanceOptions<{ store: BlobStore; baseUri: string }>;
 
 export function runBlobStoreConformance(opts: BlobStoreConformanceOptions): void {
   const test = skippableTest(opts.name, opts.skip);
 
   describe(`BlobStore conformance: ${opts.name}`, () => {
-    let store: BlobStore;
-    let baseUri: string;
-    let cleanup: () => Promise<void> = async () => {};
+    let store!: BlobStore;
+    let baseUri!: string;
     let localDir: string;
 
+    useSubject(opts.make, (made) => {
+      store = made.store;
+      baseUri = made.baseUri.replace(/\/+$/, '');
+    });
     beforeAll(async () => {
-      ({ store, baseUri, cleanup } = await opts.make());
-      baseUri = baseUri.replace(/\/+$/, '');
       localDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'lava-blob-local-'));
-    }, 60_000);
+    });
     afterAll(async () => {
-      await cleanup();
       if (localDir) await fsp.rm(localDir, { recursive: true, force: true });
-    }, 60_000);
+    });
 
     /** A unique prefix (no trailing slash) for one test. */
     const area = (label: string) => `${baseUri}/${label}-${randomBytes(4).toString('hex')}`;

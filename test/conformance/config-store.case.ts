@@ -2,17 +2,12 @@
  * ConfigStore conformance: realms and the jobs/connections/triggers tables of a realm.
  * Backend-agnostic: every test uses its own realm names, so suites may share one backend.
  */
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { RealmSpec } from '../../src/core/schemas.js';
 import type { Backend, ConfigTable, Item } from '../../src/backends/ports.js';
-import { skippableTest, uniqueRealm } from './harness.js';
+import { type ConformanceOptions, skippableTest, uniqueRealm, useBackend } from './harness.js';
 
-export interface ConfigStoreConformanceOptions {
-  name: string;
-  make: () => Promise<{ backend: Backend; cleanup: () => Promise<void> }>;
-  /** Test title → why it is skipped on this backend. */
-  skip?: Record<string, string>;
-}
+export type ConfigStoreConformanceOptions = ConformanceOptions;
 
 /** A short realm name unique to this run, valid as part of an SQS queue or table name. */
 
@@ -37,22 +32,12 @@ export function runConfigStoreConformance(opts: ConfigStoreConformanceOptions): 
   const test = skippableTest(opts.name, opts.skip);
 
   describe(`ConfigStore conformance: ${opts.name}`, () => {
-    let backend: Backend;
-    let cleanup: () => Promise<void> = async () => {};
-
-    beforeAll(async () => {
-      ({ backend, cleanup } = await opts.make());
-    }, 60_000);
-    afterAll(async () => {
-      await cleanup();
-    }, 60_000);
-
-    /** A realm that exists (some backends need the realm before its tables). */
-    async function freshRealm(label: string): Promise<string> {
-      const realm = uniqueRealm(label);
-      await backend.config.putRealm(realmSpec(realm));
-      return realm;
-    }
+    let backend!: Backend;
+    const { freshRealm } = useBackend(
+      opts.make,
+      (b) => (backend = b),
+      (realm) => realmSpec(realm),
+    );
 
     test('realm put/get/list/delete', async () => {
       const a = uniqueRealm('realm-a');

@@ -5,14 +5,9 @@
 import { describe, expect } from 'vitest';
 import { isoLocal, isoUtcNaive } from '../../src/core/time.js';
 import type { Backend, NewEvent } from '../../src/backends/ports.js';
-import { skippableTest, useBackend } from './harness.js';
+import { type ConformanceOptions, skippableTest, useBackend } from './harness.js';
 
-export interface EventStoreConformanceOptions {
-  name: string;
-  make: () => Promise<{ backend: Backend; cleanup: () => Promise<void> }>;
-  /** Test title → why it is skipped on this backend. */
-  skip?: Record<string, string>;
-}
+export type EventStoreConformanceOptions = ConformanceOptions;
 
 /** Whole-second instants around a fixed base, so formats and ttl arithmetic are exact. */
 const BASE = Date.UTC(2026, 0, 15, 10, 0, 0);

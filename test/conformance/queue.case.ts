@@ -8,16 +8,11 @@
  * Backend-agnostic: every test uses its own realm, hence its own queue.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { describe, expect } from 'vitest';
 import { queueName, type Backend, type Queue, type QueueMessage } from '../../src/backends/ports.js';
-import { skippableTest, uniqueRealm } from './harness.js';
+import { type ConformanceOptions, skippableTest, uniqueRealm, useBackend } from './harness.js';
 
-export interface QueueConformanceOptions {
-  name: string;
-  make: () => Promise<{ backend: Backend; cleanup: () => Promise<void> }>;
-  /** Test title → why it is skipped on this backend. */
-  skip?: Record<string, string>;
-}
+export type QueueConformanceOptions = ConformanceOptions;
 
 const NOW = { max: 10, visibilitySeconds: 30, waitSeconds: 0 } as const;
 
@@ -37,21 +32,9 @@ export function runQueueConformance(opts: QueueConformanceOptions): void {
   const test = skippableTest(opts.name, opts.skip);
 
   describe(`Queue conformance: ${opts.name}`, () => {
-    let backend: Backend;
-    let cleanup: () => Promise<void> = async () => {};
-
-    beforeAll(async () => {
-      ({ backend, cleanup } = await opts.make());
-    }, 60_000);
-    afterAll(async () => {
-      await cleanup();
-    }, 60_000);
-
-    async function freshQueue(label: string, worker = 'core'): Promise<Queue> {
-      const realm = uniqueRealm(label);
-      await backend.config.putRealm({ realm, s3_payloads: 'file:///tmp/p', s3_temp: 'file:///tmp/t' });
-      return backend.queue(realm, worker);
-    }
+    let backend!: Backend;
+    const { freshRealm } = useBackend(opts.make, (b) => (backend = b));
+    const freshQueue = async (label: string, worker = 'core'): Promise<Queue> => backend.queue(await freshRealm(label), worker);
 
     test('send then receive returns the body, id, receive count 1 and sent time', async () => {
       const q = await freshQueue('q-basic');

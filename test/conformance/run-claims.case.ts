@@ -5,14 +5,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect } from 'vitest';
 import type { Backend } from '../../src/backends/ports.js';
-import { skippableTest, useBackend } from './harness.js';
+import { type ConformanceOptions, skippableTest, useBackend } from './harness.js';
 
-export interface RunClaimsConformanceOptions {
-  name: string;
-  make: () => Promise<{ backend: Backend; cleanup: () => Promise<void> }>;
-  /** Test title → why it is skipped on this backend. */
-  skip?: Record<string, string>;
-}
+export type RunClaimsConformanceOptions = ConformanceOptions;
 
 /** Long enough past a 1 s lease for any clock granularity we expect. */
 const PAST_LEASE_MS = 1_300;

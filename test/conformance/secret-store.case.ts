@@ -4,14 +4,9 @@
  */
 import { describe, expect } from 'vitest';
 import type { Backend } from '../../src/backends/ports.js';
-import { skippableTest, useBackend } from './harness.js';
+import { type ConformanceOptions, skippableTest, useBackend } from './harness.js';
 
-export interface SecretStoreConformanceOptions {
-  name: string;
-  make: () => Promise<{ backend: Backend; cleanup: () => Promise<void> }>;
-  /** Test title → why it is skipped on this backend. */
-  skip?: Record<string, string>;
-}
+export type SecretStoreConformanceOptions = ConformanceOptions;
 
 export function runSecretStoreConformance(opts: SecretStoreConformanceOptions): void {
   const test = skippableTest(opts.name, opts.skip);

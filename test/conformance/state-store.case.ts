@@ -5,14 +5,9 @@
 import { describe, expect } from 'vitest';
 import type { StateItem } from '../../src/core/schemas.js';
 import type { Backend } from '../../src/backends/ports.js';
-import { skippableTest, useBackend } from './harness.js';
+import { type ConformanceOptions, skippableTest, useBackend } from './harness.js';
 
-export interface StateStoreConformanceOptions {
-  name: string;
-  make: () => Promise<{ backend: Backend; cleanup: () => Promise<void> }>;
-  /** Test title → why it is skipped on this backend. */
-  skip?: Record<string, string>;
-}
+export type StateStoreConformanceOptions = ConformanceOptions;
 
 function item(stateId: string, value: unknown, extra: Partial<StateItem> = {}): StateItem {
   return { state_id: stateId, type: 'json', value, timestamp: '2026-01-15T10:00:00+00:00', ttl: 1_800_000_000, ...extra };

@@ -4,8 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Config } from '../../src/core/config.js';
 import { putState } from '../../src/state/state.js';
-import type { EventEntry } from '../../src/backends/ports.js';
-import { makeRealm, type TestRealm } from '../helpers.js';
+import { makeRealm, type Ran, type TestRealm } from '../helpers.js';
 
 let t: TestRealm;
 beforeEach(async () => {
@@ -16,23 +15,6 @@ afterEach(async () => {
 });
 
 const config = () => new Config({}, {});
-
-interface Ran {
-  runId: string;
-  statuses: string[];
-  log: EventEntry[];
-  /** The info of the first entry with this status. */
-  info(status: string): unknown;
-}
-
-async function runOnce(spec: Record<string, unknown>): Promise<Ran> {
-  await t.putJob(spec);
-  const runId = await t.dispatch(String(spec.job_id));
-  await t.drain();
-  const rec = await t.backend.events.get('test', String(spec.job_id), runId);
-  const log = rec?.log ?? [];
-  return { runId, statuses: log.map((e) => e.status), log, info: (s) => log.find((e) => e.status === s)?.info };
-}
 
 /** The stdout a cmd job stored, from its `complete` result. */
 function stdoutOf(ran: Ran): string {
@@ -48,7 +30,7 @@ describe('job state import', () => {
     await putState(t.backend, 'test', config(), 'cutoff', '2026-11-01');
     await putState(t.backend, 'test', config(), 'limits', { rows: 500 }, { type: 'raw' });
     await putState(t.backend, 'test', config(), 'token', 'tok-123', { type: 'secure' });
-    const ran = await runOnce({
+    const ran = await t.runOnce({
       job_id: 'reader',
       type: 'cmd',
       // Quoted: cmd payloads are split like a shell line before rendering (upstream quirk A9).
@@ -63,7 +45,7 @@ describe('job state import', () => {
   it('does not import an expired item: the default stays', async () => {
     const longAgo = { now: () => new Date(Date.now() - 2 * 86400_000) };
     await putState(t.backend, 'test', config(), 'cutoff', 'stale', { ttl: '1d' }, longAgo);
-    const ran = await runOnce({
+    const ran = await t.runOnce({
       job_id: 'reader2',
       type: 'cmd',
       payload: 'echo "{{ state.cutoff }}"',
@@ -80,7 +62,7 @@ describe('job state import', () => {
       timestamp: '2026-01-01T00:00:00+00:00',
       ttl: Math.floor(Date.now() / 1000) + 3600,
     });
-    const ran = await runOnce({ job_id: 'reader3', type: 'cmd', payload: 'true', state: { broken: 1 } });
+    const ran = await t.runOnce({ job_id: 'reader3', type: 'cmd', payload: 'true', state: { broken: 1 } });
     expect(ran.statuses).toEqual(['starting', 'failed']);
     expect(JSON.stringify(ran.info('failed'))).toMatch(/state item \\"broken\\" cannot be decoded as json/);
   });

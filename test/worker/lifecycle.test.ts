@@ -12,14 +12,6 @@ afterEach(async () => {
   await t.close();
 });
 
-async function runOnce(spec: Record<string, unknown>, req = {}): Promise<{ runId: string; statuses: string[]; last: unknown }> {
-  await t.putJob(spec);
-  const runId = await t.dispatch(String(spec.job_id), req);
-  await t.drain();
-  const rec = await t.backend.events.get('test', String(spec.job_id), runId);
-  return { runId, statuses: rec?.log.map((e) => e.status) ?? [], last: rec?.log.at(-1)?.info };
-}
-
 /** Killed children may linger as zombies until reaped; those count as dead. */
 function alive(pid: number): boolean {
   try {
@@ -35,7 +27,7 @@ function readUri(uri: string): string {
 
 describe('run lifecycle statuses', () => {
   it('runs a cmd job: starting, running, complete, with stdout stored under <s3_temp>/<job_id>/<run_id>/stdout', async () => {
-    const { runId, statuses, last } = await runOnce({ job_id: 'j/hello', type: 'cmd', payload: 'echo hello world' });
+    const { runId, statuses, last } = await t.runOnce({ job_id: 'j/hello', type: 'cmd', payload: 'echo hello world' });
     expect(statuses).toEqual(['starting', 'running', 'complete']);
     const result = last as { exit_status: number; error: null; output: { stdout: string }[] };
     expect(result.exit_status).toBe(0);
@@ -45,7 +37,7 @@ describe('run lifecycle statuses', () => {
   });
 
   it('skips a statically disabled job with only a skipped event, and treats a missing enabled as disabled', async () => {
-    expect((await runOnce({ job_id: 'off', type: 'cmd', payload: 'true', enabled: false })).statuses).toEqual(['skipped']);
+    expect((await t.runOnce({ job_id: 'off', type: 'cmd', payload: 'true', enabled: false })).statuses).toEqual(['skipped']);
     const noFlag = { job_id: 'noflag', type: 'cmd', payload: 'true', worker: 'w' };
     await t.backend.config.put('test', 'jobs', noFlag);
     const runId = await t.dispatch('noflag');
@@ -54,7 +46,7 @@ describe('run lifecycle statuses', () => {
   });
 
   it('renders a string enabled after starting: not "true" means skipped with the rendered value', async () => {
-    const off = await runOnce({
+    const off = await t.runOnce({
       job_id: 'dyn-off',
       type: 'cmd',
       payload: 'true',
@@ -63,12 +55,12 @@ describe('run lifecycle statuses', () => {
     });
     expect(off.statuses).toEqual(['starting', 'skipped']);
     expect(off.last).toContain('no');
-    const on = await runOnce({ job_id: 'dyn-on', type: 'cmd', payload: 'true', enabled: ' {{ "TRUE" }} ' });
+    const on = await t.runOnce({ job_id: 'dyn-on', type: 'cmd', payload: 'true', enabled: ' {{ "TRUE" }} ' });
     expect(on.statuses).toEqual(['starting', 'running', 'complete']);
   });
 
   it('writes a logging event with the rendered event_log', async () => {
-    const r = await runOnce({ job_id: 'logged', type: 'log', event_log: { who: '{{ job.job_id }}', n: 3 } });
+    const r = await t.runOnce({ job_id: 'logged', type: 'log', event_log: { who: '{{ job.job_id }}', n: 3 } });
     expect(r.statuses).toEqual(['starting', 'logging', 'running', 'complete']);
     const rec = await t.backend.events.get('test', 'logged', r.runId);
     expect(rec?.log[1]?.info).toEqual({ who: 'logged', n: 3 });
@@ -85,14 +77,14 @@ describe('run lifecycle statuses', () => {
   });
 
   it('rejects iteration limits over ITERATION_MAX_LIMIT and delays over ITERATION_MAX_DELAY', async () => {
-    expect((await runOnce({ job_id: 'many', type: 'log', iteration_limit: 11 })).statuses).toEqual(['starting', 'rejected']);
-    expect((await runOnce({ job_id: 'slow', type: 'log', iteration_delay: '6m' })).statuses).toEqual(['starting', 'rejected']);
+    expect((await t.runOnce({ job_id: 'many', type: 'log', iteration_limit: 11 })).statuses).toEqual(['starting', 'rejected']);
+    expect((await t.runOnce({ job_id: 'slow', type: 'log', iteration_delay: '6m' })).statuses).toEqual(['starting', 'rejected']);
   });
 
   it('retries a failing job iteration_limit times, then fails, with on_retry and on_fail actions', async () => {
     await t.putJob({ job_id: 'after-retry', type: 'log' });
     await t.putJob({ job_id: 'after-fail', type: 'log' });
-    const r = await runOnce({
+    const r = await t.runOnce({
       job_id: 'flaky',
       type: 'cmd',
       payload: "sh -c 'echo broken pipe >&2; exit 3'",
@@ -117,26 +109,31 @@ describe('run lifecycle statuses', () => {
       type: 'log',
       event_log: '{{ globals.lava.parent_job_id }}|{{ globals.lava.master_job_id }}|{{ globals.g }}',
     });
-    await runOnce({ job_id: 'parent', type: 'log', globals: { g: 'G' }, on_success: [{ action: 'dispatch', job_id: 'child' }] });
+    await t.runOnce({
+      job_id: 'parent',
+      type: 'log',
+      globals: { g: 'G' },
+      on_success: [{ action: 'dispatch', job_id: 'child' }],
+    });
     const [child] = await t.backend.events.query('test', { jobId: 'child' });
     expect(child?.log.find((e) => e.status === 'logging')?.info).toBe('parent|parent|G');
   });
 
   it('fails an unknown job type with a clear event', async () => {
-    const r = await runOnce({ job_id: 'odd', type: 'teleport' });
+    const r = await t.runOnce({ job_id: 'odd', type: 'teleport' });
     expect(r.statuses).toEqual(['starting', 'failed']);
     expect(String(r.last)).toMatch(/Unknown job type "teleport": use one of .*cmd, .*exe, .*log, pkg/);
   });
 
   it('fails on unexpected parameters, naming them', async () => {
-    const r = await runOnce({ job_id: 'badp', type: 'cmd', payload: 'true', parameters: { timout: '1s' } });
+    const r = await t.runOnce({ job_id: 'badp', type: 'cmd', payload: 'true', parameters: { timout: '1s' } });
     expect(r.statuses.at(-1)).toBe('failed');
     expect((r.last as { error: string }).error).toMatch(/Bad job parameters: Unexpected keys timout/);
   });
 
   it('records action_failed after complete and stops at the first failing action', async () => {
     await t.putJob({ job_id: 'never', type: 'log' });
-    const r = await runOnce({
+    const r = await t.runOnce({
       job_id: 'act',
       type: 'log',
       on_success: [{ action: 'shout' }, { action: 'dispatch', job_id: 'never' }],
@@ -149,14 +146,14 @@ describe('run lifecycle statuses', () => {
   it("uses the realm's default actions unless the job has its own list, even an empty one", async () => {
     await t.putJob({ job_id: 'notified', type: 'log' });
     await t.backend.config.putRealm({ ...t.realm, on_fail: [{ action: 'dispatch', job_id: 'notified' }] });
-    await runOnce({ job_id: 'fails', type: 'cmd', payload: 'false' });
+    await t.runOnce({ job_id: 'fails', type: 'cmd', payload: 'false' });
     expect(await t.backend.events.query('test', { jobId: 'notified' })).toHaveLength(1);
-    await runOnce({ job_id: 'quiet', type: 'cmd', payload: 'false', on_fail: [] });
+    await t.runOnce({ job_id: 'quiet', type: 'cmd', payload: 'false', on_fail: [] });
     expect(await t.backend.events.query('test', { jobId: 'notified' })).toHaveLength(1);
   });
 
   it('merges dispatch parameters over the spec shallowly and globals with dispatch winning', async () => {
-    const r = await runOnce(
+    const r = await t.runOnce(
       {
         job_id: 'merge',
         type: 'cmd',
@@ -173,7 +170,7 @@ describe('run lifecycle statuses', () => {
 
 describe('process jobs', () => {
   it('gives cmd jobs LAVA_* variables, a private TMPDIR inside the scratch dir, stdin from /dev/null, and the job env', async () => {
-    const r = await runOnce({
+    const r = await t.runOnce({
       job_id: 'envy',
       type: 'cmd',
       payload: 'sh -c \'echo "$LAVA_REALM $LAVA_WORKER $LAVA_JOB_ID $LAVA_RUN_ID $LAVA_OWNER $FOO"; echo "$TMPDIR"; pwd; cat\'',
@@ -190,7 +187,7 @@ describe('process jobs', () => {
 
   it('times out with exit status 28 and kills the whole process group', async () => {
     const pidFile = path.join(t.dir, 'grandchild.pid');
-    const r = await runOnce({
+    const r = await t.runOnce({
       job_id: 'slow',
       type: 'cmd',
       payload: `sh -c 'sleep 60 & echo $! > ${pidFile}; wait'`,
@@ -206,7 +203,7 @@ describe('process jobs', () => {
 
   it('runs an exe payload with rendered args and stores <name>.stdout', async () => {
     t.writePayload('bin/greet.sh', '#!/bin/sh\necho "greet $* $LAVA_S3_PAYLOAD"\n', 0o644);
-    const r = await runOnce({
+    const r = await t.runOnce({
       job_id: 'exe1',
       type: 'exe',
       payload: 'bin/greet.sh "two words"',
@@ -220,19 +217,19 @@ describe('process jobs', () => {
   });
 
   it('fails an exe job whose payload is missing, saying where payloads live', async () => {
-    const r = await runOnce({ job_id: 'exe2', type: 'exe', payload: 'bin/nothing.sh' });
+    const r = await t.runOnce({ job_id: 'exe2', type: 'exe', payload: 'bin/nothing.sh' });
     expect((r.last as { error: string }).error).toMatch(/No payload files downloaded for payload "bin\/nothing.sh"/);
   });
 
   it('fails with a clear error when a script has CRLF line endings', async () => {
     t.writePayload('bin/dos.sh', '#!/bin/sh\r\necho hi\r\n');
-    const r = await runOnce({ job_id: 'exe3', type: 'exe', payload: 'bin/dos.sh' });
+    const r = await t.runOnce({ job_id: 'exe3', type: 'exe', payload: 'bin/dos.sh' });
     expect(r.statuses.at(-1)).toBe('failed');
     expect((r.last as { error: string }).error).toMatch(/#! line was not found \(are the line endings CRLF\? use LF\)/);
   });
 
   it('runs the log job type as a no-op that completes', async () => {
-    expect((await runOnce({ job_id: 'just-log', type: 'log', payload: { anything: 1 } })).statuses).toEqual([
+    expect((await t.runOnce({ job_id: 'just-log', type: 'log', payload: { anything: 1 } })).statuses).toEqual([
       'starting',
       'running',
       'complete',
