@@ -1,9 +1,5 @@
-import path from 'node:path';
-import { ConfigError } from '../core/errors.js';
-import { isAwsUrl } from './aws/url.js';
 import type { Backend } from './ports.js';
-import { createPostgresBackend, isPostgresUrl } from './postgres/index.js';
-import { createSqliteBackend } from './sqlite/index.js';
+import { backendFor } from './registry.js';
 
 export const DEFAULT_BACKEND = 'sqlite:./.lava/lava.db';
 
@@ -12,15 +8,11 @@ export function backendUrl(flag?: string, env: NodeJS.ProcessEnv = process.env):
   return flag || env.LAVA_BACKEND || DEFAULT_BACKEND;
 }
 
+/** Open the backend whose descriptor takes `url` (see registry.ts). */
 export async function openBackend(url: string): Promise<Backend> {
-  if (url.startsWith('sqlite:')) return createSqliteBackend(url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, ''));
-  if (url.endsWith('.db') && !url.includes('://')) return createSqliteBackend(path.resolve(url));
-  if (isPostgresUrl(url)) return createPostgresBackend(url);
-  // Loaded on demand: the AWS SDK adds about half a second to every start.
-  if (isAwsUrl(url)) return (await import('./aws/index.js')).createAwsBackend(url);
-  throw new ConfigError(
-    `unknown backend ${JSON.stringify(url)}: use sqlite:PATH, postgres://USER@HOST:PORT/DB or aws:// (e.g. --backend sqlite:./.lava/lava.db or LAVA_BACKEND)`,
-  );
+  return backendFor(url).open(url);
 }
 
+export { backendAdmin, backendNamed, canonicalBackendUrl, findBackend, registerBackend } from './registry.js';
+export type * from './descriptor.js';
 export type { Backend } from './ports.js';

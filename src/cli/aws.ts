@@ -1,7 +1,6 @@
 /** `lava aws …`: set up the AWS backend's resources (DynamoDB tables) for a realm. */
 import type { Command } from 'commander';
-import { backendUrl } from '../backends/index.js';
-import { isAwsUrl, parseAwsUrl } from '../backends/aws/url.js';
+import { backendAdmin, backendNamed, backendUrl, openBackend } from '../backends/index.js';
 import { ConfigError } from '../core/errors.js';
 import type { RealmSpec } from '../core/schemas.js';
 import { printJson, printTable, type GlobalOptions } from './context.js';
@@ -16,7 +15,8 @@ interface BootstrapOptions {
 /** The backend URL for `lava aws`: --backend / LAVA_BACKEND when it is aws://, else plain aws://. */
 function awsUrl(g: GlobalOptions): string {
   const url = backendUrl(g.backend);
-  if (isAwsUrl(url)) return parseAwsUrl(url).url;
+  const aws = backendNamed('aws');
+  if (aws.matches(url)) return aws.canonicalUrl(url);
   if (g.backend) throw new ConfigError(`lava aws works on the AWS backend: --backend ${g.backend} is not an aws:// URL`);
   return 'aws://';
 }
@@ -45,11 +45,9 @@ export function registerAws(program: Command, g: () => GlobalOptions): void {
         throw new ConfigError('give both --s3-payloads and --s3-temp (the realm record needs both), or neither');
       }
       const url = awsUrl(g());
-      // The AWS SDK loads only when an aws command runs.
-      const { bootstrapAws, createAwsBackend } = await import('../backends/aws/index.js');
-      const tables = await bootstrapAws(url, realm);
+      const tables = await backendAdmin(url, 'bootstrap', 'lava aws bootstrap')(url, realm);
       let record: 'created' | 'exists' | 'missing' | undefined;
-      const backend = await createAwsBackend(url);
+      const backend = await openBackend(url);
       try {
         const existing = await backend.config.getRealm(realm);
         if (existing) record = 'exists';

@@ -1,8 +1,5 @@
 /** What every command needs: the backend, the realm, and a way to print. */
-import path from 'node:path';
-import { isAwsUrl, parseAwsUrl } from '../backends/aws/url.js';
 import { backendUrl, openBackend } from '../backends/index.js';
-import { isPostgresUrl, parsePostgresUrl } from '../backends/postgres/db.js';
 import type { Backend } from '../backends/ports.js';
 import { ConfigError } from '../core/errors.js';
 import type { RealmSpec } from '../core/schemas.js';
@@ -21,14 +18,7 @@ export async function withBackend<T>(g: GlobalOptions, fn: (backend: Backend) =>
   }
 }
 
-/** A backend URL as the opened backend reports it (`Backend.url`), without opening it. */
-export function canonicalBackendUrl(url: string): string {
-  if (url.startsWith('sqlite:')) return `sqlite:${path.resolve(url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, ''))}`;
-  if (url.endsWith('.db') && !url.includes('://')) return `sqlite:${path.resolve(url)}`;
-  if (isPostgresUrl(url)) return parsePostgresUrl(url).url;
-  if (isAwsUrl(url)) return parseAwsUrl(url).url;
-  return url;
-}
+export { canonicalBackendUrl } from '../backends/index.js';
 
 /** `--realm` > `LAVA_REALM` > the only realm in the backend. */
 export async function resolveRealm(backend: Backend, g: GlobalOptions): Promise<RealmSpec> {

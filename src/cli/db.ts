@@ -1,20 +1,9 @@
 /** `lava db migrate/status`: the backend's schema version (PostgreSQL; the embedded backend migrates itself). */
 import type { Command } from 'commander';
-import { backendUrl, openBackend } from '../backends/index.js';
-import {
-  isPostgresUrl,
-  LATEST_VERSION,
-  migratePostgres,
-  parsePostgresUrl,
-  postgresSchemaStatus,
-  redactUrl,
-  type SchemaStatus,
-} from '../backends/postgres/index.js';
+import { backendAdmin, backendUrl, type SchemaVersions } from '../backends/index.js';
 import { printJson, type GlobalOptions } from './context.js';
 
-const EMBEDDED = 'the embedded (SQLite) backend upgrades its schema itself whenever it is opened';
-
-function stateOf(s: SchemaStatus): string {
+function stateOf(s: SchemaVersions): string {
   if (s.current === s.latest) return 'up to date';
   if (s.current > s.latest) return `newer than this lava (version ${s.latest}): upgrade lava`;
   const n = s.latest - s.current;
@@ -31,16 +20,16 @@ export function registerDb(program: Command, g: () => GlobalOptions): void {
     .option('--check', 'exit with status 1 if migrations are pending')
     .action(async (o: { json?: boolean; check?: boolean }) => {
       const url = backendUrl(g().backend);
-      if (!isPostgresUrl(url)) {
+      const s = await backendAdmin(url, 'status', 'lava db status')(url);
+      if ('selfMigrating' in s) {
         if (o.json) return printJson({ backend: url, embedded: true, pending: 0 });
-        process.stdout.write(`${EMBEDDED}: nothing to do\n`);
+        process.stdout.write(`${s.selfMigrating}: nothing to do\n`);
         return;
       }
-      const s = await postgresSchemaStatus(url);
       const pending = Math.max(0, s.latest - s.current);
       if (o.json) {
         printJson({
-          backend: redactUrl(url),
+          backend: s.backend,
           schema: s.schema,
           current: s.current,
           latest: s.latest,
@@ -49,7 +38,7 @@ export function registerDb(program: Command, g: () => GlobalOptions): void {
         });
       } else {
         const rows: [string, string][] = [
-          ['backend', redactUrl(url)],
+          ['backend', s.backend],
           ['schema', s.schema],
           ['current version', String(s.current)],
           ['latest version', String(s.latest)],
@@ -65,19 +54,18 @@ export function registerDb(program: Command, g: () => GlobalOptions): void {
     .description('bring the schema up to the version this lava needs (safe to run from several hosts at once)')
     .action(async () => {
       const url = backendUrl(g().backend);
-      if (!isPostgresUrl(url)) {
-        await (await openBackend(url)).close();
-        process.stdout.write(`${EMBEDDED}: it is up to date\n`);
+      const m = await backendAdmin(url, 'migrate', 'lava db migrate')(url);
+      if ('selfMigrating' in m) {
+        process.stdout.write(`${m.selfMigrating}: it is up to date\n`);
         return;
       }
-      const { schema } = parsePostgresUrl(url);
-      const { before, applied } = await migratePostgres(url);
+      const { schema, before, latest } = m;
       process.stdout.write(
-        applied.length
-          ? `migrated schema "${schema}" from version ${before.current} to ${LATEST_VERSION}\n`
-          : before.current > LATEST_VERSION
-            ? `schema "${schema}" is at version ${before.current}, newer than this lava (${LATEST_VERSION}): nothing to do\n`
-            : `schema "${schema}" is up to date (version ${LATEST_VERSION})\n`,
+        m.applied.length
+          ? `migrated schema "${schema}" from version ${before} to ${latest}\n`
+          : before > latest
+            ? `schema "${schema}" is at version ${before}, newer than this lava (${latest}): nothing to do\n`
+            : `schema "${schema}" is up to date (version ${latest})\n`,
       );
     });
 }

@@ -10,7 +10,7 @@ import { renderTemplate } from '../template/index.js';
 import { ConnectionError } from './errors.js';
 import { connectorFor, connectorTypeNames, UNSUPPORTED_TYPES } from './registry.js';
 import { getSecret, type CacheSettings } from './secrets.js';
-import type { ResolvedConnection } from './types.js';
+import type { Connector, ResolvedConnection } from './types.js';
 
 export interface ResolveOptions {
   backend: Backend;
@@ -67,8 +67,11 @@ export function applicationName(template: string, vars: { realm: string; job_id:
   return name.replace(/["'\\`]/g, '').trim() || 'lava';
 }
 
-export async function resolveConnection(connId: string, o: ResolveOptions): Promise<ResolvedConnection> {
-  const raw = await getConnectionSpec(connId, o);
+/** The stored spec checked: it has a known type, is enabled and is valid for its connector. */
+function checkedSpec(
+  connId: string,
+  raw: Record<string, unknown>,
+): { type: string; connector: Connector; spec: Record<string, unknown> } {
   const label = `connection "${connId}"`;
   if (typeof raw.type !== 'string' || !raw.type) {
     throw new ConnectionError(`${label} has no type: add "type", e.g. "postgres", "mysql", "sqlite3" or "generic"`);
@@ -88,34 +91,49 @@ export async function resolveConnection(connId: string, o: ResolveOptions): Prom
   if (!parsed.success) {
     throw new ConnectionError(`bad ${label} (type ${type}):\n  ${formatIssues(parsed.error).join('\n  ')}`);
   }
-  const spec = { ...(parsed.data as Record<string, unknown>) };
+  return { type, connector, spec: { ...(parsed.data as Record<string, unknown>) } };
+}
+
+/** Fill the spec's missing fields (and the password) from the JSON secret its `secret_id` names (§6.2). */
+async function fillFromSecretId(
+  o: ResolveOptions,
+  spec: Record<string, unknown>,
+  secretId: string,
+  secrets: Record<string, string>,
+  cache: CacheSettings,
+  label: string,
+): Promise<void> {
+  const text = await getSecret(o.backend, o.realm, secretId, cache, `secret_id of ${label}`);
+  let filled: unknown;
+  try {
+    filled = JSON.parse(text);
+  } catch {
+    throw new ConnectionError(
+      `secret "${secretId}" (secret_id of ${label}) is not a JSON object: store e.g. {"username": …, "password": …}`,
+    );
+  }
+  if (!filled || typeof filled !== 'object' || Array.isArray(filled)) {
+    throw new ConnectionError(`secret "${secretId}" (secret_id of ${label}) is not a JSON object`);
+  }
+  for (const [from, to] of Object.entries(SECRET_ID_FIELDS)) {
+    const v = (filled as Record<string, unknown>)[from];
+    if (v === undefined || v === null) continue;
+    if (to === 'password') {
+      if (spec.password === undefined) secrets.password = String(v);
+    } else if (spec[to] === undefined) {
+      spec[to] = to === 'port' ? Number(v) : v;
+    }
+  }
+}
+
+export async function resolveConnection(connId: string, o: ResolveOptions): Promise<ResolvedConnection> {
+  const { type, connector, spec } = checkedSpec(connId, await getConnectionSpec(connId, o));
+  const label = `connection "${connId}"`;
   const config = await configFor(o);
   const cache: CacheSettings = { size: config.int('PARAM_CACHE_SIZE'), ttl: config.duration('PARAM_CACHE_TTL') };
   const secrets: Record<string, string> = {};
 
-  if (typeof spec.secret_id === 'string') {
-    const text = await getSecret(o.backend, o.realm, spec.secret_id, cache, `secret_id of ${label}`);
-    let filled: unknown;
-    try {
-      filled = JSON.parse(text);
-    } catch {
-      throw new ConnectionError(
-        `secret "${spec.secret_id}" (secret_id of ${label}) is not a JSON object: store e.g. {"username": …, "password": …}`,
-      );
-    }
-    if (!filled || typeof filled !== 'object' || Array.isArray(filled)) {
-      throw new ConnectionError(`secret "${spec.secret_id}" (secret_id of ${label}) is not a JSON object`);
-    }
-    for (const [from, to] of Object.entries(SECRET_ID_FIELDS)) {
-      const v = (filled as Record<string, unknown>)[from];
-      if (v === undefined || v === null) continue;
-      if (to === 'password') {
-        if (spec.password === undefined) secrets.password = String(v);
-      } else if (spec[to] === undefined) {
-        spec[to] = to === 'port' ? Number(v) : v;
-      }
-    }
-  }
+  if (typeof spec.secret_id === 'string') await fillFromSecretId(o, spec, spec.secret_id, secrets, cache, label);
 
   for (const field of connector.secretFields) {
     const name = spec[field];

@@ -42,110 +42,62 @@ export function tableName(realm: string, kind: TableKind): string {
   return kind === 'realms' ? 'lava.realms' : `lava.${realm}.${kind}`;
 }
 
-const S = 'S' as const;
-const HASH = 'HASH' as const;
-const RANGE = 'RANGE' as const;
+type TableInput = Omit<CreateTableCommandInput, 'TableName'>;
+type Index = NonNullable<TableInput['GlobalSecondaryIndexes']>[number];
+
+/** A key schema: a hash key and, optionally, a range key. */
+function keys(hash: string, range?: string): Index['KeySchema'] {
+  return [
+    { AttributeName: hash, KeyType: 'HASH' as const },
+    ...(range ? [{ AttributeName: range, KeyType: 'RANGE' as const }] : []),
+  ];
+}
+
+/** An on-demand table keyed on `hash` (and `range`); `attributes` are the string attributes of keys and indexes. */
+function table(attributes: string[], hash: string, range?: string, more: Partial<TableInput> = {}): TableInput {
+  return {
+    AttributeDefinitions: attributes.map((a) => ({ AttributeName: a, AttributeType: 'S' as const })),
+    KeySchema: keys(hash, range),
+    ...more,
+    BillingMode: 'PAY_PER_REQUEST',
+  };
+}
+
+function index(name: string, projection: Index['Projection'], hash: string, range: string): Index {
+  return { IndexName: name, KeySchema: keys(hash, range), Projection: projection };
+}
+
+const ALL = { ProjectionType: 'ALL' as const };
+
+const DEFINITIONS: Record<TableKind, { create: TableInput; ttl?: string }> = {
+  realms: { create: table(['realm'], 'realm') },
+  connections: { create: table(['conn_id'], 'conn_id') },
+  state: { create: table(['state_id'], 'state_id'), ttl: 'ttl' },
+  runs: { create: table(['run_id'], 'run_id'), ttl: 'ttl' },
+  jobs: {
+    create: table(['job_id', 'dispatcher'], 'job_id', undefined, {
+      GlobalSecondaryIndexes: [
+        index(DISPATCHER_INDEX, { ProjectionType: 'INCLUDE', NonKeyAttributes: ['worker', 'schedule'] }, 'dispatcher', 'job_id'),
+      ],
+    }),
+  },
+  events: {
+    create: table(['job_id', 'run_id', 'tu_event'], 'job_id', 'run_id', {
+      LocalSecondaryIndexes: [index(EVENTS_TIME_INDEX, ALL, 'job_id', 'tu_event')],
+    }),
+    ttl: 'ttl',
+  },
+  s3triggers: {
+    create: table(['trigger_id', 'bucket', 'prefix'], 'trigger_id', undefined, {
+      GlobalSecondaryIndexes: [index(S3TRIGGER_INDEX, ALL, 'bucket', 'prefix')],
+    }),
+  },
+  schedules: { create: table(['dispatcher', 'sk'], 'dispatcher', 'sk') },
+};
 
 /** CreateTable input (without the name) and the TTL attribute of each kind. */
-export function tableDefinition(kind: TableKind): { create: Omit<CreateTableCommandInput, 'TableName'>; ttl?: string } {
-  const simple = (key: string) => ({
-    AttributeDefinitions: [{ AttributeName: key, AttributeType: S }],
-    KeySchema: [{ AttributeName: key, KeyType: HASH }],
-    BillingMode: 'PAY_PER_REQUEST' as const,
-  });
-  switch (kind) {
-    case 'realms':
-      return { create: simple('realm') };
-    case 'connections':
-      return { create: simple('conn_id') };
-    case 'state':
-      return { create: simple('state_id'), ttl: 'ttl' };
-    case 'runs':
-      return { create: simple('run_id'), ttl: 'ttl' };
-    case 'jobs':
-      return {
-        create: {
-          AttributeDefinitions: [
-            { AttributeName: 'job_id', AttributeType: S },
-            { AttributeName: 'dispatcher', AttributeType: S },
-          ],
-          KeySchema: [{ AttributeName: 'job_id', KeyType: HASH }],
-          GlobalSecondaryIndexes: [
-            {
-              IndexName: DISPATCHER_INDEX,
-              KeySchema: [
-                { AttributeName: 'dispatcher', KeyType: HASH },
-                { AttributeName: 'job_id', KeyType: RANGE },
-              ],
-              Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['worker', 'schedule'] },
-            },
-          ],
-          BillingMode: 'PAY_PER_REQUEST',
-        },
-      };
-    case 'events':
-      return {
-        create: {
-          AttributeDefinitions: [
-            { AttributeName: 'job_id', AttributeType: S },
-            { AttributeName: 'run_id', AttributeType: S },
-            { AttributeName: 'tu_event', AttributeType: S },
-          ],
-          KeySchema: [
-            { AttributeName: 'job_id', KeyType: HASH },
-            { AttributeName: 'run_id', KeyType: RANGE },
-          ],
-          LocalSecondaryIndexes: [
-            {
-              IndexName: EVENTS_TIME_INDEX,
-              KeySchema: [
-                { AttributeName: 'job_id', KeyType: HASH },
-                { AttributeName: 'tu_event', KeyType: RANGE },
-              ],
-              Projection: { ProjectionType: 'ALL' },
-            },
-          ],
-          BillingMode: 'PAY_PER_REQUEST',
-        },
-        ttl: 'ttl',
-      };
-    case 's3triggers':
-      return {
-        create: {
-          AttributeDefinitions: [
-            { AttributeName: 'trigger_id', AttributeType: S },
-            { AttributeName: 'bucket', AttributeType: S },
-            { AttributeName: 'prefix', AttributeType: S },
-          ],
-          KeySchema: [{ AttributeName: 'trigger_id', KeyType: HASH }],
-          GlobalSecondaryIndexes: [
-            {
-              IndexName: S3TRIGGER_INDEX,
-              KeySchema: [
-                { AttributeName: 'bucket', KeyType: HASH },
-                { AttributeName: 'prefix', KeyType: RANGE },
-              ],
-              Projection: { ProjectionType: 'ALL' },
-            },
-          ],
-          BillingMode: 'PAY_PER_REQUEST',
-        },
-      };
-    case 'schedules':
-      return {
-        create: {
-          AttributeDefinitions: [
-            { AttributeName: 'dispatcher', AttributeType: S },
-            { AttributeName: 'sk', AttributeType: S },
-          ],
-          KeySchema: [
-            { AttributeName: 'dispatcher', KeyType: HASH },
-            { AttributeName: 'sk', KeyType: RANGE },
-          ],
-          BillingMode: 'PAY_PER_REQUEST',
-        },
-      };
-  }
+export function tableDefinition(kind: TableKind): { create: TableInput; ttl?: string } {
+  return structuredClone(DEFINITIONS[kind]);
 }
 
 export type TtlOutcome = 'enabled' | 'already enabled' | 'not supported by this endpoint' | 'none';

@@ -12,9 +12,36 @@ import { downloadJobPayload, payloadItems } from '../../worker/payload.js';
 import { excerpt, runProcess } from '../../worker/process.js';
 import { renderingOn, vars, type FileRun, lavaEnv, paramTimeout } from '../process-job.js';
 import { batchSizeParam, boolParam, connIdParam, CSV_PARAMS, csvParams } from '../sql/common.js';
-import type { Handler } from '../types.js';
+import type { Handler, HandlerContext } from '../types.js';
 
 const FORMATS = ['csv', 'jsonl'];
+
+/** The `lava sql` arguments for the job's parameters (all but the files and the output), and its timeout. */
+function lavaSqlArgs(ctx: HandlerContext): { args: string[]; timeout: number } {
+  const p = ctx.job.parameters;
+  const connId = connIdParam(p);
+  const format = p.format === undefined ? 'csv' : String(p.format).toLowerCase();
+  if (!FORMATS.includes(format)) {
+    throw new JobError(`Bad format "${String(p.format)}": use ${FORMATS.join(' or ')} (html and parquet are not supported yet)`);
+  }
+  const timeout = paramTimeout(ctx, 'SQLV_TIMEOUT');
+  const args = ['sql', '--conn-id', connId, '--tag', `${ctx.job.job_id}:${ctx.job.run_id}`];
+  args.push('--batch-size', String(batchSizeParam(p, ctx.config)), '--format', format);
+  if (p.level !== undefined) args.push('--level', String(p.level));
+  if (boolParam(p, 'header')) args.push('--header');
+  if (boolParam(p, 'raw')) args.push('--raw');
+  if (boolParam(p, 'transaction')) args.push('--transaction');
+  if (format === 'csv') {
+    const f = csvParams(p, ctx.config);
+    args.push('--delimiter', f.delimiter, '--quoting', f.quoting, f.doublequote ? '--doublequote' : '--no-doublequote');
+    if (p.dialect !== undefined || ctx.config.optStr('SQL_DIALECT')) {
+      args.push('--dialect', String(p.dialect ?? ctx.config.optStr('SQL_DIALECT')));
+    }
+    if (f.quotechar !== null) args.push('--quotechar', f.quotechar);
+    if (f.escapechar !== null) args.push('--escapechar', f.escapechar);
+  }
+  return { args, timeout };
+}
 
 export const sqlvHandler: Handler = {
   type: 'sqlv',
@@ -23,30 +50,7 @@ export const sqlvHandler: Handler = {
     optional: ['batch_size', ...CSV_PARAMS, 'format', 'header', 'jinja', 'level', 'raw', 'timeout', 'transaction', 'vars'],
   },
   async run(ctx) {
-    const p = ctx.job.parameters;
-    const connId = connIdParam(p);
-    const format = p.format === undefined ? 'csv' : String(p.format).toLowerCase();
-    if (!FORMATS.includes(format)) {
-      throw new JobError(
-        `Bad format "${String(p.format)}": use ${FORMATS.join(' or ')} (html and parquet are not supported yet)`,
-      );
-    }
-    const timeout = paramTimeout(ctx, 'SQLV_TIMEOUT');
-    const args = ['sql', '--conn-id', connId, '--tag', `${ctx.job.job_id}:${ctx.job.run_id}`];
-    args.push('--batch-size', String(batchSizeParam(p, ctx.config)), '--format', format);
-    if (p.level !== undefined) args.push('--level', String(p.level));
-    if (boolParam(p, 'header')) args.push('--header');
-    if (boolParam(p, 'raw')) args.push('--raw');
-    if (boolParam(p, 'transaction')) args.push('--transaction');
-    if (format === 'csv') {
-      const f = csvParams(p, ctx.config);
-      args.push('--delimiter', f.delimiter, '--quoting', f.quoting, f.doublequote ? '--doublequote' : '--no-doublequote');
-      if (p.dialect !== undefined || ctx.config.optStr('SQL_DIALECT')) {
-        args.push('--dialect', String(p.dialect ?? ctx.config.optStr('SQL_DIALECT')));
-      }
-      if (f.quotechar !== null) args.push('--quotechar', f.quotechar);
-      if (f.escapechar !== null) args.push('--escapechar', f.escapechar);
-    }
+    const { args, timeout } = lavaSqlArgs(ctx);
 
     const items = payloadItems(ctx.job.payload, 'sqlv');
     const downloaded = await downloadJobPayload(ctx, items, 'SQL_MAX_PAYLOAD_SIZE');
