@@ -208,58 +208,61 @@ Examples:
   lava sql pg report.sql --format jsonl -o report.jsonl
   echo 'select 1;' | lava sql --conn-id pg`,
     )
-    .action(async (args: string[], o: SqlOptions) => {
-      const rest = [...args];
-      const connId = o.connId ?? rest.shift();
-      if (!connId) throw new ValidationError('lava sql needs a connection id: lava sql CONN_ID [FILE…] or --conn-id CONN_ID');
-      if (o.format !== 'csv' && o.format !== 'jsonl') {
-        throw new ValidationError(`--format ${o.format}: use csv or jsonl`);
-      }
-      if (o.execute?.length && rest.length) throw new ValidationError('give SQL files or -e SQL, not both');
-      await withBackend(g(), async (backend) => {
-        const realm = await resolveRealm(backend, g());
-        const config = new Config(realm.config ?? {});
-        const batchSize = o.batchSize === undefined ? config.int('SQL_BATCH_SIZE') : Number(o.batchSize);
-        if (!Number.isInteger(batchSize) || batchSize < 1) throw new ValidationError('--batch-size must be an integer >= 1');
-        const format = o.format === 'csv' ? sqlCsvFormat(o, config) : undefined;
-        const c = await resolveConnection(connId, {
-          backend,
-          realm: realm.realm,
-          config,
-          ...(o.tag ? { jobId: o.tag.split(':')[0] } : {}),
-        });
-        const client = await openResolved(c);
-        const fd = o.output ? fs.openSync(o.output, 'w') : 1;
-        const writer = (): ResultWriter =>
-          format ? new CsvWriter(fd, format, o.header === true, batchSize) : new JsonlWriter(fd, batchSize);
-        try {
-          const scripts: [string, string][] = o.execute?.length
-            ? o.execute.map((sql, i) => [`-e[${i}]`, sql])
-            : rest.length
-              ? rest.map((f) => [path.basename(f), fs.readFileSync(f, 'utf8')])
-              : process.stdin.isTTY
-                ? []
-                : [['stdin', await readStdin()]];
-          if (!scripts.length && process.stdin.isTTY && !o.execute?.length && !rest.length) {
-            await repl(client, connId, writer);
-            return;
-          }
-          if (o.transaction) await client.beginTransaction();
-          try {
-            for (const [name, text] of scripts) {
-              await runScript(client, text, { name, raw: o.raw === true, writerFor: writer });
-            }
-            if (o.transaction) await client.commit();
-          } catch (err) {
-            if (client.inTransaction) await client.rollback().catch(() => {});
-            throw err;
-          }
-        } finally {
-          if (fd !== 1) fs.closeSync(fd);
-          await client.close();
-        }
-      });
+    .action((args: string[], o: SqlOptions) => runSql(g(), args, o));
+}
+
+/** `lava sql`: run SQL files, -e statements or stdin on a connection; a terminal with no SQL gets a prompt. */
+async function runSql(opts: GlobalOptions, args: string[], o: SqlOptions): Promise<void> {
+  const rest = [...args];
+  const connId = o.connId ?? rest.shift();
+  if (!connId) throw new ValidationError('lava sql needs a connection id: lava sql CONN_ID [FILE…] or --conn-id CONN_ID');
+  if (o.format !== 'csv' && o.format !== 'jsonl') {
+    throw new ValidationError(`--format ${o.format}: use csv or jsonl`);
+  }
+  if (o.execute?.length && rest.length) throw new ValidationError('give SQL files or -e SQL, not both');
+  await withBackend(opts, async (backend) => {
+    const realm = await resolveRealm(backend, opts);
+    const config = new Config(realm.config ?? {});
+    const batchSize = o.batchSize === undefined ? config.int('SQL_BATCH_SIZE') : Number(o.batchSize);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new ValidationError('--batch-size must be an integer >= 1');
+    const format = o.format === 'csv' ? sqlCsvFormat(o, config) : undefined;
+    const c = await resolveConnection(connId, {
+      backend,
+      realm: realm.realm,
+      config,
+      ...(o.tag ? { jobId: o.tag.split(':')[0] } : {}),
     });
+    const client = await openResolved(c);
+    const fd = o.output ? fs.openSync(o.output, 'w') : 1;
+    const writer = (): ResultWriter =>
+      format ? new CsvWriter(fd, format, o.header === true, batchSize) : new JsonlWriter(fd, batchSize);
+    try {
+      const scripts: [string, string][] = o.execute?.length
+        ? o.execute.map((sql, i) => [`-e[${i}]`, sql])
+        : rest.length
+          ? rest.map((f) => [path.basename(f), fs.readFileSync(f, 'utf8')])
+          : process.stdin.isTTY
+            ? []
+            : [['stdin', await readStdin()]];
+      if (!scripts.length && process.stdin.isTTY && !o.execute?.length && !rest.length) {
+        await repl(client, connId, writer);
+        return;
+      }
+      if (o.transaction) await client.beginTransaction();
+      try {
+        for (const [name, text] of scripts) {
+          await runScript(client, text, { name, raw: o.raw === true, writerFor: writer });
+        }
+        if (o.transaction) await client.commit();
+      } catch (err) {
+        if (client.inTransaction) await client.rollback().catch(() => {});
+        throw err;
+      }
+    } finally {
+      if (fd !== 1) fs.closeSync(fd);
+      await client.close();
+    }
+  });
 }
 
 /** A minimal interactive loop: statements end with `;`; \q or an empty EOF quits. */

@@ -70,81 +70,84 @@ export function registerEvents(program: Command, g: () => GlobalOptions): void {
     .option('-n, --limit <n>', 'at most this many runs', '50')
     .option('--json', 'print the event records as JSON')
     .option('-f, --follow', 'keep printing new events')
-    .action(async (jobId: string | undefined, o: Opts) => {
-      const since = parseDuration(o.since, '--since');
-      if (o.status !== undefined && !(RUN_STATUSES as readonly string[]).includes(o.status)) {
-        throw new ValidationError(
-          `--status ${JSON.stringify(o.status)} is not a run status: use one of ${RUN_STATUSES.join(', ')}`,
-        );
-      }
-      const limit = Number(o.limit);
-      if (!Number.isInteger(limit) || limit < 1)
-        throw new ValidationError(`--limit ${JSON.stringify(o.limit)}: use an integer ≥ 1`);
-      await withBackend(g(), async (backend) => {
-        const realm = await resolveRealm(backend, g());
-        const query = () =>
-          backend.events.query(realm.realm, {
-            ...(jobId ? { jobId } : {}),
-            ...(o.run ? { runId: o.run } : {}),
-            ...(o.status ? { status: o.status } : {}),
-            since: new Date(Date.now() - since * 1000),
-            limit,
-          });
-        const records = (await query()).reverse();
-        // A deleted job's events are still shown; no events and no spec is most likely a wrong id.
-        if (jobId && !records.length && !(await backend.config.get(realm.realm, 'jobs', jobId))) {
-          throw new NotFoundError(
-            'job',
-            jobId,
-            `there is no such job in realm "${realm.realm}" and no events of it in the last ${o.since}: check the id with \`lava job ls\``,
-          );
-        }
-        if (o.json && !o.follow) return printJson(records);
-        const headers = ['TS_EVENT', 'JOB_ID', 'RUN_ID', 'STATUS', 'INFO'];
-        const rows = eventRows(records);
-        printTable(headers, rows);
-        if (!o.follow) return;
-        const seen = new Set(rows.map((r) => r.slice(0, 4).join('\u0000')));
-        let stop = false;
-        process.once('SIGINT', () => (stop = true));
-        while (!stop) {
-          await sleep(1000);
-          for (const row of eventRows(await query())) {
-            const key = row.slice(0, 4).join('\u0000');
-            if (seen.has(key)) continue;
-            seen.add(key);
-            process.stdout.write(row.join('  ') + '\n');
-          }
-        }
-      });
-    });
+    .action((jobId: string | undefined, o: Opts) => showEvents(g(), jobId, o));
 
   program
     .command('output')
     .argument('<run-id>')
     .argument('[stream]', 'stdout or stderr', 'stdout')
     .description("print a run's captured output (of every job in the run, for chains)")
-    .action(async (runId: string, stream: string) => {
-      if (stream !== 'stdout' && stream !== 'stderr') throw new ValidationError('stream must be stdout or stderr');
-      await withBackend(g(), async (backend) => {
-        const realm = await resolveRealm(backend, g());
-        const records = await runRecords(backend, realm, runId);
-        const files = await outputFiles(backend, realm, runId, stream, records);
-        for (const f of files) {
-          if (files.length > 1) process.stdout.write(`==> ${f.label} <==\n`);
-          process.stdout.write(await blobStoreFor(f.uri).read(f.uri));
-        }
-        // Empty output of a failed run is no answer: say where the error is.
-        const failures = records.filter((r) => UNSUCCESSFUL.has(r.status));
-        for (const r of failures) {
-          process.stderr.write(`lava: run ${r.run_id} of ${r.job_id} ended ${r.status}: ${failureText(r)}\n`);
-        }
-        if (failures.length) {
-          process.stderr.write(`lava: the whole record: lava events --run ${runId} --json\n`);
-          process.exitCode = 1;
-        }
+    .action((runId: string, stream: string) => printOutput(g(), runId, stream));
+}
+
+/** `lava events`: the newest runs' events, oldest first; `--follow` keeps printing new ones. */
+async function showEvents(opts: GlobalOptions, jobId: string | undefined, o: Opts): Promise<void> {
+  const since = parseDuration(o.since, '--since');
+  if (o.status !== undefined && !(RUN_STATUSES as readonly string[]).includes(o.status)) {
+    throw new ValidationError(`--status ${JSON.stringify(o.status)} is not a run status: use one of ${RUN_STATUSES.join(', ')}`);
+  }
+  const limit = Number(o.limit);
+  if (!Number.isInteger(limit) || limit < 1) throw new ValidationError(`--limit ${JSON.stringify(o.limit)}: use an integer ≥ 1`);
+  await withBackend(opts, async (backend) => {
+    const realm = await resolveRealm(backend, opts);
+    const query = () =>
+      backend.events.query(realm.realm, {
+        ...(jobId ? { jobId } : {}),
+        ...(o.run ? { runId: o.run } : {}),
+        ...(o.status ? { status: o.status } : {}),
+        since: new Date(Date.now() - since * 1000),
+        limit,
       });
-    });
+    const records = (await query()).reverse();
+    // A deleted job's events are still shown; no events and no spec is most likely a wrong id.
+    if (jobId && !records.length && !(await backend.config.get(realm.realm, 'jobs', jobId))) {
+      throw new NotFoundError(
+        'job',
+        jobId,
+        `there is no such job in realm "${realm.realm}" and no events of it in the last ${o.since}: check the id with \`lava job ls\``,
+      );
+    }
+    if (o.json && !o.follow) return printJson(records);
+    const headers = ['TS_EVENT', 'JOB_ID', 'RUN_ID', 'STATUS', 'INFO'];
+    const rows = eventRows(records);
+    printTable(headers, rows);
+    if (!o.follow) return;
+    const seen = new Set(rows.map((r) => r.slice(0, 4).join('\u0000')));
+    let stop = false;
+    process.once('SIGINT', () => (stop = true));
+    while (!stop) {
+      await sleep(1000);
+      for (const row of eventRows(await query())) {
+        const key = row.slice(0, 4).join('\u0000');
+        if (seen.has(key)) continue;
+        seen.add(key);
+        process.stdout.write(row.join('  ') + '\n');
+      }
+    }
+  });
+}
+
+/** `lava output`: a run's captured output; a run that did not succeed says so on stderr and exits 1. */
+async function printOutput(opts: GlobalOptions, runId: string, stream: string): Promise<void> {
+  if (stream !== 'stdout' && stream !== 'stderr') throw new ValidationError('stream must be stdout or stderr');
+  await withBackend(opts, async (backend) => {
+    const realm = await resolveRealm(backend, opts);
+    const records = await runRecords(backend, realm, runId);
+    const files = await outputFiles(backend, realm, runId, stream, records);
+    for (const f of files) {
+      if (files.length > 1) process.stdout.write(`==> ${f.label} <==\n`);
+      process.stdout.write(await blobStoreFor(f.uri).read(f.uri));
+    }
+    // Empty output of a failed run is no answer: say where the error is.
+    const failures = records.filter((r) => UNSUCCESSFUL.has(r.status));
+    for (const r of failures) {
+      process.stderr.write(`lava: run ${r.run_id} of ${r.job_id} ended ${r.status}: ${failureText(r)}\n`);
+    }
+    if (failures.length) {
+      process.stderr.write(`lava: the whole record: lava events --run ${runId} --json\n`);
+      process.exitCode = 1;
+    }
+  });
 }
 
 /** A run's records (one per job that ran under the run id), oldest first. */

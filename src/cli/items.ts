@@ -79,67 +79,74 @@ function loadValid(files: string[], kind: SchemaKind): Record<string, unknown>[]
 }
 
 export function registerItemCommands(program: Command, g: () => GlobalOptions): void {
-  for (const def of TABLES) {
-    const key = def.columns[0]?.[0].toLowerCase() as string;
-    const cmd = program.command(def.command).description(`manage ${def.noun} specs (the ${def.table} table)`);
-    cmd
-      .command('put')
-      .argument('<file...>', 'JSON or YAML files, each with one spec or a list')
-      .description(`validate and store ${def.noun} specs (replacing any with the same ${key})`)
-      .action(async (files: string[]) => {
-        const specs = loadValid(files, def.kind);
-        await withBackend(g(), async (backend) => {
-          const realm = await resolveRealm(backend, g());
-          for (const spec of specs) {
-            await backend.config.put(realm.realm, def.table, spec);
-            process.stdout.write(`stored ${def.noun} ${String(spec[key])}\n`);
-          }
-        });
-      });
-    cmd
-      .command('get')
-      .argument('<id>')
-      .description(`print a ${def.noun} spec as JSON`)
-      .action(async (id: string) => {
-        await withBackend(g(), async (backend) => {
-          const realm = await resolveRealm(backend, g());
-          const item = await backend.config.get(realm.realm, def.table, id);
-          if (!item) throw new NotFoundError(def.noun, id, `list them with \`lava ${def.command} ls\``);
-          printJson(item);
-        });
-      });
-    cmd
-      .command('ls')
-      .description(`list ${def.noun} specs`)
-      .option('--json', 'print JSON')
-      .action(async (o: { json?: boolean }) => {
-        await withBackend(g(), async (backend) => {
-          const realm = await resolveRealm(backend, g());
-          const items = await backend.config.list(realm.realm, def.table);
-          if (o.json) return printJson(items);
-          printTable(
-            def.columns.map(([h]) => h),
-            items.map((it) => def.columns.map(([, f]) => cell(f(it)))),
-          );
-        });
-      });
-    cmd
-      .command('rm')
-      .argument('<id...>')
-      .description(`delete ${def.noun} specs`)
-      .action(async (ids: string[]) => {
-        await withBackend(g(), async (backend) => {
-          const realm = await resolveRealm(backend, g());
-          for (const id of ids) {
-            if (!(await backend.config.delete(realm.realm, def.table, id))) {
-              throw new NotFoundError(def.noun, id, `list them with \`lava ${def.command} ls\``);
-            }
-            process.stdout.write(`deleted ${def.noun} ${id}\n`);
-          }
-        });
-      });
-  }
+  for (const def of TABLES) registerTable(program, def, g);
+  registerRealm(program, g);
+}
 
+/** `lava job|conn|trigger put/get/ls/rm`. */
+function registerTable(program: Command, def: TableDef, g: () => GlobalOptions): void {
+  const key = def.columns[0]?.[0].toLowerCase() as string;
+  const cmd = program.command(def.command).description(`manage ${def.noun} specs (the ${def.table} table)`);
+  cmd
+    .command('put')
+    .argument('<file...>', 'JSON or YAML files, each with one spec or a list')
+    .description(`validate and store ${def.noun} specs (replacing any with the same ${key})`)
+    .action(async (files: string[]) => {
+      const specs = loadValid(files, def.kind);
+      await withBackend(g(), async (backend) => {
+        const realm = await resolveRealm(backend, g());
+        for (const spec of specs) {
+          await backend.config.put(realm.realm, def.table, spec);
+          process.stdout.write(`stored ${def.noun} ${String(spec[key])}\n`);
+        }
+      });
+    });
+  cmd
+    .command('get')
+    .argument('<id>')
+    .description(`print a ${def.noun} spec as JSON`)
+    .action(async (id: string) => {
+      await withBackend(g(), async (backend) => {
+        const realm = await resolveRealm(backend, g());
+        const item = await backend.config.get(realm.realm, def.table, id);
+        if (!item) throw new NotFoundError(def.noun, id, `list them with \`lava ${def.command} ls\``);
+        printJson(item);
+      });
+    });
+  cmd
+    .command('ls')
+    .description(`list ${def.noun} specs`)
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      await withBackend(g(), async (backend) => {
+        const realm = await resolveRealm(backend, g());
+        const items = await backend.config.list(realm.realm, def.table);
+        if (o.json) return printJson(items);
+        printTable(
+          def.columns.map(([h]) => h),
+          items.map((it) => def.columns.map(([, f]) => cell(f(it)))),
+        );
+      });
+    });
+  cmd
+    .command('rm')
+    .argument('<id...>')
+    .description(`delete ${def.noun} specs`)
+    .action(async (ids: string[]) => {
+      await withBackend(g(), async (backend) => {
+        const realm = await resolveRealm(backend, g());
+        for (const id of ids) {
+          if (!(await backend.config.delete(realm.realm, def.table, id))) {
+            throw new NotFoundError(def.noun, id, `list them with \`lava ${def.command} ls\``);
+          }
+          process.stdout.write(`deleted ${def.noun} ${id}\n`);
+        }
+      });
+    });
+}
+
+/** `lava realm put/get/ls/rm`. */
+function registerRealm(program: Command, g: () => GlobalOptions): void {
   const realmCmd = program.command('realm').description('manage realm records');
   realmCmd
     .command('put')
