@@ -33,7 +33,10 @@ export interface TimeParts extends Fields {
   epoch: () => number;
 }
 
-/** strftime with the C-locale / glibc codes Python on Linux supports, including the `-` flag. */
+/**
+ * strftime with the C-locale / glibc codes Python on Linux supports, including the `-` flag.
+ * Longer than 80 lines on purpose: one switch case per directive reads as the directive table.
+ */
 export function strftime(fmt: string, p: TimeParts): string {
   const days = epochDaysOf(p.year, p.month, p.day);
   const wd = weekdayOfDays(days);
