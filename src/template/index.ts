@@ -14,7 +14,8 @@ export {
 export type { TemplateLimits } from './limits.js';
 export { buildTemplateContext } from './context.js';
 export type { TemplateContextInput } from './context.js';
-export { utils, s3Split } from './utils.js';
+export { utils } from './utils.js';
+export { s3Split } from './utils-s3.js';
 export {
   PyDate,
   PyDatetime,

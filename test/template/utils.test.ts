@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderTemplate, s3Split, utils } from '../../src/template/index.js';
-import { parseDatetime, translateRegex } from '../../src/template/utils.js';
+import { parseDatetime } from '../../src/template/utils-dateutil.js';
+import { translateRegex } from '../../src/template/utils-re.js';
 import { pyStr } from '../../src/template/pytypes.js';
 
 const u = (source: string, extra: Record<string, unknown> = {}): string => renderTemplate(source, { utils, ...extra });
