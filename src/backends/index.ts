@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ConfigError } from '../core/errors.js';
+import { processSetting } from '../core/settings.js';
 import { isAwsUrl } from './aws/url.js';
 import type { Backend } from './ports.js';
 import { createPostgresBackend, isPostgresUrl } from './postgres/index.js';
@@ -9,7 +10,7 @@ export const DEFAULT_BACKEND = 'sqlite:./.lava/lava.db';
 
 /** `--backend URL` > `LAVA_BACKEND` > the embedded default. */
 export function backendUrl(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
-  return flag || env.LAVA_BACKEND || DEFAULT_BACKEND;
+  return processSetting('BACKEND', { flag, env }) ?? DEFAULT_BACKEND;
 }
 
 export async function openBackend(url: string): Promise<Backend> {
