@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { backendUrl } from '../backends/index.js';
 import { isAwsUrl, parseAwsUrl } from '../backends/aws/url.js';
+import { namedRealm, RealmNotChosenError, realmName } from '../backends/realm.js';
 import { ConfigError } from '../core/errors.js';
 import type { RealmSpec } from '../core/schemas.js';
 import { printJson, printTable, type GlobalOptions } from './context.js';
@@ -19,6 +20,22 @@ function awsUrl(g: GlobalOptions): string {
   if (isAwsUrl(url)) return parseAwsUrl(url).url;
   if (g.backend) throw new ConfigError(`lava aws works on the AWS backend: --backend ${g.backend} is not an aws:// URL`);
   return 'aws://';
+}
+
+/** With no realm named, the only realm in lava.realms; bootstrap needs a name to make the realm's tables. */
+async function onlyAwsRealm(url: string): Promise<string> {
+  const needsRealm = 'lava aws bootstrap needs a realm: pass --realm NAME (or set LAVA_REALM)';
+  const { createAwsBackend } = await import('../backends/aws/index.js');
+  const backend = await createAwsBackend(url);
+  try {
+    return await realmName(backend, { howToName: 'pass --realm NAME (or set LAVA_REALM)' });
+  } catch (err) {
+    // No realm record (or no lava.realms table yet): the realm has to be named.
+    if (err instanceof RealmNotChosenError && err.reason === 'several') throw err;
+    throw new ConfigError(needsRealm);
+  } finally {
+    await backend.close();
+  }
 }
 
 export function registerAws(program: Command, g: () => GlobalOptions): void {
@@ -39,12 +56,11 @@ export function registerAws(program: Command, g: () => GlobalOptions): void {
       '\nExample:\n  lava --backend aws://?region=eu-west-1 aws bootstrap --realm prod --s3-payloads s3://b/payloads --s3-temp s3://b/tmp',
     )
     .action(async (o: BootstrapOptions) => {
-      const realm = g().realm || process.env.LAVA_REALM;
-      if (!realm) throw new ConfigError('lava aws bootstrap needs a realm: pass --realm NAME (or set LAVA_REALM)');
       if (Boolean(o.s3Payloads) !== Boolean(o.s3Temp)) {
         throw new ConfigError('give both --s3-payloads and --s3-temp (the realm record needs both), or neither');
       }
       const url = awsUrl(g());
+      const realm = namedRealm({ realm: g().realm }) ?? (await onlyAwsRealm(url));
       // The AWS SDK loads only when an aws command runs.
       const { bootstrapAws, createAwsBackend } = await import('../backends/aws/index.js');
       const tables = await bootstrapAws(url, realm);
