@@ -1,6 +1,6 @@
 /** dispatch action: dispatch another job, passing this job's globals with `lava.parent_*` set to it. */
 import { LavaError } from '../core/errors.js';
-import { delayOptions, dispatch } from '../dispatch/dispatch.js';
+import { dispatch } from '../dispatch/dispatch.js';
 import { parentGlobals } from '../worker/globals.js';
 import { renderStructure, renderTemplate } from '../template/index.js';
 import type { Action } from './types.js';
@@ -27,7 +27,7 @@ export const dispatchAction: Action = {
         lavaGlobals: lava as Record<string, unknown>,
         ...(spec.delay !== undefined ? { delay: spec.delay as string | number } : {}),
       },
-      delayOptions(ctx.config),
+      { config: ctx.config },
     );
     ctx.logger.info(
       { job_id: ctx.job.job_id, run_id: ctx.job.run_id, dispatched: jobId, dispatched_run_id: runId },

@@ -5,6 +5,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { ConfigError, LavaError } from '../core/errors.js';
+import { processSetting } from '../core/settings.js';
 
 export function encryptSecret(key: Buffer, realm: string, plaintext: string): string {
   const iv = randomBytes(12);
@@ -35,7 +36,7 @@ export function decryptSecret(key: () => Buffer, realm: string, ciphertext: stri
 
 /** LAVA_SECRET_KEY (base64, 32 bytes), or undefined when it is not set. */
 export function keyFromEnv(env: NodeJS.ProcessEnv = process.env): Buffer | undefined {
-  const fromEnv = env.LAVA_SECRET_KEY;
+  const fromEnv = processSetting('SECRET_KEY', { env });
   if (!fromEnv) return undefined;
   const buf = Buffer.from(fromEnv, 'base64');
   if (buf.length !== 32) throw new ConfigError('LAVA_SECRET_KEY must be 32 bytes, base64-encoded (openssl rand -base64 32)');

@@ -1,3 +1,4 @@
+import { processSetting } from '../core/settings.js';
 import type { Backend } from './ports.js';
 import { backendFor } from './registry.js';
 
@@ -5,7 +6,7 @@ export const DEFAULT_BACKEND = 'sqlite:./.lava/lava.db';
 
 /** `--backend URL` > `LAVA_BACKEND` > the embedded default. */
 export function backendUrl(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
-  return flag || env.LAVA_BACKEND || DEFAULT_BACKEND;
+  return processSetting('BACKEND', { flag, env }) ?? DEFAULT_BACKEND;
 }
 
 /** Open the backend whose descriptor takes `url` (see registry.ts). */

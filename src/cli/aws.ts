@@ -1,6 +1,7 @@
 /** `lava aws …`: set up the AWS backend's resources (DynamoDB tables) for a realm. */
 import type { Command } from 'commander';
 import { backendAdmin, backendNamed, backendUrl, openBackend } from '../backends/index.js';
+import { namedRealm, RealmNotChosenError, realmName } from '../backends/realm.js';
 import { ConfigError } from '../core/errors.js';
 import type { RealmSpec } from '../core/schemas.js';
 import { printJson, printTable, type GlobalOptions } from './context.js';
@@ -21,6 +22,21 @@ function awsUrl(g: GlobalOptions): string {
   return 'aws://';
 }
 
+/** With no realm named, the only realm in lava.realms; bootstrap needs a name to make the realm's tables. */
+async function onlyAwsRealm(url: string): Promise<string> {
+  const needsRealm = 'lava aws bootstrap needs a realm: pass --realm NAME (or set LAVA_REALM)';
+  const backend = await openBackend(url);
+  try {
+    return await realmName(backend, { howToName: 'pass --realm NAME (or set LAVA_REALM)' });
+  } catch (err) {
+    // No realm record (or no lava.realms table yet): the realm has to be named.
+    if (err instanceof RealmNotChosenError && err.reason === 'several') throw err;
+    throw new ConfigError(needsRealm);
+  } finally {
+    await backend.close();
+  }
+}
+
 export function registerAws(program: Command, g: () => GlobalOptions): void {
   const cmd = program.command('aws').description('the AWS backend (DynamoDB, SQS, SSM, S3): create its tables for a realm');
 
@@ -39,12 +55,11 @@ export function registerAws(program: Command, g: () => GlobalOptions): void {
       '\nExample:\n  lava --backend aws://?region=eu-west-1 aws bootstrap --realm prod --s3-payloads s3://b/payloads --s3-temp s3://b/tmp',
     )
     .action(async (o: BootstrapOptions) => {
-      const realm = g().realm || process.env.LAVA_REALM;
-      if (!realm) throw new ConfigError('lava aws bootstrap needs a realm: pass --realm NAME (or set LAVA_REALM)');
       if (Boolean(o.s3Payloads) !== Boolean(o.s3Temp)) {
         throw new ConfigError('give both --s3-payloads and --s3-temp (the realm record needs both), or neither');
       }
       const url = awsUrl(g());
+      const realm = namedRealm({ realm: g().realm }) ?? (await onlyAwsRealm(url));
       const tables = await backendAdmin(url, 'bootstrap', 'lava aws bootstrap')(url, realm);
       let record: 'created' | 'exists' | 'missing' | undefined;
       const backend = await openBackend(url);

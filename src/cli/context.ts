@@ -1,7 +1,7 @@
 /** What every command needs: the backend, the realm, and a way to print. */
 import { backendUrl, openBackend } from '../backends/index.js';
 import type { Backend } from '../backends/ports.js';
-import { ConfigError } from '../core/errors.js';
+import { resolveRealm as resolveRealmOf } from '../backends/realm.js';
 import type { RealmSpec } from '../core/schemas.js';
 
 export interface GlobalOptions {
@@ -21,20 +21,8 @@ export async function withBackend<T>(g: GlobalOptions, fn: (backend: Backend) =>
 export { canonicalBackendUrl } from '../backends/index.js';
 
 /** `--realm` > `LAVA_REALM` > the only realm in the backend. */
-export async function resolveRealm(backend: Backend, g: GlobalOptions): Promise<RealmSpec> {
-  const name = g.realm || process.env.LAVA_REALM;
-  if (name) {
-    const realm = await backend.config.getRealm(name);
-    if (!realm)
-      throw new ConfigError(`realm "${name}" does not exist in ${backend.url}: create it with \`lava init --realm ${name}\``);
-    return realm;
-  }
-  const realms = await backend.config.listRealms();
-  if (realms.length === 1) return realms[0] as RealmSpec;
-  if (!realms.length) throw new ConfigError(`no realm in ${backend.url}: create one with \`lava init\``);
-  throw new ConfigError(
-    `several realms in ${backend.url} (${realms.map((r) => r.realm).join(', ')}): pass --realm or set LAVA_REALM`,
-  );
+export function resolveRealm(backend: Backend, g: GlobalOptions): Promise<RealmSpec> {
+  return resolveRealmOf(backend, { realm: g.realm });
 }
 
 export function printJson(value: unknown): void {

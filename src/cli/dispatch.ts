@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { Config } from '../core/config.js';
 import { errorMessage } from '../core/errors.js';
-import { delayOptions, dispatch } from '../dispatch/dispatch.js';
+import { dispatch } from '../dispatch/dispatch.js';
 import { expandPairs } from '../dispatch/params.js';
 import { collect, printJson, resolveRealm, withBackend, type GlobalOptions } from './context.js';
 
@@ -50,7 +50,7 @@ export function registerDispatch(program: Command, g: () => GlobalOptions): void
             const runId = await dispatch(
               backend,
               { realm: realm.realm, jobId, parameters, globals, delay: o.delay, ...(o.worker ? { worker: o.worker } : {}) },
-              delayOptions(config),
+              { config },
             );
             out.push({ job_id: jobId, run_id: runId });
             if (!o.json) process.stdout.write(`${runId}\n`);

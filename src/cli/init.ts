@@ -3,8 +3,10 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 import { openBackend } from '../backends/index.js';
+import { namedRealm } from '../backends/realm.js';
 import { makeDirsSync } from '../core/paths.js';
 import type { RealmSpec } from '../core/schemas.js';
+import { processSetting } from '../core/settings.js';
 import type { GlobalOptions } from './context.js';
 
 export const DEFAULT_REALM = 'default';
@@ -51,9 +53,9 @@ export function registerInit(program: Command, g: () => GlobalOptions): void {
     .description('create an embedded realm: a SQLite database, a payload area and a temp area in one directory')
     .option('--dir <dir>', 'directory for the realm (default: the directory of a sqlite LAVA_BACKEND, else .lava)')
     .action(async (o: { dir?: string }) => {
-      const name = g().realm || process.env.LAVA_REALM || DEFAULT_REALM;
+      const name = namedRealm({ realm: g().realm }) ?? DEFAULT_REALM;
       // An explicit --dir holds the database too, unless --backend says otherwise.
-      const backend = g().backend ?? (o.dir ? undefined : process.env.LAVA_BACKEND);
+      const backend = g().backend ?? (o.dir ? undefined : processSetting('BACKEND'));
       const sqlitePath = backend?.startsWith('sqlite:') ? backend.slice('sqlite:'.length) : undefined;
       const dir = o.dir ?? (sqlitePath ? path.dirname(sqlitePath) : '.lava');
       const r = await initEmbeddedRealm(dir, name, backend);
@@ -62,7 +64,7 @@ export function registerInit(program: Command, g: () => GlobalOptions): void {
           `  payloads: ${r.realm.s3_payloads}\n  temp:     ${r.realm.s3_temp}\n`,
       );
       if (
-        r.backendUrl !== backendUrlOf(process.env.LAVA_BACKEND) &&
+        r.backendUrl !== backendUrlOf(processSetting('BACKEND')) &&
         !g().backend &&
         path.resolve(dir) !== path.resolve('.lava')
       ) {

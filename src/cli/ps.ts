@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { backendUrl } from '../backends/index.js';
+import { namedRealm } from '../backends/realm.js';
 import { Config } from '../core/config.js';
 import { canonicalBackendUrl, printJson, printTable, type GlobalOptions } from './context.js';
 
@@ -86,7 +87,7 @@ export function registerPs(program: Command, g: () => GlobalOptions): void {
     .option('--workers', 'list the live workers instead')
     .option('--all', 'workers of every backend and realm on this host')
     .action((o: { json?: boolean; workers?: boolean; all?: boolean }) => {
-      const realm = g().realm || process.env.LAVA_REALM;
+      const realm = namedRealm({ realm: g().realm });
       const filter: PsFilter = o.all ? {} : { backend: backendUrl(g().backend), ...(realm ? { realm } : {}) };
       const { workers, runs } = listRuns(new Config().str('TMPDIR'), filter);
       if (o.workers) {

@@ -4,6 +4,7 @@ import { backendUrl, openBackend } from '../backends/index.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import type { JobSpec } from '../core/schemas.js';
+import { processSetting } from '../core/settings.js';
 import { isoLocal } from '../core/time.js';
 import { checkZone, localZone, zoneOffsetMinutes } from '../core/zones.js';
 import { Dispatcher } from '../dispatch/dispatcher.js';
@@ -23,7 +24,7 @@ export function formatInZone(d: Date, tz: string): string {
 }
 
 function zone(tz?: string): string {
-  const z = tz ?? process.env.LAVA_DISPATCHER_TZ ?? localZone();
+  const z = processSetting('DISPATCHER_TZ', { flag: tz }) ?? localZone();
   checkZone(z);
   return z;
 }

@@ -4,6 +4,7 @@ import type { Backend } from '../backends/ports.js';
 import { Config } from '../core/config.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { StateItem } from '../core/schemas.js';
+import { processSetting } from '../core/settings.js';
 import { expandPairs } from '../dispatch/params.js';
 import { getState, putState, type StateType } from '../state/state.js';
 import { renderTemplate } from '../template/index.js';
@@ -83,7 +84,7 @@ Examples:
         const item = await putState(backend, realm, config, stateId, value, {
           type,
           ...(o.ttl !== undefined ? { ttl: o.ttl } : {}),
-          publisher: o.publisher ?? (process.env.LAVA_JOB_ID || 'lava-state CLI'),
+          publisher: o.publisher ?? processSetting('JOB_ID') ?? 'lava-state CLI',
           checkReserved: true,
           overMaxTtl: 'error',
         });

@@ -12,8 +12,8 @@ import fsp from 'node:fs/promises';
 import type { Kysely } from 'kysely';
 import { backendUrl, openBackend } from '../backends/index.js';
 import type { Backend } from '../backends/ports.js';
+import { realmName } from '../backends/realm.js';
 import type { Config } from '../core/config.js';
-import { ConfigError } from '../core/errors.js';
 import { secretValues } from './client.js';
 import { lavaCommand, makeCliDir } from './cli-dir.js';
 import { genericAttributes } from './connectors/generic.js';
@@ -24,7 +24,7 @@ import type { DbClient, ResolvedConnection } from './types.js';
 export interface ConnectionApiOptions {
   /** Default: opened from LAVA_BACKEND (and closed again once the connection is resolved). */
   backend?: Backend;
-  /** Default: LAVA_REALM. */
+  /** Default: LAVA_REALM, else the only realm in the backend. */
   realm?: string;
   /** Default: the realm's configuration. */
   config?: Config;
@@ -35,11 +35,7 @@ export interface ConnectionApiOptions {
 }
 
 async function withResolved<T>(connId: string, o: ConnectionApiOptions, fn: (c: ResolvedConnection) => Promise<T>): Promise<T> {
-  const realm = o.realm ?? process.env.LAVA_REALM;
-  if (!realm) throw new ConfigError('no realm given: pass { realm } or set LAVA_REALM');
-  const own = o.backend ? undefined : await openBackend(backendUrl());
-  const backend = (o.backend ?? own) as Backend;
-  try {
+  return withResolvedBackend(o, async (backend, realm) => {
     const c = await resolveConnection(connId, {
       backend,
       realm,
@@ -47,10 +43,8 @@ async function withResolved<T>(connId: string, o: ConnectionApiOptions, fn: (c: 
       ...(o.jobId ? { jobId: o.jobId } : {}),
       ...(o.applicationName ? { applicationName: o.applicationName } : {}),
     });
-    return await fn(c);
-  } finally {
-    await own?.close();
-  }
+    return fn(c);
+  });
 }
 
 /** Where a connection goes, for messages (never credentials). */
@@ -83,12 +77,13 @@ export async function getConnectionSpec(connId: string, o: ConnectionApiOptions 
   return withResolvedBackend(o, (backend, realm) => lookupSpec(connId, { backend, realm }));
 }
 
+/** The backend (given, or opened from LAVA_BACKEND) and the realm: `{ realm }` > LAVA_REALM > the only realm. */
 async function withResolvedBackend<T>(o: ConnectionApiOptions, fn: (b: Backend, realm: string) => Promise<T>): Promise<T> {
-  const realm = o.realm ?? process.env.LAVA_REALM;
-  if (!realm) throw new ConfigError('no realm given: pass { realm } or set LAVA_REALM');
   const own = o.backend ? undefined : await openBackend(backendUrl());
+  const backend = (o.backend ?? own) as Backend;
   try {
-    return await fn((o.backend ?? own) as Backend, realm);
+    const realm = await realmName(backend, { realm: o.realm, howToName: 'pass { realm } or set LAVA_REALM' });
+    return await fn(backend, realm);
   } finally {
     await own?.close();
   }

@@ -5,6 +5,7 @@
  */
 import type { Backend } from '../backends/ports.js';
 import { Config } from '../core/config.js';
+import { processSetting } from '../core/settings.js';
 import { formatIssues } from '../core/validate.js';
 import { renderTemplate } from '../template/index.js';
 import { ConnectionError } from './errors.js';
@@ -165,7 +166,7 @@ export async function resolveConnection(connId: string, o: ResolveOptions): Prom
     o.applicationName ??
     applicationName(config.str('CONN_APP_NAME'), {
       realm: o.realm,
-      job_id: o.jobId ?? process.env.LAVA_JOB_ID ?? '',
+      job_id: o.jobId ?? processSetting('JOB_ID') ?? '',
       conn_id: connId,
     });
   return { connId, realm: o.realm, type, connector, spec, secrets, applicationName: appName, backendUrl: o.backend.url };

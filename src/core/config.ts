@@ -1,34 +1,32 @@
 /**
- * Worker configuration: for key `XYZ`, env `LAVA_XYZ` > realm `config` entry (any case) > default.
- * Values are parsed by type when read, so a bad value is reported with its source and the fix.
+ * The settings resolver. For key `XYZ`: a command-line flag > env `LAVA_XYZ` > realm `config` entry
+ * (any case) > default. Values are parsed by type when read, so a bad value is reported with its
+ * source and the fix.
+ *
+ * The keys here are the ones several parts of Lava read. A key that belongs to one job type is
+ * declared beside that handler (`src/handlers/<type>/config.ts`, with `defineKeys`) and merged into
+ * `ConfigKeyRegistry`, so core never imports handlers; `src/handlers/config-keys.ts` loads them all.
+ * Process-level variables that a realm cannot set (LAVA_BACKEND, LAVA_REALM, …) are in settings.ts.
  */
-import os from 'node:os';
 import { ConfigError, LavaError } from './errors.js';
 import { parseBool, parseDuration, parseSize } from './units.js';
 
 type Kind = 'str' | 'int' | 'bool' | 'duration' | 'size';
 
-interface Param {
+export interface ConfigParam {
   kind: Kind;
   default: string | number | boolean | null;
   doc: string;
 }
 
-const cpus = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
-
-/** Every configuration parameter, with its upstream default. */
-export const CONFIG_PARAMS = {
+/** The configuration parameters shared by several parts of Lava, with their upstream defaults. */
+export const CORE_CONFIG_PARAMS = {
   TMPDIR: { kind: 'str', default: '/tmp/lava', doc: 'worker scratch root' },
   HEARTBEAT_FILE: { kind: 'str', default: '.heartbeat', doc: 'touched each heartbeat in the worker scratch dir' },
   DISPATCHER: {
     kind: 'str',
     default: '',
     doc: "command written into crontab lines to dispatch (default: this installation's node and lava)",
-  },
-  CRONTAB_FILE: {
-    kind: 'str',
-    default: '',
-    doc: 'lavasched writes this file instead of running `crontab` (for /etc/cron.d-style systems and tests)',
   },
   NO_DISPATCH: { kind: 'str', default: '/tmp/lava/__nodispatch__', doc: 'dispatch suppression file' },
   SQS_MAX_DELAY_MINS: { kind: 'int', default: 15, doc: 'maximum dispatch delay on SQS queues (minutes)' },
@@ -47,22 +45,12 @@ export const CONFIG_PARAMS = {
   PAYLOAD_SETTLING_TIME: { kind: 'int', default: 0, doc: 'seconds to sleep after a payload download' },
   CHECK_FOR_ZOMBIES: { kind: 'bool', default: true, doc: 'shutdown heuristic (kept for compatibility)' },
   JUMPSTART_DELAY: { kind: 'duration', default: '15s', doc: 'dispatch delay of jump-start dispatches' },
-  DAG_WORKERS: { kind: 'int', default: cpus, doc: 'default dag parallelism' },
-  DAG_MAX_WORKERS: { kind: 'int', default: 4 * cpus, doc: 'maximum dag parallelism' },
-  FOREACH_LIMIT: { kind: 'int', default: 10, doc: 'default foreach limit' },
-  FOREACH_MAX_LIMIT: { kind: 'int', default: 25, doc: 'maximum foreach limit' },
   // Beyond upstream: a chain, dag or foreach that (through others) contains itself would nest without end.
   NESTING_MAX_DEPTH: {
     kind: 'int',
     default: 10,
     doc: 'deepest nesting of chain/dag/foreach children in one run; deeper fails the run',
   },
-  CMD_TIMEOUT: { kind: 'duration', default: '10m', doc: 'default cmd timeout' },
-  EXE_TIMEOUT: { kind: 'duration', default: '10m', doc: 'default exe timeout (per executable)' },
-  EXE_MAX_PAYLOAD_SIZE: { kind: 'size', default: '10M', doc: 'largest exe payload' },
-  PKG_TIMEOUT: { kind: 'duration', default: '10m', doc: 'default pkg timeout (per package)' },
-  PKG_UNPACK_TIMEOUT: { kind: 'duration', default: '30s', doc: 'time allowed to unpack a package' },
-  PKG_MAX_PAYLOAD_SIZE: { kind: 'size', default: '20M', doc: 'largest pkg payload' },
   STATE_TTL: { kind: 'duration', default: '7d', doc: 'default state item lifetime' },
   STATE_MAX_TTL: { kind: 'duration', default: '366d', doc: 'longest state item lifetime' },
   PARAM_CACHE_SIZE: { kind: 'int', default: 100, doc: 'secret cache entries' },
@@ -76,11 +64,6 @@ export const CONFIG_PARAMS = {
   SQL_QUOTECHAR: { kind: 'str', default: '"', doc: 'CSV quote character of SQL output' },
   SQL_QUOTING: { kind: 'str', default: 'minimal', doc: 'CSV quoting of SQL output' },
   SQL_MAX_PAYLOAD_SIZE: { kind: 'size', default: '100K', doc: 'largest sql payload' },
-  SQL_OUTPUT_SUFFIX: { kind: 'str', default: '.out', doc: 'suffix of sql result files' },
-  SQLC_MAX_PAYLOAD_SIZE: { kind: 'size', default: '100K', doc: 'largest sqlc payload' },
-  SQLC_TIMEOUT: { kind: 'duration', default: '10m', doc: 'default sqlc timeout' },
-  SQLV_TIMEOUT: { kind: 'duration', default: '10m', doc: 'default sqlv timeout' },
-  PG_COPY_TIMEOUT: { kind: 'duration', default: '30m', doc: 'db_from_s3: time allowed for one PostgreSQL COPY' },
   // Beyond upstream: the queue lease, renewed while a run is alive.
   VISIBILITY_TIMEOUT: { kind: 'duration', default: '5m', doc: 'message lease; extended while the run is alive' },
   DISPATCHER_GRACE: { kind: 'duration', default: '1m', doc: 'a fire time this late is still dispatched as on time' },
@@ -101,9 +84,42 @@ export const CONFIG_PARAMS = {
   TEMPLATE_MAX_OUTPUT: { kind: 'size', default: '10MiB', doc: 'most characters one template render may produce' },
   TEMPLATE_TIMEOUT: { kind: 'duration', default: '5s', doc: 'longest time one template render may take' },
   TEMPLATE_MAX_MEMORY: { kind: 'size', default: '512MiB', doc: 'most the JS heap may grow during one template render' },
-} as const satisfies Record<string, Param>;
+} as const satisfies Record<string, ConfigParam>;
 
-export type ConfigKey = keyof typeof CONFIG_PARAMS;
+/**
+ * The keys declared beside their owners, by declaration merging: a handler's config.ts adds
+ * `interface ConfigKeyRegistry extends DeclaredKeys<typeof ITS_KEYS> {}` to this module.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
+export interface ConfigKeyRegistry {}
+
+export type ConfigKey = keyof typeof CORE_CONFIG_PARAMS | keyof ConfigKeyRegistry;
+
+/** The shape a module merges into ConfigKeyRegistry for the keys it declared. */
+export type DeclaredKeys<T extends Record<string, ConfigParam>> = Record<keyof T, ConfigParam>;
+
+const declared = new Map<string, ConfigParam>(Object.entries(CORE_CONFIG_PARAMS));
+
+/**
+ * Declare configuration keys that one part of Lava owns, beside its code. A key can be declared
+ * once: the same name in two places would give it two defaults.
+ */
+export function defineKeys<const T extends Record<string, ConfigParam>>(keys: T): T {
+  for (const [key, param] of Object.entries(keys)) {
+    const known = declared.get(key);
+    if (known && known !== param) throw new ConfigError(`config ${key} is declared twice: keep one declaration`);
+    declared.set(key, param);
+  }
+  return keys;
+}
+
+/** Every key declared so far, in declaration order (core keys first). */
+export function declaredParams(): Readonly<Record<ConfigKey, ConfigParam>> {
+  return Object.fromEntries(declared) as Record<ConfigKey, ConfigParam>;
+}
+
+/** Command-line values for configuration keys: they win over the environment and the realm. */
+export type ConfigFlags = Partial<Record<ConfigKey, string | number | boolean>>;
 
 export class Config {
   private readonly realmConfig: Map<string, unknown>;
@@ -112,16 +128,23 @@ export class Config {
   constructor(
     realmConfig: Record<string, unknown> = {},
     private readonly env: NodeJS.ProcessEnv = process.env,
+    private readonly flags: ConfigFlags = {},
   ) {
     this.realmConfig = new Map(Object.entries(realmConfig).map(([k, v]) => [k.toUpperCase(), v]));
   }
 
   /** The raw value and where it came from. */
   raw(key: ConfigKey): { value: unknown; source: string } {
+    const param = declared.get(key);
+    if (!param) {
+      throw new ConfigError(`config ${key} is not declared: load the module that declares it (src/handlers/config-keys.ts)`);
+    }
+    const flagValue = this.flags[key];
+    if (flagValue !== undefined) return { value: flagValue, source: `command-line option for ${key}` };
     const envValue = this.env[`LAVA_${key}`];
     if (envValue !== undefined) return { value: envValue, source: `environment variable LAVA_${key}` };
     if (this.realmConfig.has(key)) return { value: this.realmConfig.get(key), source: `realm config entry ${key}` };
-    return { value: CONFIG_PARAMS[key].default, source: 'default' };
+    return { value: param.default, source: 'default' };
   }
 
   /**
@@ -179,6 +202,6 @@ export class Config {
 
   /** Every parameter's effective value, for `lava config` and SIGUSR1 dumps. */
   dump(): Record<string, { value: unknown; source: string }> {
-    return Object.fromEntries((Object.keys(CONFIG_PARAMS) as ConfigKey[]).map((k) => [k, this.raw(k)]));
+    return Object.fromEntries([...declared.keys()].map((k) => [k, this.raw(k as ConfigKey)]));
   }
 }

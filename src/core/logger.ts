@@ -4,6 +4,7 @@
  */
 import { Writable } from 'node:stream';
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import { processSetting } from './settings.js';
 
 export type Logger = PinoLogger;
 
@@ -43,7 +44,7 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions = {}): Logger {
   const dest = options.destination ?? process.stderr;
   const json = options.json ?? !(dest as { isTTY?: boolean }).isTTY;
-  const level = options.level ?? process.env.LAVA_LOGLEVEL ?? 'info';
+  const level = options.level ?? processSetting('LOGLEVEL') ?? 'info';
   return pino({ level, base: { pid: process.pid } }, json ? (dest as DestinationStream) : prettyStream(dest));
 }
 

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, ValidationError } from './errors.js';
+import { processSetting } from './settings.js';
 
 // C0 and C1 controls and DEL: URL parsers drop some of them (a `.\n.` segment becomes `..`).
 // eslint-disable-next-line no-control-regex
@@ -108,7 +109,7 @@ const DEFAULT_FILE_MODE = 0o600;
  * group read) or private to the owner. Applied with chmod, so the process umask does not matter.
  */
 export function fileModes(env: NodeJS.ProcessEnv = process.env): FileModes {
-  const raw = env.LAVA_FILE_MODE?.trim();
+  const raw = processSetting('FILE_MODE', { env })?.trim();
   let file = DEFAULT_FILE_MODE;
   if (raw) {
     if (!/^0?[0-7]{3}$/.test(raw) || (parseInt(raw, 8) & 0o600) !== 0o600 || (parseInt(raw, 8) & 0o111) !== 0) {

@@ -1,6 +1,6 @@
 /** Send a run of a job to its worker's queue. The run id is made here, so redeliveries keep it. */
 import type { Backend, Queue } from '../backends/ports.js';
-import type { Config } from '../core/config.js';
+import { Config } from '../core/config.js';
 import { LavaError, NotFoundError, ValidationError } from '../core/errors.js';
 import { newRunId } from '../core/ids.js';
 import { checkJobId, checkRunId } from '../core/paths.js';
@@ -26,15 +26,21 @@ export interface DispatchRequest {
   runId?: string;
 }
 
+/**
+ * The delay bounds come from the first of: `maxDelayMinutes`/`maxDispatchDelaySeconds`, `config`,
+ * else the realm's configuration, read here, so a caller cannot forget them.
+ */
 export interface DispatchOptions {
   clock?: Clock;
-  /** SQS_MAX_DELAY_MINS: the bound on queues with a delay limit of their own (SQS). @default 15 */
+  /** The realm's configuration, when the caller has it (saves reading the realm record). */
+  config?: Config;
+  /** SQS_MAX_DELAY_MINS: the bound on queues with a delay limit of their own (SQS). */
   maxDelayMinutes?: number;
-  /** DISPATCH_MAX_DELAY in seconds: the bound on queues without one (SQLite, PostgreSQL). @default 7 days */
+  /** DISPATCH_MAX_DELAY in seconds: the bound on queues without one (SQLite, PostgreSQL). */
   maxDispatchDelaySeconds?: number;
 }
 
-/** The realm's delay bounds, for dispatch()'s options. */
+/** The realm's delay bounds, for dispatch()'s options and checks before a dispatch. */
 export function delayOptions(config: Config): Pick<DispatchOptions, 'maxDelayMinutes' | 'maxDispatchDelaySeconds'> {
   return {
     maxDelayMinutes: config.int('SQS_MAX_DELAY_MINS'),
@@ -56,7 +62,7 @@ export async function dispatch(backend: Backend, req: DispatchRequest, options: 
     worker = parseSpec('job', raw, req.jobId).worker;
   }
   const queue = backend.queue(req.realm, worker);
-  const delaySeconds = checkDelay(req.delay ?? 0, maxDelay(queue, options));
+  const delaySeconds = checkDelay(req.delay ?? 0, maxDelay(queue, await delayLimits(backend, req, options)));
   const runId = req.runId ?? newRunId();
   const now = wholeSeconds((options.clock ?? systemClock).now());
   const globals = req.lavaGlobals ? { ...req.globals, lava: req.lavaGlobals } : req.globals;
@@ -78,6 +84,21 @@ export async function dispatch(backend: Backend, req: DispatchRequest, options: 
     });
   }
   return runId;
+}
+
+/**
+ * The options with the realm's delay bounds filled in. A delay of 0 (most dispatches) is within any
+ * bound, so the realm record is read only for a delay other than 0 that the caller gave no bounds for.
+ */
+async function delayLimits(backend: Backend, req: DispatchRequest, options: DispatchOptions): Promise<DispatchOptions> {
+  if (options.maxDelayMinutes !== undefined && options.maxDispatchDelaySeconds !== undefined) return options;
+  if (!options.config && parseDuration(req.delay ?? 0, 'delay') === 0) return options;
+  const config = options.config ?? new Config((await backend.config.getRealm(req.realm))?.config ?? {});
+  return { ...delayOptions(config), ...withoutUndefined(options) };
+}
+
+function withoutUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /**

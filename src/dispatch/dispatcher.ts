@@ -12,6 +12,7 @@ import { IllegalStateError, NotFoundError, errorMessage } from '../core/errors.j
 import { newRunId } from '../core/ids.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { realmSchema, type JobSpec } from '../core/schemas.js';
+import { processSetting } from '../core/settings.js';
 import { isoLocal, sleep, systemClock, type Clock } from '../core/time.js';
 import { checkZone, localZone } from '../core/zones.js';
 import { dispatch } from './dispatch.js';
@@ -54,7 +55,7 @@ export class Dispatcher {
     const raw = await o.backend.config.getRealm(o.realm);
     if (!raw) throw new NotFoundError('realm', o.realm, 'create it with `lava init` or pass the right --realm');
     await o.backend.schedules.ready?.(o.realm);
-    const tz = o.tz ?? process.env.LAVA_DISPATCHER_TZ ?? localZone();
+    const tz = processSetting('DISPATCHER_TZ', { flag: o.tz }) ?? localZone();
     checkZone(tz);
     const config = new Config(realmSchema.parse(raw).config ?? {});
     const logger = (o.logger ?? silentLogger).child({ realm: o.realm, dispatcher: o.name });

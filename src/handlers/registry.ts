@@ -13,6 +13,8 @@ import { sqlHandler } from './sql/index.js';
 import { sqlcHandler } from './sqlc/index.js';
 import { sqliHandler } from './sqli/index.js';
 import { sqlvHandler } from './sqlv/index.js';
+// Declares the job types' configuration keys.
+import './config-keys.js';
 import { isPlainObject } from './orchestration.js';
 import type { Handler } from './types.js';
 

@@ -14,9 +14,11 @@
  */
 import { backendUrl, openBackend } from '../backends/index.js';
 import type { Backend } from '../backends/ports.js';
+import { resolveRealm } from '../backends/realm.js';
 import { Config } from '../core/config.js';
-import { ConfigError, NotFoundError } from '../core/errors.js';
+import { NotFoundError } from '../core/errors.js';
 import type { StateItem } from '../core/schemas.js';
+import { processSetting } from '../core/settings.js';
 import { systemClock, type Clock } from '../core/time.js';
 import { getState, putState, type StateType } from './state.js';
 
@@ -68,14 +70,8 @@ export class LavaState {
     const owned = typeof o.backend !== 'object';
     const backend = typeof o.backend === 'object' ? o.backend : await openBackend(backendUrl(o.backend, env));
     try {
-      const name = o.realm || env.LAVA_REALM || (await onlyRealm(backend));
-      const realm = await backend.config.getRealm(name);
-      if (!realm) {
-        throw new ConfigError(
-          `realm "${name}" does not exist in ${backend.url}: pass {realm} or set LAVA_REALM to an existing one`,
-        );
-      }
-      return new LavaState(backend, name, new Config(realm.config ?? {}, env), env, o.clock ?? systemClock, owned);
+      const realm = await resolveRealm(backend, { realm: o.realm, env, howToName: 'pass {realm} or set LAVA_REALM' });
+      return new LavaState(backend, realm.realm, new Config(realm.config ?? {}, env), env, o.clock ?? systemClock, owned);
     } catch (err) {
       if (owned) await backend.close();
       throw err;
@@ -112,7 +108,7 @@ export class LavaState {
         ...(o.type ? { type: o.type } : {}),
         ...(o.ttl !== undefined ? { ttl: o.ttl } : {}),
         overMaxTtl: 'error',
-        publisher: o.publisher ?? (this.env.LAVA_JOB_ID || 'lava-state API'),
+        publisher: o.publisher ?? processSetting('JOB_ID', { env: this.env }) ?? 'lava-state API',
       },
       this.clock,
     );
@@ -135,13 +131,6 @@ export class LavaState {
 /** `LavaState.open()`: defaults to LAVA_BACKEND and LAVA_REALM, as set for exe and pkg jobs. */
 export function openState(o: OpenStateOptions = {}): Promise<LavaState> {
   return LavaState.open(o);
-}
-
-async function onlyRealm(backend: Backend): Promise<string> {
-  const realms = await backend.config.listRealms();
-  if (realms.length === 1 && realms[0]) return realms[0].realm;
-  if (!realms.length) throw new ConfigError(`no realm in ${backend.url}: create one with \`lava init\``);
-  throw new ConfigError(`several realms in ${backend.url}: pass {realm} or set LAVA_REALM`);
 }
 
 function toEntry(item: StateItem, value: unknown): StateEntry {

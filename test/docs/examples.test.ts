@@ -12,7 +12,7 @@ import * as tar from 'tar';
 import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRecord } from '../../src/backends/ports.js';
-import { CONFIG_PARAMS } from '../../src/core/config.js';
+import { CONFIG_PARAMS } from '../../src/handlers/config-keys.js';
 import { createLogger } from '../../src/core/logger.js';
 import { checkSpec } from '../../src/core/validate.js';
 import type { DispatchRequest } from '../../src/dispatch/dispatch.js';

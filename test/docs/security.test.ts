@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_PARAMS } from '../../src/core/config.js';
+import { CONFIG_PARAMS } from '../../src/handlers/config-keys.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const page = fs.readFileSync(path.join(ROOT, 'docs/security.md'), 'utf8');

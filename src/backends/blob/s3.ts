@@ -15,6 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import type * as S3Sdk from '@aws-sdk/client-s3';
 import type { PutObjectCommandInput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { LavaError, NotFoundError, ValidationError } from '../../core/errors.js';
+import { processSetting } from '../../core/settings.js';
 import type { BlobInfo, BlobStore } from '../ports.js';
 
 /** PutObject's limit for one request. */
@@ -91,7 +92,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   private encryption(): Pick<PutObjectCommandInput, 'ServerSideEncryption' | 'SSEKMSKeyId'> {
-    const key = this.opts.kmsKeyId ?? process.env.LAVA_S3_KEY;
+    const key = this.opts.kmsKeyId ?? processSetting('S3_KEY');
     return key ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: key } : { ServerSideEncryption: 'AES256' };
   }
 
