@@ -38,56 +38,14 @@ export function registerSchedule(program: Command, g: () => GlobalOptions): void
     .option('--tz <zone>', 'zone the cron lines are read in (default: LAVA_DISPATCHER_TZ or this machine)')
     .option('--json', 'print JSON')
     .description('show the next fire times of a job')
-    .action(async (jobId: string, o: { count: string; tz?: string; json?: boolean }) => {
-      const tz = zone(o.tz);
-      await withBackend(g(), async (backend) => {
-        const realm = await resolveRealm(backend, g());
-        const job = (await backend.config.get(realm.realm, 'jobs', jobId)) as JobSpec | undefined;
-        if (!job) throw new NotFoundError('job', jobId, 'list jobs with `lava job ls`');
-        if (!scheduleEntries(job.schedule).length) throw new ValidationError(`job ${jobId} has no schedule`);
-        const fires = nextFires(job.schedule, new Date(), Number(o.count), tz);
-        if (o.json)
-          return printJson(fires.map((f) => ({ time: isoLocal(f.time), utc: f.time.toISOString(), crontab: f.entry.crontab })));
-        printTable(
-          ['FIRE_TIME', 'UTC', 'CRONTAB'],
-          fires.map((f) => [formatInZone(f.time, f.entry.tz ?? tz), f.time.toISOString().slice(0, 19) + 'Z', f.entry.crontab]),
-        );
-      });
-    });
+    .action((jobId: string, o: { count: string; tz?: string; json?: boolean }) => showNextFireTimes(g(), jobId, o));
   cmd
     .command('ls')
     .option('--dispatcher <name>', 'only jobs of this dispatcher')
     .option('--tz <zone>', 'zone the cron lines are read in')
     .option('--json', 'print JSON')
     .description('list scheduled jobs with their next fire time')
-    .action(async (o: { dispatcher?: string; tz?: string; json?: boolean }) => {
-      const tz = zone(o.tz);
-      await withBackend(g(), async (backend) => {
-        const realm = await resolveRealm(backend, g());
-        const jobs = (await backend.config.list(
-          realm.realm,
-          'jobs',
-          o.dispatcher ? { dispatcher: o.dispatcher } : {},
-        )) as JobSpec[];
-        const rows = jobs
-          .filter((j) => scheduleEntries(j.schedule).length)
-          .map((j) => {
-            const next = nextFires(j.schedule, new Date(), 1, tz)[0];
-            return {
-              job_id: j.job_id,
-              dispatcher: j.dispatcher ?? '',
-              worker: j.worker,
-              schedule: j.schedule,
-              next: next ? formatInZone(next.time, next.entry.tz ?? tz) : '',
-            };
-          });
-        if (o.json) return printJson(rows);
-        printTable(
-          ['JOB_ID', 'DISPATCHER', 'WORKER', 'NEXT', 'SCHEDULE'],
-          rows.map((r) => [r.job_id, r.dispatcher, r.worker, r.next, JSON.stringify(r.schedule)]),
-        );
-      });
-    });
+    .action((o: { dispatcher?: string; tz?: string; json?: boolean }) => listSchedules(g(), o));
 
   program
     .command('dispatcher')
@@ -97,17 +55,7 @@ export function registerSchedule(program: Command, g: () => GlobalOptions): void
     .requiredOption('-d, --dispatcher <name>', 'dispatcher name (jobs whose `dispatcher` field is this)')
     .option('--tz <zone>', 'zone cron lines are read in (default: LAVA_DISPATCHER_TZ or this machine)')
     .option('-l, --level <level>', 'log level')
-    .action(async (o: { dispatcher: string; tz?: string; level?: string }) => {
-      const logger = createLogger(o.level ? { level: o.level } : {});
-      const backend = await openBackend(backendUrl(g().backend));
-      try {
-        const realm = await resolveRealm(backend, g());
-        const d = await Dispatcher.create({ backend, realm: realm.realm, name: o.dispatcher, tz: zone(o.tz), logger });
-        await runDaemon(dispatcherDaemon(d, o.dispatcher, logger), logger);
-      } finally {
-        await backend.close();
-      }
-    });
+    .action((o: { dispatcher: string; tz?: string; level?: string }) => runDispatcher(g(), o));
 
   program
     .command('up')
@@ -117,25 +65,92 @@ export function registerSchedule(program: Command, g: () => GlobalOptions): void
     .option('-t, --threads <n>', 'threads per worker', '5')
     .option('--tz <zone>', 'dispatcher zone')
     .option('-l, --level <level>', 'log level')
-    .action(async (o: { worker: string[]; dispatcher: string[]; threads: string; tz?: string; level?: string }) => {
-      if (!o.worker.length && !o.dispatcher.length) throw new ValidationError('name at least one -w WORKER or -d DISPATCHER');
-      const logger = createLogger(o.level ? { level: o.level } : {});
-      const backend = await openBackend(backendUrl(g().backend));
-      try {
-        const realm = await resolveRealm(backend, g());
-        const workers = await Promise.all(
-          o.worker.map((w) => Worker.create({ backend, realm: realm.realm, worker: w, threads: Number(o.threads), logger })),
-        );
-        const dispatchers = await Promise.all(
-          o.dispatcher.map((d) => Dispatcher.create({ backend, realm: realm.realm, name: d, tz: zone(o.tz), logger })),
-        );
-        const daemons = [
-          ...workers.map(workerDaemon),
-          ...dispatchers.map((d, i) => dispatcherDaemon(d, o.dispatcher[i] as string, logger)),
-        ];
-        await runDaemon(allOf(daemons), logger);
-      } finally {
-        await backend.close();
-      }
-    });
+    .action((o: { worker: string[]; dispatcher: string[]; threads: string; tz?: string; level?: string }) => runUp(g(), o));
+}
+
+/** `lava schedule next`: a job's next fire times. */
+async function showNextFireTimes(
+  opts: GlobalOptions,
+  jobId: string,
+  o: { count: string; tz?: string; json?: boolean },
+): Promise<void> {
+  const tz = zone(o.tz);
+  await withBackend(opts, async (backend) => {
+    const realm = await resolveRealm(backend, opts);
+    const job = (await backend.config.get(realm.realm, 'jobs', jobId)) as JobSpec | undefined;
+    if (!job) throw new NotFoundError('job', jobId, 'list jobs with `lava job ls`');
+    if (!scheduleEntries(job.schedule).length) throw new ValidationError(`job ${jobId} has no schedule`);
+    const fires = nextFires(job.schedule, new Date(), Number(o.count), tz);
+    if (o.json)
+      return printJson(fires.map((f) => ({ time: isoLocal(f.time), utc: f.time.toISOString(), crontab: f.entry.crontab })));
+    printTable(
+      ['FIRE_TIME', 'UTC', 'CRONTAB'],
+      fires.map((f) => [formatInZone(f.time, f.entry.tz ?? tz), f.time.toISOString().slice(0, 19) + 'Z', f.entry.crontab]),
+    );
+  });
+}
+
+/** `lava schedule ls`: every scheduled job with its next fire time. */
+async function listSchedules(opts: GlobalOptions, o: { dispatcher?: string; tz?: string; json?: boolean }): Promise<void> {
+  const tz = zone(o.tz);
+  await withBackend(opts, async (backend) => {
+    const realm = await resolveRealm(backend, opts);
+    const jobs = (await backend.config.list(realm.realm, 'jobs', o.dispatcher ? { dispatcher: o.dispatcher } : {})) as JobSpec[];
+    const rows = jobs
+      .filter((j) => scheduleEntries(j.schedule).length)
+      .map((j) => {
+        const next = nextFires(j.schedule, new Date(), 1, tz)[0];
+        return {
+          job_id: j.job_id,
+          dispatcher: j.dispatcher ?? '',
+          worker: j.worker,
+          schedule: j.schedule,
+          next: next ? formatInZone(next.time, next.entry.tz ?? tz) : '',
+        };
+      });
+    if (o.json) return printJson(rows);
+    printTable(
+      ['JOB_ID', 'DISPATCHER', 'WORKER', 'NEXT', 'SCHEDULE'],
+      rows.map((r) => [r.job_id, r.dispatcher, r.worker, r.next, JSON.stringify(r.schedule)]),
+    );
+  });
+}
+
+/** `lava dispatcher`: dispatch the jobs of one dispatcher on their schedules until stopped. */
+async function runDispatcher(opts: GlobalOptions, o: { dispatcher: string; tz?: string; level?: string }): Promise<void> {
+  const logger = createLogger(o.level ? { level: o.level } : {});
+  const backend = await openBackend(backendUrl(opts.backend));
+  try {
+    const realm = await resolveRealm(backend, opts);
+    const d = await Dispatcher.create({ backend, realm: realm.realm, name: o.dispatcher, tz: zone(o.tz), logger });
+    await runDaemon(dispatcherDaemon(d, o.dispatcher, logger), logger);
+  } finally {
+    await backend.close();
+  }
+}
+
+/** `lava up`: workers and dispatchers in one process, under one stop policy. */
+async function runUp(
+  opts: GlobalOptions,
+  o: { worker: string[]; dispatcher: string[]; threads: string; tz?: string; level?: string },
+): Promise<void> {
+  if (!o.worker.length && !o.dispatcher.length) throw new ValidationError('name at least one -w WORKER or -d DISPATCHER');
+  const logger = createLogger(o.level ? { level: o.level } : {});
+  const backend = await openBackend(backendUrl(opts.backend));
+  try {
+    const realm = await resolveRealm(backend, opts);
+    const workers = await Promise.all(
+      o.worker.map((w) => Worker.create({ backend, realm: realm.realm, worker: w, threads: Number(o.threads), logger })),
+    );
+    const dispatchers = await Promise.all(
+      o.dispatcher.map((d) => Dispatcher.create({ backend, realm: realm.realm, name: d, tz: zone(o.tz), logger })),
+    );
+    const daemons = [
+      ...workers.map(workerDaemon),
+      ...dispatchers.map((d, i) => dispatcherDaemon(d, o.dispatcher[i] as string, logger)),
+    ];
+    await runDaemon(allOf(daemons), logger);
+  } finally {
+    await backend.close();
+  }
 }

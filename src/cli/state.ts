@@ -72,25 +72,7 @@ Examples:
   lava state put db/creds --type secure -p user=etl -p password=hunter2
   lava state put batch/limits -p max.rows=1000 -p max.bytes=10M --ttl 30d`,
     )
-    .action(async (stateId: string, o: PutOptions) => {
-      const value = cliValue(o);
-      const type = (o.type ?? 'json') as StateType;
-      if (!TYPES.includes(type)) throw new ValidationError(`--type ${o.type}: use json, raw or secure`);
-      if (o.kmsKey !== undefined && type !== 'secure') {
-        throw new ValidationError(`--kms-key only applies to --type secure (this item is ${type})`);
-      }
-      await withBackend(g(), async (backend) => {
-        const { realm, config } = await realmConfig(backend, g());
-        const item = await putState(backend, realm, config, stateId, value, {
-          type,
-          ...(o.ttl !== undefined ? { ttl: o.ttl } : {}),
-          publisher: o.publisher ?? processSetting('JOB_ID') ?? 'lava-state CLI',
-          checkReserved: true,
-          overMaxTtl: 'error',
-        });
-        process.stdout.write(`stored state item ${stateId} (${type}, expires ${expiry(item.ttl)})\n`);
-      });
-    });
+    .action((stateId: string, o: PutOptions) => putStateItem(g(), stateId, o));
 
   cmd
     .command('get')
@@ -107,74 +89,20 @@ Examples:
   lava state get batch/limits '{{ state | tojson }}'
   lava state get orders/cutoff '{{ s.publisher }} {{ s.timestamp }}'`,
     )
-    .action(async (stateId: string, template: string, o: { ignoreMissing?: boolean }) => {
-      await withBackend(g(), async (backend) => {
-        const realm = await resolveRealm(backend, g());
-        const got = await getState(backend, realm.realm, stateId);
-        if (!got.found || !got.item) {
-          if (o.ignoreMissing) return void process.stdout.write('\n');
-          throw new NotFoundError(
-            'state item',
-            stateId,
-            `store it with \`lava state put ${stateId} -v VALUE\`, list them with \`lava state ls\`, or pass -i to print nothing`,
-          );
-        }
-        const s = {
-          state_id: got.item.state_id,
-          type: got.item.type,
-          value: got.value,
-          timestamp: got.item.timestamp,
-          ttl: got.item.ttl,
-          publisher: got.item.publisher ?? null,
-        };
-        process.stdout.write(renderTemplate(template, { state: got.value, s }) + '\n');
-      });
-    });
+    .action((stateId: string, template: string, o: { ignoreMissing?: boolean }) => showStateItem(g(), stateId, template, o));
 
   cmd
     .command('ls')
     .argument('[prefix]', 'only ids starting with this')
     .description('list state items (secure values are never shown)')
     .option('--json', 'print JSON')
-    .action(async (prefix: string | undefined, o: { json?: boolean }) => {
-      await withBackend(g(), async (backend) => {
-        const realm = await resolveRealm(backend, g());
-        const now = Date.now() / 1000;
-        const items = (await backend.state.list(realm.realm, prefix ?? '')).filter((it) => it.ttl >= now);
-        if (o.json) {
-          return printJson(
-            items.map((it) => ({
-              state_id: it.state_id,
-              type: it.type,
-              value: shownValue(it),
-              timestamp: it.timestamp,
-              ttl: it.ttl,
-              publisher: it.publisher ?? null,
-            })),
-          );
-        }
-        printTable(
-          ['STATE_ID', 'TYPE', 'PUBLISHER', 'TIMESTAMP', 'EXPIRES', 'VALUE'],
-          items.map((it) => [it.state_id, it.type, it.publisher ?? '', it.timestamp, expiry(it.ttl), cell(shownValue(it))]),
-        );
-      });
-    });
+    .action((prefix: string | undefined, o: { json?: boolean }) => listStateItems(g(), prefix, o));
 
   cmd
     .command('rm')
     .argument('<state_id...>')
     .description('delete state items')
-    .action(async (ids: string[]) => {
-      await withBackend(g(), async (backend) => {
-        const realm = await resolveRealm(backend, g());
-        for (const id of ids) {
-          if (!(await backend.state.delete(realm.realm, id))) {
-            throw new NotFoundError('state item', id, 'list them with `lava state ls`');
-          }
-          process.stdout.write(`deleted state item ${id}\n`);
-        }
-      });
-    });
+    .action((ids: string[]) => removeStateItems(g(), ids));
 }
 
 function cliValue(o: PutOptions): unknown {
@@ -183,4 +111,93 @@ function cliValue(o: PutOptions): unknown {
   if (o.value !== undefined) return o.value;
   if (pairs.length) return expandPairs(pairs, '-p');
   throw new ValidationError('no value: give -v STRING, or one or more -p name=value pairs');
+}
+
+/** `lava state put`: the value from -v or -p, checked and stored. */
+async function putStateItem(opts: GlobalOptions, stateId: string, o: PutOptions): Promise<void> {
+  const value = cliValue(o);
+  const type = (o.type ?? 'json') as StateType;
+  if (!TYPES.includes(type)) throw new ValidationError(`--type ${o.type}: use json, raw or secure`);
+  if (o.kmsKey !== undefined && type !== 'secure') {
+    throw new ValidationError(`--kms-key only applies to --type secure (this item is ${type})`);
+  }
+  await withBackend(opts, async (backend) => {
+    const { realm, config } = await realmConfig(backend, opts);
+    const item = await putState(backend, realm, config, stateId, value, {
+      type,
+      ...(o.ttl !== undefined ? { ttl: o.ttl } : {}),
+      publisher: o.publisher ?? processSetting('JOB_ID') ?? 'lava-state CLI',
+      checkReserved: true,
+      overMaxTtl: 'error',
+    });
+    process.stdout.write(`stored state item ${stateId} (${type}, expires ${expiry(item.ttl)})\n`);
+  });
+}
+
+/** `lava state get`: the item rendered through a template. */
+async function showStateItem(
+  opts: GlobalOptions,
+  stateId: string,
+  template: string,
+  o: { ignoreMissing?: boolean },
+): Promise<void> {
+  await withBackend(opts, async (backend) => {
+    const realm = await resolveRealm(backend, opts);
+    const got = await getState(backend, realm.realm, stateId);
+    if (!got.found || !got.item) {
+      if (o.ignoreMissing) return void process.stdout.write('\n');
+      throw new NotFoundError(
+        'state item',
+        stateId,
+        `store it with \`lava state put ${stateId} -v VALUE\`, list them with \`lava state ls\`, or pass -i to print nothing`,
+      );
+    }
+    const s = {
+      state_id: got.item.state_id,
+      type: got.item.type,
+      value: got.value,
+      timestamp: got.item.timestamp,
+      ttl: got.item.ttl,
+      publisher: got.item.publisher ?? null,
+    };
+    process.stdout.write(renderTemplate(template, { state: got.value, s }) + '\n');
+  });
+}
+
+/** `lava state ls`: secure values are never shown. */
+async function listStateItems(opts: GlobalOptions, prefix: string | undefined, o: { json?: boolean }): Promise<void> {
+  await withBackend(opts, async (backend) => {
+    const realm = await resolveRealm(backend, opts);
+    const now = Date.now() / 1000;
+    const items = (await backend.state.list(realm.realm, prefix ?? '')).filter((it) => it.ttl >= now);
+    if (o.json) {
+      return printJson(
+        items.map((it) => ({
+          state_id: it.state_id,
+          type: it.type,
+          value: shownValue(it),
+          timestamp: it.timestamp,
+          ttl: it.ttl,
+          publisher: it.publisher ?? null,
+        })),
+      );
+    }
+    printTable(
+      ['STATE_ID', 'TYPE', 'PUBLISHER', 'TIMESTAMP', 'EXPIRES', 'VALUE'],
+      items.map((it) => [it.state_id, it.type, it.publisher ?? '', it.timestamp, expiry(it.ttl), cell(shownValue(it))]),
+    );
+  });
+}
+
+/** `lava state rm`. */
+async function removeStateItems(opts: GlobalOptions, ids: string[]): Promise<void> {
+  await withBackend(opts, async (backend) => {
+    const realm = await resolveRealm(backend, opts);
+    for (const id of ids) {
+      if (!(await backend.state.delete(realm.realm, id))) {
+        throw new NotFoundError('state item', id, 'list them with `lava state ls`');
+      }
+      process.stdout.write(`deleted state item ${id}\n`);
+    }
+  });
 }
