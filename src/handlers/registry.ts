@@ -14,9 +14,9 @@ import { sqlcHandler } from './sqlc/index.js';
 import { sqliHandler } from './sqli/index.js';
 import { sqlvHandler } from './sqlv/index.js';
 import { isPlainObject } from './orchestration.js';
-import type { Handler } from './types.js';
+import type { Handler, HandlerRegistry } from '../run/handler.js';
 
-export type HandlerRegistry = ReadonlyMap<string, Handler>;
+export type { HandlerRegistry };
 
 export function builtinHandlers(): Map<string, Handler> {
   return new Map(

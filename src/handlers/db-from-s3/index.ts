@@ -25,8 +25,8 @@ import type { DbClient, Dialect } from '../../connections/types.js';
 import type { BlobStore } from '../../backends/ports.js';
 import { renderTemplate } from '../../template/index.js';
 import { renderingOn, vars } from '../process-job.js';
-import type { HandlerContext, JobResult } from '../types.js';
-import type { Handler } from '../types.js';
+import type { HandlerContext, JobResult } from '../../run/handler.js';
+import type { Handler } from '../../run/handler.js';
 
 export const MODES = ['abort', 'append', 'delete', 'drop', 'switch', 'truncate'] as const;
 type Mode = (typeof MODES)[number];
