@@ -9,8 +9,8 @@ export { Config } from './core/config.js';
 export { CONFIG_PARAMS } from './handlers/config-keys.js';
 export * from './core/errors.js';
 export type { JobSpec, RealmSpec, ConnectionSpec, TriggerSpec, StateItem, DispatchMessage } from './core/schemas.js';
-export type { Handler, HandlerContext, JobResult, RunJob } from './handlers/types.js';
-export type { Action, ActionContext } from './actions/types.js';
+export type { Handler, HandlerContext, JobResult, RunJob } from './run/handler.js';
+export type { Action, ActionContext } from './run/action.js';
 export { createLogger } from './core/logger.js';
 export {
   getConnection,

@@ -1,9 +1,9 @@
 /** dispatch action: dispatch another job, passing this job's globals with `lava.parent_*` set to it. */
 import { LavaError } from '../core/errors.js';
 import { dispatch } from '../dispatch/dispatch.js';
-import { parentGlobals } from '../worker/globals.js';
+import { parentGlobals } from '../run/globals.js';
 import { renderStructure, renderTemplate } from '../template/index.js';
-import type { Action } from './types.js';
+import type { Action } from '../run/action.js';
 
 export const dispatchAction: Action = {
   type: 'dispatch',

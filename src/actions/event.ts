@@ -6,7 +6,7 @@
  */
 import { LavaError } from '../core/errors.js';
 import { renderTemplate } from '../template/index.js';
-import type { Action, ActionContext, ActionSpec } from './types.js';
+import type { Action, ActionContext, ActionSpec } from '../run/action.js';
 
 const FIELDS = ['action', 'detail', 'detail_type', 'source', 'event_bus', 'resources'] as const;
 

@@ -1,7 +1,7 @@
 /** log action: write a rendered message to the worker log with the job and run ids. */
 import { LavaError } from '../core/errors.js';
 import { renderTemplate } from '../template/index.js';
-import type { Action } from './types.js';
+import type { Action } from '../run/action.js';
 
 export const logAction: Action = {
   type: 'log',

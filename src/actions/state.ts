@@ -5,7 +5,7 @@
 import { LavaError } from '../core/errors.js';
 import { putState, type StateType } from '../state/state.js';
 import { renderStructure, renderTemplate } from '../template/index.js';
-import type { Action, ActionSpec } from './types.js';
+import type { Action, ActionSpec } from '../run/action.js';
 
 const FIELDS = ['action', 'state_id', 'value', 'type', 'ttl', 'publisher', 'kms_key'] as const;
 const TYPES: readonly string[] = ['json', 'raw', 'secure'];

@@ -1,7 +1,7 @@
 /** Turn schema failures into errors that name every field and say how to fix it. */
 import type { z } from 'zod';
 import { ValidationError } from './errors.js';
-import { scheduleProblems } from '../dispatch/schedule.js';
+import { scheduleProblems } from './schedule-check.js';
 import { KNOWN_JOB_FIELDS, SCHEMAS, unknownFields, type SchemaKind } from './schemas.js';
 
 export function formatIssues(error: z.ZodError): string[] {

@@ -23,6 +23,11 @@ export function decodeMessage(body: string): DispatchMessage {
   } catch {
     throw new ValidationError(`dispatch message is not JSON: ${body.slice(0, 200)}`);
   }
+  return validateMessage(raw);
+}
+
+/** decodeMessage for a body already parsed from JSON (a worker parses each body once). */
+export function validateMessage(raw: unknown): DispatchMessage {
   const parsed = dispatchMessageSchema.safeParse(raw);
   if (!parsed.success) throw new ValidationError('malformed dispatch message', formatIssues(parsed.error));
   return parsed.data;

@@ -5,7 +5,7 @@
 import { JobError, errorMessage } from '../core/errors.js';
 import { fnmatchAny } from '../core/fnmatch.js';
 import { parseBool } from '../core/units.js';
-import type { HandlerContext, RunOutcome } from './types.js';
+import type { HandlerContext, RunOutcome } from '../run/handler.js';
 
 /** How one child run ended, from the parent's point of view. */
 export type ChildEnd =

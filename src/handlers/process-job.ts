@@ -7,8 +7,8 @@ import type { ConfigKey } from '../core/config.js';
 import { JobError } from '../core/errors.js';
 import { parseDuration } from '../core/units.js';
 import { renderTemplate } from '../template/index.js';
-import { excerpt, runProcess } from '../worker/process.js';
-import type { HandlerContext } from './types.js';
+import { excerpt, runProcess } from '../run/process.js';
+import type { HandlerContext } from '../run/handler.js';
 
 export interface FileRun {
   payload: string;

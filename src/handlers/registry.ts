@@ -16,9 +16,9 @@ import { sqlvHandler } from './sqlv/index.js';
 // Declares the job types' configuration keys.
 import './config-keys.js';
 import { isPlainObject } from './orchestration.js';
-import type { Handler } from './types.js';
+import type { Handler, HandlerRegistry } from '../run/handler.js';
 
-export type HandlerRegistry = ReadonlyMap<string, Handler>;
+export type { HandlerRegistry };
 
 export function builtinHandlers(): Map<string, Handler> {
   return new Map(

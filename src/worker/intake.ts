@@ -3,23 +3,43 @@
  * message that fails is discarded, and unlike upstream the discard is recorded (event + log).
  */
 import type { QueueMessage } from '../backends/ports.js';
-import { errorMessage } from '../core/errors.js';
+import { ValidationError, errorMessage } from '../core/errors.js';
 import { MAX_KEY } from '../core/paths.js';
 import type { DispatchMessage } from '../core/schemas.js';
 import { parseSpec } from '../core/validate.js';
-import { decodeMessage } from '../dispatch/message.js';
-import type { RunJob } from '../handlers/types.js';
-import { reviveLavaGlobals } from './globals.js';
-import type { RunEnvironment } from './run-job.js';
+import { validateMessage } from '../dispatch/message.js';
+import type { RunJob } from '../run/handler.js';
+import { reviveLavaGlobals } from '../run/globals.js';
+import type { RunEnvironment } from '../run/environment.js';
 
 export type IntakeResult = { ok: true; job: RunJob } | { ok: false; reason: string; message?: Partial<DispatchMessage> };
 
-export async function intake(env: RunEnvironment, msg: QueueMessage): Promise<IntakeResult> {
+/** A message body, parsed once for every step that reads it (retry check, intake, discard). */
+export interface MessageBody {
+  readonly text: string;
+  /** The parsed JSON; absent when the body is not JSON. */
+  readonly json?: { value: unknown };
+}
+
+export function readBody(text: string): MessageBody {
+  try {
+    return { text, json: { value: JSON.parse(text) as unknown } };
+  } catch {
+    return { text };
+  }
+}
+
+function decode(body: MessageBody): DispatchMessage {
+  if (!body.json) throw new ValidationError(`dispatch message is not JSON: ${body.text.slice(0, 200)}`);
+  return validateMessage(body.json.value);
+}
+
+export async function intake(env: RunEnvironment, msg: QueueMessage, body = readBody(msg.body)): Promise<IntakeResult> {
   let m: DispatchMessage;
   try {
-    m = decodeMessage(msg.body);
+    m = decode(body);
   } catch (err) {
-    return { ok: false, reason: errorMessage(err), message: bestEffort(msg.body) };
+    return { ok: false, reason: errorMessage(err), message: bodyIds(body) };
   }
   const fail = (reason: string): IntakeResult => ({ ok: false, reason, message: m });
   if (m.realm !== env.realm.realm) return fail(`message is for realm "${m.realm}", this worker serves "${env.realm.realm}"`);
@@ -56,17 +76,16 @@ export async function intake(env: RunEnvironment, msg: QueueMessage): Promise<In
 }
 
 /**
- * The ids of a message that failed decoding, to record its `discarded` event under. They are only
- * keys of that record, never paths; ids too long for any store's key are only logged.
+ * The ids of a message that failed decoding (or is discarded unread), to record its `discarded`
+ * event under. They are only keys of that record, never paths; ids too long for any store's key
+ * are only logged.
  */
-function bestEffort(body: string): Partial<DispatchMessage> | undefined {
-  try {
-    const v = JSON.parse(body) as Record<string, unknown>;
-    const usable = (id: unknown): id is string => typeof id === 'string' && id.length > 0 && id.length <= MAX_KEY;
-    return usable(v.job_id) && usable(v.run_id)
-      ? { job_id: v.job_id, run_id: v.run_id, ...(typeof v.ts_dispatch === 'string' ? { ts_dispatch: v.ts_dispatch } : {}) }
-      : undefined;
-  } catch {
-    return undefined;
-  }
+export function bodyIds(body: MessageBody): Partial<DispatchMessage> | undefined {
+  const v = body.json?.value;
+  if (!v || typeof v !== 'object') return undefined;
+  const o = v as Record<string, unknown>;
+  const usable = (id: unknown): id is string => typeof id === 'string' && id.length > 0 && id.length <= MAX_KEY;
+  return usable(o.job_id) && usable(o.run_id)
+    ? { job_id: o.job_id, run_id: o.run_id, ...(typeof o.ts_dispatch === 'string' ? { ts_dispatch: o.ts_dispatch } : {}) }
+    : undefined;
 }

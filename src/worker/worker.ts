@@ -18,10 +18,14 @@ import { realmSchema } from '../core/schemas.js';
 import { sleep, systemClock, type Clock } from '../core/time.js';
 import { dispatch } from '../dispatch/dispatch.js';
 import { builtinHandlers, type HandlerRegistry } from '../handlers/registry.js';
-import { intake } from './intake.js';
-import { ProcessRegistry } from './process.js';
+import type { RunEnvironment } from '../run/environment.js';
+import type { RunJob } from '../run/handler.js';
+import { ProcessRegistry } from '../run/process.js';
+import { OutcomeNotRecorded, RunLost, recordEvent, type EventIds } from '../run/recorder.js';
+import { runJob } from '../run/run-job.js';
+import { Scratch } from '../run/scratch.js';
+import { bodyIds, intake, readBody } from './intake.js';
 import { processMarker, removeDeadWorkerDirs } from './stale-scratch.js';
-import { OutcomeNotRecorded, RunLost, Scratch, recordEvent, runJob, type RunEnvironment } from './run-job.js';
 
 export interface WorkerOptions {
   backend: Backend;
@@ -252,13 +256,13 @@ export class Worker {
     }
   }
 
-  private async discard(m: QueueMessage, reason: string, ids?: { job_id?: string; run_id?: string; ts_dispatch?: string }) {
+  private async discard(m: QueueMessage, reason: string, ids?: Partial<EventIds>) {
     this.env.logger.warn({ message_id: m.id, job_id: ids?.job_id, run_id: ids?.run_id, reason }, 'message discarded');
     this.tally('discarded');
     if (ids?.job_id && ids.run_id) {
       await recordEvent(
         this.env,
-        { job_id: ids.job_id, run_id: ids.run_id, ts_dispatch: ids.ts_dispatch ?? '' } as Parameters<typeof recordEvent>[1],
+        { job_id: ids.job_id, run_id: ids.run_id, ts_dispatch: ids.ts_dispatch ?? '' },
         'discarded',
         reason,
       );
@@ -266,82 +270,123 @@ export class Worker {
     await this.queue.delete(m.receipt);
   }
 
+  /** One delivery: retry check, intake, the claim, then the run under a kept lease. */
   private async handle(m: QueueMessage): Promise<void> {
-    const { realm } = this.o;
+    const body = readBody(m.body); // parsed once, for every step below
     if (this.o.retries >= 0 && m.receiveCount > this.o.retries + 1) {
-      const ids = safeIds(m.body);
-      return this.discard(m, `received ${m.receiveCount} times, over the worker's --retries ${this.o.retries}`, ids);
+      const reason = `received ${m.receiveCount} times, over the worker's --retries ${this.o.retries}`;
+      return this.discard(m, reason, bodyIds(body));
     }
-    const got = await intake(this.env, m);
+    const got = await intake(this.env, m, body);
     if (!got.ok) return this.discard(m, got.reason, got.message);
     const job = got.job;
     if (this.running.has(job.run_id)) {
       await this.queue.extendVisibility(m.receipt, this.lease);
       return;
     }
-    const claim = await this.env.backend.runs.claim(realm, job.run_id, this.owner, this.lease);
+    const attempt = await this.claim(m, job);
+    if (attempt !== undefined) await this.runClaimed(m, job, attempt);
+  }
+
+  /**
+   * Claim the run for this worker: the claim's attempt number, or undefined when the delivery was
+   * settled here instead (the run finished already, or another live worker runs it).
+   */
+  private async claim(m: QueueMessage, job: RunJob): Promise<number | undefined> {
+    const claim = await this.env.backend.runs.claim(this.o.realm, job.run_id, this.owner, this.lease);
     if (claim.outcome === 'done') {
       this.env.logger.info({ job_id: job.job_id, run_id: job.run_id }, 'run already finished; dropping duplicate delivery');
       await this.queue.delete(m.receipt);
-      return;
+      return undefined;
     }
     if (claim.outcome === 'busy') {
       // Another live worker runs it: look again when its lease would have run out.
       this.env.logger.info({ job_id: job.job_id, run_id: job.run_id, owner: claim.owner }, 'run is running elsewhere');
       await this.queue.extendVisibility(m.receipt, Math.max(1, claim.leaseSeconds));
-      return;
+      return undefined;
     }
-    const delivery = { queue: this.queue, receipt: m.receipt };
     if (claim.attempt > 1 && (await this.endedEarlier(job))) {
-      await this.env.backend.runs.finish(realm, job.run_id, this.owner, { delivery });
-      return;
+      await this.env.backend.runs.finish(this.o.realm, job.run_id, this.owner, { delivery: this.delivery(m) });
+      return undefined;
     }
-    const keeper = setInterval(
+    return claim.attempt;
+  }
+
+  private delivery(m: QueueMessage) {
+    return { queue: this.queue, receipt: m.receipt };
+  }
+
+  /** Keep the message's lease and the run's claim alive while the run goes on. */
+  private keepLease(m: QueueMessage, runId: string): { stop(): void } {
+    const timer = setInterval(
       () => {
         void Promise.all([
           this.queue.extendVisibility(m.receipt, this.lease),
-          this.env.backend.runs.renew(realm, job.run_id, this.owner, this.lease),
-        ]).catch((err: unknown) => this.env.logger.error({ run_id: job.run_id, err: errorMessage(err) }, 'lease renewal failed'));
+          this.env.backend.runs.renew(this.o.realm, runId, this.owner, this.lease),
+        ]).catch((err: unknown) => this.env.logger.error({ run_id: runId, err: errorMessage(err) }, 'lease renewal failed'));
       },
       Math.max(200, (this.lease * 1000) / 3),
     );
+    return { stop: () => clearInterval(timer) };
+  }
+
+  /** Run a claimed job, then end its delivery: outcome, claim and message in one step. */
+  private async runClaimed(m: QueueMessage, job: RunJob, attempt: number): Promise<void> {
+    const lease = this.keepLease(m, job.run_id);
     // The outcome, the claim's end and the message's delete, in one step; actions run after it.
     let ended = false;
     const end = async (outcome?: NewEvent) => {
-      ended = await this.env.backend.runs.finish(realm, job.run_id, this.owner, { ...(outcome ? { outcome } : {}), delivery });
-      if (ended) clearInterval(keeper);
+      const options = { ...(outcome ? { outcome } : {}), delivery: this.delivery(m) };
+      ended = await this.env.backend.runs.finish(this.o.realm, job.run_id, this.owner, options);
+      if (ended) lease.stop();
       if (ended && outcome) this.tally(outcome.status);
       return ended;
     };
     this.running.set(job.run_id, { job_id: job.job_id, run_id: job.run_id, type: job.type, started: new Date().toISOString() });
     this.statusDirty = true;
     try {
-      await runJob(this.env, job, { attempt: claim.attempt, end });
+      await runJob(this.env, job, { attempt, end });
     } catch (err) {
-      if (err instanceof RunLost) {
-        // The other worker records the run's outcome and deletes its message.
-        this.env.logger.warn({ job_id: job.job_id, run_id: job.run_id }, err.message);
-        return;
-      }
-      if (err instanceof OutcomeNotRecorded) return; // logged where it failed; the lease lapses and it runs again
-      if (ended) return; // stopped during actions: the run itself is over
-      if (this.runAbort.signal.aborted) {
-        clearInterval(keeper);
-        await recordEvent(this.env, job, 'interrupted', 'worker stopped: run handed back to the queue');
-        await this.env.backend.runs.release(realm, job.run_id, this.owner);
-        await this.queue.extendVisibility(m.receipt, 0);
-        return;
-      }
-      this.env.logger.error({ job_id: job.job_id, run_id: job.run_id, err: errorMessage(err) }, 'run crashed');
-      await recordEvent(this.env, job, 'failed', { error: errorMessage(err), error_data: null });
-      this.tally('failed');
+      if (await this.settledAfterThrow(err, m, job, ended, lease)) return;
     } finally {
-      clearInterval(keeper);
+      lease.stop();
       this.running.delete(job.run_id);
       this.statusDirty = true;
     }
     this.handled++;
     if (!ended) await end(); // a run that crashed ends without an outcome of its own
+  }
+
+  /**
+   * Error triage after a run threw: true when its delivery needs nothing more (lost, not recorded,
+   * already ended, or handed back because the worker stops); false for a crash, recorded as failed,
+   * whose run must still be ended.
+   */
+  private async settledAfterThrow(
+    err: unknown,
+    m: QueueMessage,
+    job: RunJob,
+    ended: boolean,
+    lease: { stop(): void },
+  ): Promise<boolean> {
+    if (err instanceof RunLost) {
+      // The other worker records the run's outcome and deletes its message.
+      this.env.logger.warn({ job_id: job.job_id, run_id: job.run_id }, err.message);
+      return true;
+    }
+    if (err instanceof OutcomeNotRecorded) return true; // logged where it failed; the lease lapses and it runs again
+    if (ended) return true; // stopped during actions: the run itself is over
+    if (this.runAbort.signal.aborted) {
+      lease.stop();
+      await recordEvent(this.env, job, 'interrupted', 'worker stopped: run handed back to the queue');
+      await this.env.backend.runs.release(this.o.realm, job.run_id, this.owner);
+      await this.queue.extendVisibility(m.receipt, 0);
+      return true;
+    }
+    this.env.logger.error({ job_id: job.job_id, run_id: job.run_id, err: errorMessage(err) }, 'run crashed');
+    await recordEvent(this.env, job, 'failed', { error: errorMessage(err), error_data: null });
+    this.tally('failed');
+    return false;
   }
 
   private tally(status: string): void {
@@ -410,16 +455,3 @@ const CLAIM_KEEP_MS = 7 * 86400_000;
 
 /** Statuses a run's record has once its outcome is recorded. */
 const FINAL_STATUSES = new Set(['complete', 'failed', 'skipped', 'rejected', 'action_failed']);
-
-function safeIds(body: string): { job_id?: string; run_id?: string; ts_dispatch?: string } | undefined {
-  try {
-    const v = JSON.parse(body) as Record<string, unknown>;
-    return {
-      ...(typeof v.job_id === 'string' ? { job_id: v.job_id } : {}),
-      ...(typeof v.run_id === 'string' ? { run_id: v.run_id } : {}),
-      ...(typeof v.ts_dispatch === 'string' ? { ts_dispatch: v.ts_dispatch } : {}),
-    };
-  } catch {
-    return undefined;
-  }
-}

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { builtinHandlers } from '../../src/handlers/registry.js';
-import type { Handler } from '../../src/handlers/types.js';
+import type { Handler } from '../../src/run/handler.js';
 import { makeRealm, type TestRealm } from '../helpers.js';
 
 let t: TestRealm;

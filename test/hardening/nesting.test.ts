@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { checkJobType, builtinHandlers } from '../../src/handlers/registry.js';
-import type { Handler } from '../../src/handlers/types.js';
+import type { Handler } from '../../src/run/handler.js';
 import { ensureBuilt, makeCliRealm, type CliRealm } from '../e2e/cli-helpers.js';
 import { makeRealm, type TestRealm } from '../helpers.js';
 

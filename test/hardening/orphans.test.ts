@@ -111,8 +111,8 @@ describe.skipIf(!fs.existsSync('/proc/self/environ'))('job processes when their 
     const mark = `guardian-${process.pid}-${Date.now()}`;
     // A process that runs one job the way a worker does and reports its guardian's pid as it changes.
     const script = `
-      import { runProcess } from ${JSON.stringify(path.resolve(path.dirname(DIST_CLI), '../worker/process.js'))};
-      import { guardian } from ${JSON.stringify(path.resolve(path.dirname(DIST_CLI), '../worker/guardian.js'))};
+      import { runProcess } from ${JSON.stringify(path.resolve(path.dirname(DIST_CLI), '../run/process.js'))};
+      import { guardian } from ${JSON.stringify(path.resolve(path.dirname(DIST_CLI), '../run/guardian.js'))};
       void runProcess({ command: 'sh', args: ['-c', 'sleep 300 & sleep 300'], cwd: ${JSON.stringify(dir)},
         env: { ...process.env, MARK: process.env.JOB_MARK },
         stdoutFile: ${JSON.stringify(path.join(dir, 'out'))}, stderrFile: ${JSON.stringify(path.join(dir, 'err'))}, timeout: 600 });

@@ -15,7 +15,7 @@ import { checkSpec } from '../../src/core/validate.js';
 import { dispatch } from '../../src/dispatch/dispatch.js';
 import { builtinHandlers } from '../../src/handlers/registry.js';
 import { putState } from '../../src/state/state.js';
-import type { Handler } from '../../src/handlers/types.js';
+import type { Handler } from '../../src/run/handler.js';
 import { makeCliRealm, type CliRealm } from '../e2e/cli-helpers.js';
 import { makeRealm, type TestRealm } from '../helpers.js';
 

@@ -5,7 +5,7 @@
 import { JobError, errorMessage } from '../../core/errors.js';
 import { canFailGlobs, jobPrefix, mayFail, parseJobList, runChildJob } from '../orchestration.js';
 import { selfReference, specJobPrefix } from '../spec-check.js';
-import type { Handler } from '../types.js';
+import type { Handler } from '../../run/handler.js';
 
 export interface ChainResult {
   exit_status: number;

@@ -2,7 +2,7 @@
 import { JobError } from '../../core/errors.js';
 import { shlexSplit } from '../../core/shlex.js';
 import { jobEnv, paramArgs, renderArgs, runOne, runSequence, paramTimeout } from '../process-job.js';
-import type { Handler } from '../types.js';
+import type { Handler } from '../../run/handler.js';
 
 export const cmdHandler: Handler = {
   type: 'cmd',

@@ -9,7 +9,7 @@
 import { JobError, errorMessage } from '../../core/errors.js';
 import { canFailGlobs, intParam, jobPrefix, mayFail, runChildJob, type ChildEnd } from '../orchestration.js';
 import { selfReference, specJobPrefix } from '../spec-check.js';
-import type { Handler } from '../types.js';
+import type { Handler } from '../../run/handler.js';
 import { assertAcyclic, buildGraph } from './graph.js';
 
 /**

@@ -10,7 +10,7 @@
 import { JobError, LavaError, errorMessage } from '../../core/errors.js';
 import { renderTemplate } from '../../template/index.js';
 import { renderingOn, vars } from '../process-job.js';
-import type { Handler } from '../types.js';
+import type { Handler } from '../../run/handler.js';
 import { load, MODES, type Mode } from './load.js';
 
 export { MODES } from './load.js';

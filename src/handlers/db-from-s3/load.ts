@@ -8,7 +8,7 @@ import { parseBool, parseSize } from '../../core/units.js';
 import { openResolved } from '../../connections/api.js';
 import { resolveConnection } from '../../connections/resolve.js';
 import type { DbClient, Dialect } from '../../connections/types.js';
-import type { HandlerContext, JobResult } from '../types.js';
+import type { HandlerContext, JobResult } from '../../run/handler.js';
 import { parseArgs, type Option } from './loader-options.js';
 import { insertRows, mysqlLoadData, pgCopy, redshiftCopy, type LoadContext } from './loaders.js';
 import { nameFromKey, objectUri } from './object.js';

@@ -6,9 +6,9 @@
 import { checkDelay, delayOptions, dispatch, maxDelay } from '../../dispatch/dispatch.js';
 import { JobError, errorMessage } from '../../core/errors.js';
 import { renderStructure } from '../../template/index.js';
-import { parentGlobals } from '../../worker/globals.js';
+import { parentGlobals } from '../../run/globals.js';
 import { boolParam, describe, isPlainObject, jobPrefix, parseJobList } from '../orchestration.js';
-import type { Handler } from '../types.js';
+import type { Handler } from '../../run/handler.js';
 
 export const dispatchHandler: Handler = {
   type: 'dispatch',

@@ -4,9 +4,9 @@ import path from 'node:path';
 import { joinUri } from '../../backends/blob/index.js';
 import { JobError } from '../../core/errors.js';
 import { shlexSplit } from '../../core/shlex.js';
-import { downloadJobPayload } from '../../worker/payload.js';
+import { downloadJobPayload } from '../../run/payload.js';
 import { jobEnv, paramArgs, renderArgs, runOne, runSequence, paramTimeout, jobConnections } from '../process-job.js';
-import type { Handler } from '../types.js';
+import type { Handler } from '../../run/handler.js';
 
 export const exeHandler: Handler = {
   type: 'exe',

@@ -12,7 +12,7 @@ import { JobError, errorMessage } from '../../core/errors.js';
 import { fnmatchAny } from '../../core/fnmatch.js';
 import { renderTemplate } from '../../template/index.js';
 import { describe, isPlainObject } from '../orchestration.js';
-import type { HandlerContext } from '../types.js';
+import type { HandlerContext } from '../../run/handler.js';
 import { parseCsvObjects } from './csv.js';
 
 export type GeneratorValues = Record<string, unknown>[];

@@ -6,7 +6,7 @@
 import { JobError } from '../../core/errors.js';
 import { boolParam, describe, intParam, runChildJob } from '../orchestration.js';
 import { selfReference } from '../spec-check.js';
-import type { Handler } from '../types.js';
+import type { Handler } from '../../run/handler.js';
 import { generate } from './generators.js';
 
 export interface ForeachResult {

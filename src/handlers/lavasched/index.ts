@@ -12,7 +12,7 @@ import type { JobSpec } from '../../core/schemas.js';
 import { shlexSplit } from '../../core/shlex.js';
 import { localZone } from '../../core/zones.js';
 import { isActive, scheduleEntries, scheduleProblems } from '../../dispatch/schedule.js';
-import type { Handler, HandlerContext } from '../types.js';
+import type { Handler, HandlerContext } from '../../run/handler.js';
 import { cronLine, replaceBlock, unifiedDiff } from './crontab.js';
 
 const run = promisify(execFile);

@@ -1,5 +1,5 @@
 /** log: write the augmented job spec to the worker log. Used for smoke tests and as a no-op. */
-import type { Handler } from '../types.js';
+import type { Handler } from '../../run/handler.js';
 
 export const logHandler: Handler = {
   type: 'log',

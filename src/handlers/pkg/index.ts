@@ -5,7 +5,7 @@ import { joinUri } from '../../backends/blob/index.js';
 import { JobError } from '../../core/errors.js';
 import { confine } from '../../core/paths.js';
 import { shlexSplit } from '../../core/shlex.js';
-import { downloadJobPayload, payloadItems } from '../../worker/payload.js';
+import { downloadJobPayload, payloadItems } from '../../run/payload.js';
 import {
   jobEnv,
   paramArgs,
@@ -16,7 +16,7 @@ import {
   paramTimeout,
   jobConnections,
 } from '../process-job.js';
-import type { Handler } from '../types.js';
+import type { Handler } from '../../run/handler.js';
 import { unpack } from './unpack.js';
 
 export const pkgHandler: Handler = {

@@ -12,7 +12,7 @@ import { CsvWriter, runScript, StatementError } from '../../connections/sql-runn
 import type { DbClient, ResolvedConnection } from '../../connections/types.js';
 import { renderTemplate } from '../../template/index.js';
 import { renderingOn, vars } from '../process-job.js';
-import type { HandlerContext, JobResult } from '../types.js';
+import type { HandlerContext, JobResult } from '../../run/handler.js';
 
 export const CSV_PARAMS = ['delimiter', 'dialect', 'doublequote', 'escapechar', 'quotechar', 'quoting'] as const;
 

@@ -1,8 +1,8 @@
 /** sql: run SQL files from the payload area on a database connection; result sets become CSV files. */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { downloadJobPayload, payloadItems } from '../../worker/payload.js';
-import type { Handler } from '../types.js';
+import { downloadJobPayload, payloadItems } from '../../run/payload.js';
+import type { Handler } from '../../run/handler.js';
 import { runSqlJob, SQL_PARAMETERS } from './common.js';
 
 export const sqlHandler: Handler = {

@@ -8,10 +8,10 @@ import { errorMessage } from '../../core/errors.js';
 import { lavaCommand, makeCliDir } from '../../connections/cli-dir.js';
 import { resolveConnection } from '../../connections/resolve.js';
 import { renderTemplate } from '../../template/index.js';
-import { downloadJobPayload, payloadItems } from '../../worker/payload.js';
+import { downloadJobPayload, payloadItems } from '../../run/payload.js';
 import { paramArgs, renderArgs, renderingOn, runOne, runSequence, vars, type FileRun, paramTimeout } from '../process-job.js';
 import { connIdParam } from '../sql/common.js';
-import type { Handler } from '../types.js';
+import type { Handler } from '../../run/handler.js';
 
 /** `sh -c` feeding a file to a program's stdin (runProcess gives children /dev/null). */
 export const STDIN_FROM_FILE = 'f=$1; shift; exec "$@" < "$f"';

@@ -1,7 +1,7 @@
 /** sqli: run inline SQL (a string or a list of strings) on a database connection. */
 import { JobError } from '../../core/errors.js';
 import { runSqlJob, SQL_PARAMETERS } from '../sql/common.js';
-import type { Handler } from '../types.js';
+import type { Handler } from '../../run/handler.js';
 
 export const sqliHandler: Handler = {
   type: 'sqli',

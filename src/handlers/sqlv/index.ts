@@ -8,11 +8,11 @@ import path from 'node:path';
 import { JobError, errorMessage } from '../../core/errors.js';
 import { lavaCommand } from '../../connections/cli-dir.js';
 import { renderTemplate } from '../../template/index.js';
-import { downloadJobPayload, payloadItems } from '../../worker/payload.js';
-import { excerpt, runProcess } from '../../worker/process.js';
+import { downloadJobPayload, payloadItems } from '../../run/payload.js';
+import { excerpt, runProcess } from '../../run/process.js';
 import { renderingOn, vars, type FileRun, lavaEnv, paramTimeout } from '../process-job.js';
 import { batchSizeParam, boolParam, connIdParam, CSV_PARAMS, csvParams } from '../sql/common.js';
-import type { Handler, HandlerContext } from '../types.js';
+import type { Handler, HandlerContext } from '../../run/handler.js';
 
 const FORMATS = ['csv', 'jsonl'];
 

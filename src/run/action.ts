@@ -3,7 +3,7 @@ import type { Backend } from '../backends/ports.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { RealmSpec } from '../core/schemas.js';
-import type { RunJob } from '../handlers/types.js';
+import type { RunJob } from './handler.js';
 
 export type ActionSpec = Record<string, unknown> & { action: string };
 
@@ -21,3 +21,6 @@ export interface Action {
   readonly type: string;
   run(spec: ActionSpec, ctx: ActionContext): Promise<void>;
 }
+
+/** Action types by name (actions/registry.ts builds the built-in one). */
+export type ActionRegistry = ReadonlyMap<string, Action>;

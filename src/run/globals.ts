@@ -1,5 +1,5 @@
 /** `globals.lava`: Lava's own globals, with copies instead of upstream's shared references. */
-import type { LavaGlobals, RunJob } from '../handlers/types.js';
+import type { LavaGlobals, RunJob } from './handler.js';
 import { parseIso } from '../core/time.js';
 
 const TIMESTAMPS = ['master_start', 'master_ustart', 'parent_start', 'parent_ustart'] as const;

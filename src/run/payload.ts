@@ -8,7 +8,7 @@ import { blobStoreFor, joinUri } from '../backends/blob/index.js';
 import type { ConfigKey } from '../core/config.js';
 import { JobError } from '../core/errors.js';
 import { confine, payloadKeyProblem } from '../core/paths.js';
-import type { HandlerContext } from '../handlers/types.js';
+import type { HandlerContext } from './handler.js';
 
 export interface DownloadedItem {
   /** The payload item as written in the spec. */

@@ -3,7 +3,7 @@ import type { Backend } from '../backends/ports.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { JobSpec, RealmSpec } from '../core/schemas.js';
-import type { ProcessRegistry } from '../worker/process.js';
+import type { ProcessRegistry } from './process.js';
 
 /** The job spec as the worker augments it at pickup (upstream §1.3). */
 export type RunJob = JobSpec & {
@@ -76,3 +76,6 @@ export interface Handler {
   readonly parameters?: { readonly required?: readonly string[]; readonly optional: readonly string[] };
   run(ctx: HandlerContext): Promise<JobResult>;
 }
+
+/** Job types by name (handlers/registry.ts builds the built-in one). */
+export type HandlerRegistry = ReadonlyMap<string, Handler>;

@@ -5,7 +5,7 @@
  */
 import type { Config } from '../core/config.js';
 import { parseDuration } from '../core/units.js';
-import type { RunJob } from '../handlers/types.js';
+import type { RunJob } from './handler.js';
 import type { TemplateLimits } from '../template/index.js';
 
 /** `parameters.timeout` in seconds, or undefined when absent or not a duration (the handler reports that). */
