@@ -16,7 +16,7 @@ export async function lava() {
   return {
     ...(await import(path.join(dist, 'index.js'))),
     ...(await import(path.join(dist, 'cli/init.js'))),
-    ...(await import(path.join(dist, 'dispatch/dispatcher.js'))),
+    ...(await import(path.join(dist, 'dispatcher/dispatcher.js'))),
     ...(await import(path.join(dist, 'handlers/registry.js'))),
   };
 }

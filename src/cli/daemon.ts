@@ -5,7 +5,7 @@
  * next one forces (running jobs are killed and handed back now). SIGUSR1 logs the daemon's status.
  */
 import type { Logger } from '../core/logger.js';
-import type { Dispatcher } from '../dispatch/dispatcher.js';
+import type { Dispatcher } from '../dispatcher/dispatcher.js';
 import type { Worker } from '../worker/worker.js';
 
 /** What a command runs until it is told to stop. */

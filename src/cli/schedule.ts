@@ -7,7 +7,7 @@ import type { JobSpec } from '../core/schemas.js';
 import { processSetting } from '../core/settings.js';
 import { isoLocal } from '../core/time.js';
 import { checkZone, localZone, zoneOffsetMinutes } from '../core/zones.js';
-import { Dispatcher } from '../dispatch/dispatcher.js';
+import { Dispatcher } from '../dispatcher/dispatcher.js';
 import { nextFires, scheduleEntries } from '../dispatch/schedule.js';
 import { Worker } from '../worker/worker.js';
 import { collect, printJson, printTable, resolveRealm, withBackend, type GlobalOptions } from './context.js';

@@ -15,7 +15,7 @@ import { openBackend } from '../../src/backends/index.js';
 import type { Backend } from '../../src/backends/ports.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { checkDelay, delayOptions, dispatch, maxDelay } from '../../src/dispatch/dispatch.js';
-import { Dispatcher } from '../../src/dispatch/dispatcher.js';
+import { Dispatcher } from '../../src/dispatcher/dispatcher.js';
 import { Config } from '../../src/core/config.js';
 import { Worker } from '../../src/worker/worker.js';
 import { startAwsEmulators, useEnv, type AwsEmulators } from '../support/aws.js';

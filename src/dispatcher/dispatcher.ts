@@ -15,8 +15,8 @@ import { realmSchema, type JobSpec } from '../core/schemas.js';
 import { processSetting } from '../core/settings.js';
 import { isoLocal, sleep, systemClock, type Clock } from '../core/time.js';
 import { checkZone, localZone } from '../core/zones.js';
-import { dispatch } from './dispatch.js';
-import { firesBetween, type Fire } from './schedule.js';
+import { dispatch } from '../dispatch/dispatch.js';
+import { firesBetween, type Fire } from '../dispatch/schedule.js';
 
 export type CatchupPolicy = 'skip' | 'once' | 'all';
 

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresBackend } from '../../src/backends/postgres/index.js';
 import type { Backend } from '../../src/backends/ports.js';
-import { Dispatcher } from '../../src/dispatch/dispatcher.js';
+import { Dispatcher } from '../../src/dispatcher/dispatcher.js';
 import { decodeMessage } from '../../src/dispatch/message.js';
 import { makeBackend, pgSkipReason, startThrowawayPostgres, type PgServer } from '../support/pg.js';
 

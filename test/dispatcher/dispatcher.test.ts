@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openBackend } from '../../src/backends/index.js';
-import { Dispatcher, type DispatcherOptions } from '../../src/dispatch/dispatcher.js';
+import { Dispatcher, type DispatcherOptions } from '../../src/dispatcher/dispatcher.js';
 import { decodeMessage } from '../../src/dispatch/message.js';
 import { makeRealm, type TestRealm } from '../helpers.js';
 

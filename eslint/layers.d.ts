@@ -1,0 +1,5 @@
+import type { ESLint } from 'eslint';
+
+export declare const LAYERS: string[][];
+declare const plugin: ESLint.Plugin;
+export default plugin;
