@@ -16,7 +16,7 @@ function lint(file: string, code: string): string[] {
   const config: Linter.Config[] = [
     {
       files: ['**/*.ts'],
-      languageOptions: { parser: tseslint.parser as Linter.Parser },
+      languageOptions: { parser: tseslint.parser },
       plugins: { layers },
       rules: { 'layers/direction': 'error' },
     },
