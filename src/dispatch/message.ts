@@ -21,9 +21,14 @@ export function decodeMessage(body: string): DispatchMessage {
   try {
     raw = JSON.parse(body);
   } catch {
-    throw new ValidationError(`dispatch message is not JSON: ${body.slice(0, 200)}`);
+    throw notJson(body);
   }
   return validateMessage(raw);
+}
+
+/** The error for a body that is not JSON, showing its start. */
+export function notJson(body: string): ValidationError {
+  return new ValidationError(`dispatch message is not JSON: ${body.slice(0, 200)}`);
 }
 
 /** decodeMessage for a body already parsed from JSON (a worker parses each body once). */

@@ -3,11 +3,11 @@
  * message that fails is discarded, and unlike upstream the discard is recorded (event + log).
  */
 import type { QueueMessage } from '../backends/ports.js';
-import { ValidationError, errorMessage } from '../core/errors.js';
+import { errorMessage } from '../core/errors.js';
 import { MAX_KEY } from '../core/paths.js';
 import type { DispatchMessage } from '../core/schemas.js';
 import { parseSpec } from '../core/validate.js';
-import { validateMessage } from '../dispatch/message.js';
+import { notJson, validateMessage } from '../dispatch/message.js';
 import type { RunJob } from '../run/handler.js';
 import { reviveLavaGlobals } from '../run/globals.js';
 import type { RunEnvironment } from '../run/environment.js';
@@ -30,7 +30,7 @@ export function readBody(text: string): MessageBody {
 }
 
 function decode(body: MessageBody): DispatchMessage {
-  if (!body.json) throw new ValidationError(`dispatch message is not JSON: ${body.text.slice(0, 200)}`);
+  if (!body.json) throw notJson(body.text);
   return validateMessage(body.json.value);
 }
 
