@@ -284,8 +284,9 @@ export class Worker {
       await this.queue.extendVisibility(m.receipt, this.lease);
       return;
     }
+    const claimedAt = Date.now();
     const attempt = await this.claim(m, job);
-    if (attempt !== undefined) await this.runClaimed(m, job, attempt);
+    if (attempt !== undefined) await this.runClaimed(m, job, attempt, claimedAt);
   }
 
   /**
@@ -316,23 +317,57 @@ export class Worker {
     return { queue: this.queue, receipt: m.receipt };
   }
 
-  /** Keep the message's lease and the run's claim alive while the run goes on. */
-  private keepLease(m: QueueMessage, runId: string): { stop(): void } {
-    const timer = setInterval(
-      () => {
-        void Promise.all([
-          this.queue.extendVisibility(m.receipt, this.lease),
-          this.env.backend.runs.renew(this.o.realm, runId, this.owner, this.lease),
-        ]).catch((err: unknown) => this.env.logger.error({ run_id: runId, err: errorMessage(err) }, 'lease renewal failed'));
+  /**
+   * Keep the message's lease and the run's claim alive while the run goes on. A claim that cannot be
+   * renewed in time (the backend is unreachable) or that another worker now holds ends the run here:
+   * `lost` is aborted, which kills its processes, a sixth of the lease before the claim could lapse, so
+   * the worker that takes the run over never runs it beside this one.
+   */
+  private keepLease(m: QueueMessage, runId: string, claimedAt: number): { stop(): void; lost: AbortSignal } {
+    const leaseMs = this.lease * 1000;
+    const lost = new AbortController();
+    let renewedAt = claimedAt; // when the latest successful renewal was sent: the claim lasts at least leaseMs from then
+    let deadline: NodeJS.Timeout | undefined;
+    const lose = (why: string) => {
+      if (lost.signal.aborted) return;
+      this.env.logger.warn({ run_id: runId }, `run stopped: ${why}; another worker takes it over`);
+      lost.abort();
+    };
+    const arm = () => {
+      clearTimeout(deadline);
+      const left = renewedAt + leaseMs - leaseMs / 6 - Date.now();
+      deadline = setTimeout(() => lose('its claim could not be renewed in time'), Math.max(0, left));
+    };
+    arm();
+    const renew = () => {
+      const sentAt = Date.now();
+      void Promise.all([
+        this.queue.extendVisibility(m.receipt, this.lease),
+        this.env.backend.runs.renew(this.o.realm, runId, this.owner, this.lease),
+      ]).then(
+        ([, held]) => {
+          if (!held) return lose('its claim passed to another worker');
+          renewedAt = Math.max(renewedAt, sentAt);
+          if (!lost.signal.aborted) arm();
+        },
+        (err: unknown) => this.env.logger.error({ run_id: runId, err: errorMessage(err) }, 'lease renewal failed'),
+      );
+    };
+    const timer = setInterval(renew, Math.max(200, leaseMs / 3));
+    return {
+      stop: () => {
+        clearInterval(timer);
+        clearTimeout(deadline);
       },
-      Math.max(200, (this.lease * 1000) / 3),
-    );
-    return { stop: () => clearInterval(timer) };
+      lost: lost.signal,
+    };
   }
 
   /** Run a claimed job, then end its delivery: outcome, claim and message in one step. */
-  private async runClaimed(m: QueueMessage, job: RunJob, attempt: number): Promise<void> {
-    const lease = this.keepLease(m, job.run_id);
+  private async runClaimed(m: QueueMessage, job: RunJob, attempt: number, claimedAt: number): Promise<void> {
+    const lease = this.keepLease(m, job.run_id, claimedAt);
+    // The run stops when the worker is forced to stop or when its claim is lost.
+    const env = { ...this.env, signal: AbortSignal.any([this.env.signal, lease.lost]) };
     // The outcome, the claim's end and the message's delete, in one step; actions run after it.
     let ended = false;
     const end = async (outcome?: NewEvent) => {
@@ -345,7 +380,7 @@ export class Worker {
     this.running.set(job.run_id, { job_id: job.job_id, run_id: job.run_id, type: job.type, started: new Date().toISOString() });
     this.statusDirty = true;
     try {
-      await runJob(this.env, job, { attempt, end });
+      await runJob(env, job, { attempt, end });
     } catch (err) {
       if (await this.settledAfterThrow(err, m, job, ended, lease)) return;
     } finally {
@@ -367,7 +402,7 @@ export class Worker {
     m: QueueMessage,
     job: RunJob,
     ended: boolean,
-    lease: { stop(): void },
+    lease: { stop(): void; lost: AbortSignal },
   ): Promise<boolean> {
     if (err instanceof RunLost) {
       // The other worker records the run's outcome and deletes its message.
@@ -376,6 +411,7 @@ export class Worker {
     }
     if (err instanceof OutcomeNotRecorded) return true; // logged where it failed; the lease lapses and it runs again
     if (ended) return true; // stopped during actions: the run itself is over
+    if (lease.lost.aborted) return true; // logged when lost; the claim's new owner runs it
     if (this.runAbort.signal.aborted) {
       lease.stop();
       await recordEvent(this.env, job, 'interrupted', 'worker stopped: run handed back to the queue');

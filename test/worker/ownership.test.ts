@@ -4,6 +4,8 @@
  * again; a run whose outcome could not be written is not marked finished. Real SQLite realm,
  * 1-second leases.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunClaims } from '../../src/backends/ports.js';
 import { makeRealm, type TestRealm } from '../helpers.js';
@@ -19,7 +21,34 @@ afterEach(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 describe('run ownership', () => {
+  it('a worker that cannot renew its claim kills the job before the claim could lapse, and records no outcome', async () => {
+    const pidFile = path.join(t.dir, 'job.pid');
+    await t.putJob({ job_id: 'long', type: 'cmd', payload: `sh -c 'echo $$ > ${pidFile}; exec sleep 30'` });
+    const runId = await t.dispatch('long');
+    // The backend stops answering renewals (an outage): the 1-second claim would lapse and another
+    // worker could take the run over, so this worker must have stopped the job by then.
+    const runs = t.backend.runs as { renew: RunClaims['renew'] };
+    runs.renew = () => Promise.reject(new Error('backend unreachable'));
+    const draining = t.drain();
+    await waitFor(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').trim() !== '', 3_000, 'the job to start', 5);
+    const started = Date.now();
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    await waitFor(() => !alive(pid), 5_000, 'the job to be killed', 10);
+    expect(Date.now() - started).toBeLessThan(1000);
+    await draining;
+    expect(await t.statuses(runId, 'long')).toEqual(['starting', 'running']);
+  });
+
   it('a worker whose claim was taken over while its job ran drops its result', async () => {
     await t.putJob({ job_id: 'slow', type: 'cmd', payload: 'sleep 1.5' });
     const runId = await t.dispatch('slow');
