@@ -229,7 +229,10 @@ describe.skipIf(pgSkipReason)(`PostgreSQL under faults${pgSkipReason ? ` (skippe
       'four running jobs',
     );
     const second = spawnLava(['worker', '-w', 'w', '-t', '4'], { env, cwd: dir });
-    await sleep(1500); // the second worker is up and waiting
+    // The second worker is up and waiting (a loaded machine can take seconds to start a process).
+    const secondStatus = path.join(dir, 'scratch', REALM, `w.${second.pid}`, 'worker.json');
+    await waitFor(() => fs.existsSync(secondStatus), 20_000, 'the second worker to start');
+    await sleep(500);
 
     // SHUTDOWN_GRACE is 1s: the jobs (3s) are killed, recorded interrupted and handed back.
     const stopped = Date.now();
