@@ -87,3 +87,12 @@ export async function makeRealm(config: Record<string, unknown> = {}): Promise<T
   };
   return t;
 }
+
+/** Whether a process is alive; killed children may linger as zombies until reaped, and those count as dead. */
+export function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}

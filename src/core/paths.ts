@@ -109,7 +109,19 @@ const DEFAULT_FILE_MODE = 0o600;
  * group read) or private to the owner. Applied with chmod, so the process umask does not matter.
  */
 export function fileModes(env: NodeJS.ProcessEnv = process.env): FileModes {
-  const raw = processSetting('FILE_MODE', { env })?.trim();
+  // Asked on every write and scratch dir: parse each value of LAVA_FILE_MODE once.
+  const raw = processSetting('FILE_MODE', { env })?.trim() ?? '';
+  let modes = modesBySetting.get(raw);
+  if (!modes) {
+    modes = parseFileModes(raw);
+    modesBySetting.set(raw, modes);
+  }
+  return modes;
+}
+
+const modesBySetting = new Map<string, FileModes>();
+
+function parseFileModes(raw: string): FileModes {
   let file = DEFAULT_FILE_MODE;
   if (raw) {
     if (!/^0?[0-7]{3}$/.test(raw) || (parseInt(raw, 8) & 0o600) !== 0o600 || (parseInt(raw, 8) & 0o111) !== 0) {

@@ -16,6 +16,7 @@ import { sqlvHandler } from './sqlv/index.js';
 // Declares the job types' configuration keys.
 import './config-keys.js';
 import { isPlainObject } from './orchestration.js';
+import { parameterKeys } from '../run/checks.js';
 import type { Handler, HandlerRegistry } from '../run/handler.js';
 
 export type { HandlerRegistry };
@@ -93,16 +94,14 @@ export function checkJobType(spec: Record<string, unknown>, handlers: HandlerReg
   }
   const params = spec.parameters;
   if (handler.parameters && isPlainObject(params)) {
-    const required = handler.parameters.required ?? [];
-    const allowed = new Set([...required, ...handler.parameters.optional]);
-    const takes = [...allowed].sort().join(', ') || 'no parameters';
-    const unexpected = Object.keys(params).filter((k) => !allowed.has(k));
+    const { allowed, unexpected, missing } = parameterKeys(handler.parameters, params);
+    const takes = allowed.join(', ') || 'no parameters';
     if (unexpected.length) {
       result.errors.push(
         `parameters: ${type} jobs do not take ${unexpected.join(', ')}: remove ${unexpected.length > 1 ? 'them' : 'it'}; ${type} jobs take ${takes}`,
       );
     }
-    for (const k of required.filter((r) => !(r in params))) {
+    for (const k of missing) {
       result.warnings.push(
         `parameters.${k}: missing: ${type} jobs need it, so give it at every dispatch (-p ${k}=…) or add it here`,
       );

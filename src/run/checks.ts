@@ -28,19 +28,30 @@ export function checkLimits(env: RunEnvironment, job: RunJob, start: Date): stri
   return undefined;
 }
 
+/** A handler's declared parameter keys against the ones given: what it does not take, and what it needs but lacks. */
+export function parameterKeys(
+  declared: NonNullable<Handler['parameters']>,
+  params: Record<string, unknown>,
+): { allowed: string[]; unexpected: string[]; missing: string[] } {
+  const required = declared.required ?? [];
+  const allowed = new Set([...required, ...declared.optional]);
+  return {
+    allowed: [...allowed].sort(),
+    unexpected: Object.keys(params).filter((k) => !allowed.has(k)),
+    missing: required.filter((k) => !(k in params)),
+  };
+}
+
 /** Upstream handlers reject parameters they do not know ("Bad job parameters: Unexpected keys"). */
 export function checkParameters(handler: Handler, params: Record<string, unknown>): void {
   if (!handler.parameters) return;
-  const required = handler.parameters.required ?? [];
-  const allowed = new Set([...required, ...handler.parameters.optional]);
-  const unexpected = Object.keys(params).filter((k) => !allowed.has(k));
-  const missing = required.filter((k) => !(k in params));
+  const { allowed, unexpected, missing } = parameterKeys(handler.parameters, params);
   if (unexpected.length || missing.length) {
     const parts = [];
     if (unexpected.length) parts.push(`Unexpected keys ${unexpected.join(', ')}`);
     if (missing.length) parts.push(`Missing keys ${missing.join(', ')}`);
     throw new JobError(
-      `Bad job parameters: ${parts.join('; ')}: ${handler.type} jobs take ${[...allowed].sort().join(', ') || 'no parameters'}`,
+      `Bad job parameters: ${parts.join('; ')}: ${handler.type} jobs take ${allowed.join(', ') || 'no parameters'}`,
     );
   }
 }

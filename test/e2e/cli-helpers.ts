@@ -309,3 +309,13 @@ export function build(): void {
 export function ensureBuilt(): void {
   if (!fs.existsSync(DIST_CLI)) build();
 }
+
+/** Whether any process of a process group is still alive. */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openBackend } from '../../src/backends/index.js';
 import {
   ensureBuilt,
+  groupAlive,
   killSpawned,
   makeCliRealm,
   runIds,
@@ -27,15 +28,6 @@ async function realm(grace: string): Promise<CliRealm> {
   const r = await makeCliRealm({ LAVA_VISIBILITY_TIMEOUT: '2s', LAVA_SHUTDOWN_GRACE: grace }, 'lava-e2e-sig-');
   realms.push(r);
   return r;
-}
-
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** A 30 s job on worker `w` that writes its process group id to `marker`, dispatched once. */

@@ -11,6 +11,7 @@ import { openBackend } from '../../src/backends/index.js';
 import {
   UUID_RE,
   ensureBuilt,
+  groupAlive,
   killSpawned,
   makeCliRealm,
   runIds,
@@ -63,15 +64,6 @@ async function queueCounts(r: CliRealm, worker: string) {
     return await backend.queue('default', worker).counts();
   } finally {
     await backend.close();
-  }
-}
-
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeRealm, type TestRealm } from '../helpers.js';
+import { alive, makeRealm, type TestRealm } from '../helpers.js';
 
 let t: TestRealm;
 beforeEach(async () => {
@@ -11,15 +11,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await t.close();
 });
-
-/** Killed children may linger as zombies until reaped; those count as dead. */
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 function readUri(uri: string): string {
   return fs.readFileSync(fileURLToPath(uri), 'utf8');

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunClaims } from '../../src/backends/ports.js';
-import { makeRealm, type TestRealm } from '../helpers.js';
+import { alive, makeRealm, type TestRealm } from '../helpers.js';
 import { waitFor } from '../e2e/cli-helpers.js';
 
 let t: TestRealm;
@@ -20,15 +20,6 @@ afterEach(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('run ownership', () => {
   it('a worker that cannot renew its claim kills the job before the claim could lapse, and records no outcome', async () => {
