@@ -22,6 +22,8 @@ export interface Daemon {
 
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
+const ignore = () => undefined;
+
 /** Run `daemon` with the stop policy's signal handlers installed, and remove them when it ends. */
 export async function runDaemon(daemon: Daemon, logger: Logger): Promise<void> {
   let signals = 0;
@@ -44,6 +46,9 @@ export async function runDaemon(daemon: Daemon, logger: Logger): Promise<void> {
   } finally {
     for (const sig of STOP_SIGNALS) process.off(sig, onStop);
     process.off('SIGUSR1', onStatus);
+    // Stopped by a signal: the command is on its way out, and another signal arriving meanwhile must
+    // not end it with the signal's default action (killed instead of exit status 0).
+    if (signals) for (const sig of STOP_SIGNALS) process.on(sig, ignore);
   }
 }
 
