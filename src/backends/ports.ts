@@ -199,7 +199,18 @@ export interface Queue {
   /** Reset the lease to `seconds` from now; false if the receipt is stale or the message gone. */
   extendVisibility(receipt: string, seconds: number): Promise<boolean>;
   delete(receipt: string): Promise<boolean>;
-  counts(): Promise<{ visible: number; inflight: number; delayed: number }>;
+  counts(): Promise<QueueCounts>;
+}
+
+export interface QueueCounts {
+  /** Waiting to be received. */
+  visible: number;
+  /** Received and not yet deleted (runs in progress, or leases about to lapse). */
+  inflight: number;
+  /** Sent with a delay that has not passed. */
+  delayed: number;
+  /** When the oldest message still in the queue was sent; absent when the queue cannot tell (SQS). */
+  oldestSentAt?: Date;
 }
 
 export interface BlobInfo {
@@ -224,6 +235,33 @@ export interface BlobStore {
   delete(uri: string): Promise<boolean>;
 }
 
+/** One entry of a realm's directory. */
+export interface DirectoryEntry {
+  /** What the entry is: `worker`, `dispatcher`, `server` (live processes), `token`, `stop` (a run to stop). */
+  kind: string;
+  /** Unique within its kind. */
+  id: string;
+  data: Record<string, unknown>;
+  updated: Date;
+  /** After this the entry is gone (a process that stopped beating); absent: kept until deleted. */
+  expires?: Date;
+}
+
+/**
+ * A realm's small registry of who is alive (workers, dispatchers and servers beat here), API tokens
+ * (stored hashed) and requests to stop runs. Entries are few (one per process or token), so a kind
+ * is always listed whole.
+ */
+export interface Directory {
+  /** Create or replace; `ttlSeconds` makes the entry expire unless put again. */
+  put(realm: string, entry: { kind: string; id: string; data: Record<string, unknown>; ttlSeconds?: number }): Promise<void>;
+  /** The entry, unless it is missing or expired. */
+  get(realm: string, kind: string, id: string): Promise<DirectoryEntry | undefined>;
+  /** Unexpired entries of a kind, sorted by id. */
+  list(realm: string, kind: string): Promise<DirectoryEntry[]>;
+  delete(realm: string, kind: string, id: string): Promise<boolean>;
+}
+
 export interface Backend {
   /** The URL it was opened with, for child processes and crontab lines. */
   readonly url: string;
@@ -233,6 +271,7 @@ export interface Backend {
   readonly schedules: ScheduleClaims;
   readonly state: StateStore;
   readonly secrets: SecretStore;
+  readonly directory: Directory;
   queue(realm: string, worker: string): Queue;
   close(): Promise<void>;
 }
