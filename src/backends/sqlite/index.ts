@@ -8,6 +8,7 @@ import { keyFromEnv, readOrCreateKeyFile } from '../crypto.js';
 import { queueName, type Backend, type Queue } from '../ports.js';
 import { WriteBatcher } from './batch.js';
 import { SqliteConfigStore } from './config-store.js';
+import { SqliteDirectory } from './directory.js';
 import { SqliteEventStore } from './event-store.js';
 import { ANY_WRITE, SqliteQueue } from './queue.js';
 import { SqliteRunClaims } from './run-claims.js';
@@ -45,6 +46,7 @@ export function createSqliteBackend(file: string): Backend {
     schedules: new SqliteScheduleClaims(db),
     state: new SqliteStateStore(db),
     secrets: new SqliteSecretStore(db, secretKey),
+    directory: new SqliteDirectory(db),
     queue(realm: string, worker: string): Queue {
       const name = queueName(realm, worker);
       let q = queues.get(name);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type Database from 'better-sqlite3';
 import { sleep } from '../../core/time.js';
-import type { Queue, QueueMessage, ReceiveOptions } from '../ports.js';
+import type { Queue, QueueCounts, QueueMessage, ReceiveOptions } from '../ports.js';
 import type { WriteBatcher } from './batch.js';
 
 interface Row {
@@ -111,17 +111,23 @@ export class SqliteQueue implements Queue {
     return this.stmts.delete.run(idOf(receipt), receipt, this.name).changes > 0;
   }
 
-  async counts(): Promise<{ visible: number; inflight: number; delayed: number }> {
+  async counts(): Promise<QueueCounts> {
     const now = Date.now();
     const row = this.db
       .prepare(
         `SELECT
            sum(visible_at <= @now) AS visible,
            sum(visible_at > @now AND receive_count > 0) AS inflight,
-           sum(visible_at > @now AND receive_count = 0) AS delayed
+           sum(visible_at > @now AND receive_count = 0) AS delayed,
+           min(sent_at) AS oldest
          FROM messages WHERE queue = @queue`,
       )
       .get({ now, queue: this.name }) as Record<string, number | null>;
-    return { visible: row.visible ?? 0, inflight: row.inflight ?? 0, delayed: row.delayed ?? 0 };
+    return {
+      visible: row.visible ?? 0,
+      inflight: row.inflight ?? 0,
+      delayed: row.delayed ?? 0,
+      ...(row.oldest !== null && row.oldest !== undefined ? { oldestSentAt: new Date(row.oldest) } : {}),
+    };
   }
 }

@@ -41,6 +41,13 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX schedule_ticks_pending ON schedule_ticks (realm, dispatcher, dispatched, claimed_at);
   CREATE TABLE schedule_marks (realm TEXT NOT NULL, dispatcher TEXT NOT NULL, mark INTEGER NOT NULL, PRIMARY KEY (realm, dispatcher));
   `,
+  `
+  CREATE TABLE directory (
+    realm TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
+    updated INTEGER NOT NULL, expires INTEGER,
+    PRIMARY KEY (realm, kind, id)
+  );
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -1,0 +1,51 @@
+import type Database from 'better-sqlite3';
+import type { Directory, DirectoryEntry } from '../ports.js';
+
+interface Row {
+  kind: string;
+  id: string;
+  data: string;
+  updated: number;
+  expires: number | null;
+}
+
+export class SqliteDirectory implements Directory {
+  constructor(private readonly db: Database.Database) {}
+
+  async put(realm: string, e: { kind: string; id: string; data: Record<string, unknown>; ttlSeconds?: number }): Promise<void> {
+    const now = Date.now();
+    const expires = e.ttlSeconds === undefined ? null : now + e.ttlSeconds * 1000;
+    this.db
+      .prepare('INSERT OR REPLACE INTO directory (realm, kind, id, data, updated, expires) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(realm, e.kind, e.id, JSON.stringify(e.data), now, expires);
+  }
+
+  async get(realm: string, kind: string, id: string): Promise<DirectoryEntry | undefined> {
+    const row = this.db
+      .prepare('SELECT * FROM directory WHERE realm = ? AND kind = ? AND id = ? AND (expires IS NULL OR expires > ?)')
+      .get(realm, kind, id, Date.now()) as Row | undefined;
+    return row && entry(row);
+  }
+
+  async list(realm: string, kind: string): Promise<DirectoryEntry[]> {
+    const now = Date.now();
+    // Entries are few; dropping the expired ones of this kind here keeps the table small without a sweeper.
+    this.db.prepare('DELETE FROM directory WHERE realm = ? AND kind = ? AND expires <= ?').run(realm, kind, now);
+    const rows = this.db.prepare('SELECT * FROM directory WHERE realm = ? AND kind = ? ORDER BY id').all(realm, kind) as Row[];
+    return rows.map(entry);
+  }
+
+  async delete(realm: string, kind: string, id: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM directory WHERE realm = ? AND kind = ? AND id = ?').run(realm, kind, id).changes > 0;
+  }
+}
+
+function entry(row: Row): DirectoryEntry {
+  return {
+    kind: row.kind,
+    id: row.id,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+    updated: new Date(row.updated),
+    ...(row.expires === null ? {} : { expires: new Date(row.expires) }),
+  };
+}
