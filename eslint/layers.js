@@ -10,9 +10,10 @@ import path from 'node:path';
 export const LAYERS = [
   ['(root)'], // src/index.ts: the package's public face
   ['cli'],
-  ['worker', 'dispatcher'], // the daemons
+  ['worker', 'dispatcher', 'server'], // the daemons and the HTTP server
   ['handlers', 'actions'],
-  ['run'],
+  ['run', 'client'],
+  ['observe'], // read models of runs, jobs and fleets for the server, the CLI and the client
   ['connections', 'state', 'dispatch'],
   ['template'],
   ['backends'],

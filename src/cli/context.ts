@@ -3,6 +3,8 @@ import { backendUrl, openBackend } from '../backends/index.js';
 import type { Backend } from '../backends/ports.js';
 import { resolveRealm as resolveRealmOf } from '../backends/realm.js';
 import type { RealmSpec } from '../core/schemas.js';
+import { processSetting } from '../core/settings.js';
+import { checkZone, localZone } from '../core/zones.js';
 
 export interface GlobalOptions {
   backend?: string;
@@ -42,4 +44,11 @@ export function printTable(headers: string[], rows: string[][]): void {
 
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+/** --tz > LAVA_DISPATCHER_TZ > this machine's zone. */
+export function dispatcherZone(tz?: string): string {
+  const z = processSetting('DISPATCHER_TZ', { flag: tz }) ?? localZone();
+  checkZone(z);
+  return z;
 }

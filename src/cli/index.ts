@@ -15,6 +15,7 @@ import { registerPayload } from './payload.js';
 import { registerPs } from './ps.js';
 import { registerQuickstart } from './quickstart.js';
 import { registerSchedule } from './schedule.js';
+import { registerServe } from './serve.js';
 import { registerState } from './state.js';
 import { registerStop } from './stop.js';
 import { registerWorker } from './worker.js';
@@ -54,6 +55,7 @@ Examples:
   registerStop(program);
   registerDagGen(program);
   registerDb(program, g);
+  registerServe(program, g);
   registerAws(program, g);
   return program;
 }

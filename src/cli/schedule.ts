@@ -4,14 +4,14 @@ import { backendUrl, openBackend } from '../backends/index.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import type { JobSpec } from '../core/schemas.js';
-import { processSetting } from '../core/settings.js';
 import { isoLocal } from '../core/time.js';
-import { checkZone, localZone, zoneOffsetMinutes } from '../core/zones.js';
+import { zoneOffsetMinutes } from '../core/zones.js';
 import { Dispatcher } from '../dispatcher/dispatcher.js';
 import { nextFires, scheduleEntries } from '../dispatch/schedule.js';
 import { Worker } from '../worker/worker.js';
-import { collect, printJson, printTable, resolveRealm, withBackend, type GlobalOptions } from './context.js';
+import { collect, dispatcherZone, printJson, printTable, resolveRealm, withBackend, type GlobalOptions } from './context.js';
 import { allOf, dispatcherDaemon, runDaemon, workerDaemon } from './daemon.js';
+import { makeServer, serverDaemon, type ServeFlags } from './serve.js';
 
 /** `2026-11-24 09:00:00 +11:00` in a zone. */
 export function formatInZone(d: Date, tz: string): string {
@@ -21,12 +21,6 @@ export function formatInZone(d: Date, tz: string): string {
   const hh = String(Math.floor(Math.abs(off) / 60)).padStart(2, '0');
   const mm = String(Math.abs(off) % 60).padStart(2, '0');
   return `${shifted.toISOString().slice(0, 19).replace('T', ' ')} ${sign}${hh}:${mm}`;
-}
-
-function zone(tz?: string): string {
-  const z = processSetting('DISPATCHER_TZ', { flag: tz }) ?? localZone();
-  checkZone(z);
-  return z;
 }
 
 export function registerSchedule(program: Command, g: () => GlobalOptions): void {
@@ -59,13 +53,16 @@ export function registerSchedule(program: Command, g: () => GlobalOptions): void
 
   program
     .command('up')
-    .description('run workers and dispatchers together in one process (a single-machine deployment)')
+    .description('run workers, dispatchers and the HTTP server together in one process (a single-machine deployment)')
     .option('-w, --worker <name>', 'a worker to run (repeatable)', collect, [])
     .option('-d, --dispatcher <name>', 'a dispatcher to run (repeatable)', collect, [])
     .option('-t, --threads <n>', 'threads per worker', '5')
     .option('--tz <zone>', 'dispatcher zone')
     .option('-l, --level <level>', 'log level')
-    .action((o: { worker: string[]; dispatcher: string[]; threads: string; tz?: string; level?: string }) => runUp(g(), o));
+    .option('--no-serve', 'do not start the HTTP server (API, dashboard, metrics)')
+    .option('--host <host>', 'server address (default LAVA_SERVER_HOST, else 127.0.0.1)')
+    .option('--port <n>', 'server port (default LAVA_SERVER_PORT, else 8470)')
+    .action((o: UpOptions) => runUp(g(), o));
 }
 
 /** `lava schedule next`: a job's next fire times. */
@@ -74,7 +71,7 @@ async function showNextFireTimes(
   jobId: string,
   o: { count: string; tz?: string; json?: boolean },
 ): Promise<void> {
-  const tz = zone(o.tz);
+  const tz = dispatcherZone(o.tz);
   await withBackend(opts, async (backend) => {
     const realm = await resolveRealm(backend, opts);
     const job = (await backend.config.get(realm.realm, 'jobs', jobId)) as JobSpec | undefined;
@@ -92,7 +89,7 @@ async function showNextFireTimes(
 
 /** `lava schedule ls`: every scheduled job with its next fire time. */
 async function listSchedules(opts: GlobalOptions, o: { dispatcher?: string; tz?: string; json?: boolean }): Promise<void> {
-  const tz = zone(o.tz);
+  const tz = dispatcherZone(o.tz);
   await withBackend(opts, async (backend) => {
     const realm = await resolveRealm(backend, opts);
     const jobs = (await backend.config.list(realm.realm, 'jobs', o.dispatcher ? { dispatcher: o.dispatcher } : {})) as JobSpec[];
@@ -122,19 +119,27 @@ async function runDispatcher(opts: GlobalOptions, o: { dispatcher: string; tz?: 
   const backend = await openBackend(backendUrl(opts.backend));
   try {
     const realm = await resolveRealm(backend, opts);
-    const d = await Dispatcher.create({ backend, realm: realm.realm, name: o.dispatcher, tz: zone(o.tz), logger });
+    const d = await Dispatcher.create({ backend, realm: realm.realm, name: o.dispatcher, tz: dispatcherZone(o.tz), logger });
     await runDaemon(dispatcherDaemon(d, o.dispatcher, logger), logger);
   } finally {
     await backend.close();
   }
 }
 
-/** `lava up`: workers and dispatchers in one process, under one stop policy. */
-async function runUp(
-  opts: GlobalOptions,
-  o: { worker: string[]; dispatcher: string[]; threads: string; tz?: string; level?: string },
-): Promise<void> {
-  if (!o.worker.length && !o.dispatcher.length) throw new ValidationError('name at least one -w WORKER or -d DISPATCHER');
+interface UpOptions extends ServeFlags {
+  worker: string[];
+  dispatcher: string[];
+  threads: string;
+  tz?: string;
+  level?: string;
+  serve: boolean;
+}
+
+/** `lava up`: workers, dispatchers and the server in one process, under one stop policy. */
+async function runUp(opts: GlobalOptions, o: UpOptions): Promise<void> {
+  if (!o.worker.length && !o.dispatcher.length && !o.serve) {
+    throw new ValidationError('name at least one -w WORKER or -d DISPATCHER, or leave the server on');
+  }
   const logger = createLogger(o.level ? { level: o.level } : {});
   const backend = await openBackend(backendUrl(opts.backend));
   try {
@@ -143,12 +148,17 @@ async function runUp(
       o.worker.map((w) => Worker.create({ backend, realm: realm.realm, worker: w, threads: Number(o.threads), logger })),
     );
     const dispatchers = await Promise.all(
-      o.dispatcher.map((d) => Dispatcher.create({ backend, realm: realm.realm, name: d, tz: zone(o.tz), logger })),
+      o.dispatcher.map((d) => Dispatcher.create({ backend, realm: realm.realm, name: d, tz: dispatcherZone(o.tz), logger })),
     );
     const daemons = [
       ...workers.map(workerDaemon),
       ...dispatchers.map((d, i) => dispatcherDaemon(d, o.dispatcher[i] as string, logger)),
     ];
+    if (o.serve) {
+      const server = makeServer(backend, realm, o, logger, o.tz);
+      await server.start();
+      daemons.push(serverDaemon(server));
+    }
     await runDaemon(allOf(daemons), logger);
   } finally {
     await backend.close();

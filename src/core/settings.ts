@@ -11,6 +11,8 @@ export const PROCESS_SETTINGS = {
   REALM: 'realm name, as --realm',
   LOGLEVEL: 'log level of the long-running commands',
   DISPATCHER_TZ: 'zone cron lines are read in, as --tz',
+  SERVER_HOST: 'address `lava serve` listens on, as --host (default 127.0.0.1)',
+  SERVER_PORT: 'port `lava serve` listens on, as --port (default 8470)',
   FILE_MODE: 'mode of the files Lava creates',
   SECRET_KEY: 'key for encrypted values (base64, 32 bytes)',
   JOB_ID: "set for a job's processes: the job id (state publisher, connection application name)",
