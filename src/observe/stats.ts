@@ -19,7 +19,7 @@ export async function runStats(backend: Backend, realm: string, hours: number, n
   const end = Math.ceil(now.getTime() / bucketMs) * bucketMs;
   const start = end - Math.ceil((hours * 3600_000) / bucketMs) * bucketMs;
   const records = await backend.events.query(realm, { since: new Date(start), limit: MAX_RECORDS });
-  const buckets = Array.from({ length: (end - start) / bucketMs }, (_, i) => ({
+  const buckets: RunStats['buckets'] = Array.from({ length: (end - start) / bucketMs }, (_, i) => ({
     start: new Date(start + i * bucketMs).toISOString(),
     counts: {},
   }));

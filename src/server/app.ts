@@ -66,7 +66,7 @@ export function createApp(o: AppOptions): Hono<Env> {
     '/api/*',
     bodyLimit({
       maxSize: 1024 * 1024,
-      onError: () => Promise.reject(new ApiError(413, 'LAVA_TOO_LARGE', 'request body over 1 MiB')),
+      onError: (c) => c.json(errorBody('LAVA_TOO_LARGE', 'the request body is over 1 MiB'), 413),
     }),
   );
 
