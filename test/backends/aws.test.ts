@@ -94,6 +94,8 @@ runBackendConformance({
         'SQS answers DeleteMessage and ChangeMessageVisibility with an earlier receipt of the message with success ' +
         '(local-aws-sqs even acts on it), so the port cannot report false; the run claims keep a run from running twice; ' +
         'see "AWS Queue: SQS accepts stale receipts"',
+      'counts reports when the oldest message still in the queue was sent':
+        'SQS has no attribute for the age or sent time of its oldest message, so counts() leaves oldestSentAt out',
       'delete removes the message; unknown receipts are refused':
         'SQS answers a second DeleteMessage with the same receipt with success, so the second delete is true; ' +
         'see "AWS Queue: deleting twice succeeds, unknown receipts are refused"',
@@ -144,15 +146,17 @@ describe('AWS backend URL and tables', () => {
     }
   });
 
-  it("bootstrap makes upstream's tables with their keys and indexes, plus runs and schedules, idempotently", async () => {
+  it("bootstrap makes upstream's tables with their keys and indexes, plus runs, schedules and directory, idempotently", async () => {
     const realm = unique('boot');
     const first = await bootstrapAws('aws://', realm);
     expect(first.map((t) => t.table)).toEqual([
       'lava.realms',
-      ...['jobs', 'connections', 'events', 's3triggers', 'state', 'runs', 'schedules'].map((k) => `lava.${realm}.${k}`),
+      ...['jobs', 'connections', 'events', 's3triggers', 'state', 'runs', 'schedules', 'directory'].map(
+        (k) => `lava.${realm}.${k}`,
+      ),
     ]);
     expect(first.slice(1).every((t) => t.created)).toBe(true);
-    // dynalite has no TTL API; real DynamoDB turns it on for events, state and runs.
+    // dynalite has no TTL API; real DynamoDB turns it on for events, state, runs and directory.
     expect(first.find((t) => t.kind === 'events')?.ttl).toBe('not supported by this endpoint');
     const again = await bootstrapAws('aws://', realm);
     expect(again.every((t) => !t.created)).toBe(true);
@@ -188,6 +192,7 @@ describe('AWS backend URL and tables', () => {
       expect((await describe('state'))?.KeySchema?.[0]?.AttributeName).toBe('state_id');
       expect((await describe('runs'))?.KeySchema?.[0]?.AttributeName).toBe('run_id');
       expect((await describe('schedules'))?.KeySchema?.map((k) => k.AttributeName)).toEqual(['dispatcher', 'sk']);
+      expect((await describe('directory'))?.KeySchema?.map((k) => k.AttributeName)).toEqual(['kind', 'id']);
     } finally {
       ddb.destroy();
     }
@@ -211,7 +216,7 @@ describe('AWS backend URL and tables', () => {
     const report = JSON.parse(out.join('')) as { realm: string; realm_record: string; tables: { table: string }[] };
     expect(report.realm).toBe(realm);
     expect(report.realm_record).toBe('created');
-    expect(report.tables).toHaveLength(8);
+    expect(report.tables).toHaveLength(9);
     const b = await openBackend('aws://');
     try {
       expect(await b.config.getRealm(realm)).toMatchObject({ s3_payloads: `s3://${BUCKET}/p`, s3_temp: `s3://${BUCKET}/t` });

@@ -91,7 +91,7 @@ if (pgSkipReason) {
       // Due after ~1 s, seen by the next fallback look at most a second later.
       expect(Date.now() - t0).toBeGreaterThanOrEqual(800);
       expect(Date.now() - t0).toBeLessThan(2_500);
-      expect(await a.queue('r', 'other').counts()).toEqual({ visible: 1, inflight: 0, delayed: 0 });
+      expect(await a.queue('r', 'other').counts()).toMatchObject({ visible: 1, inflight: 0, delayed: 0 });
     });
 
     it('4 receivers on separate backends drain 1,000 messages: each deleted exactly once', async () => {

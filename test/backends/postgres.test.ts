@@ -129,6 +129,7 @@ if (pgSkipReason) {
         [s1],
       );
       expect(tables.map((t) => t.table_name)).toEqual([
+        'directory',
         'events',
         'items',
         'messages',

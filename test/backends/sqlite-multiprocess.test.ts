@@ -104,7 +104,7 @@ describe('SQLite backend shared by several processes', () => {
       const sent = new Set<string>();
       for (let i = 0; i < MESSAGES; i++) sent.add(await q.send(JSON.stringify({ n: i })));
       expect(sent.size).toBe(MESSAGES);
-      expect(await q.counts()).toEqual({ visible: MESSAGES, inflight: 0, delayed: 0 });
+      expect(await q.counts()).toMatchObject({ visible: MESSAGES, inflight: 0, delayed: 0 });
 
       const ready: Promise<void>[] = [];
       const reports: Promise<ChildReport>[] = [];

@@ -49,7 +49,7 @@ describe('dispatch.yaml replays (upstream guide, JT/dispatch.md)', () => {
     expect(r.statuses).toEqual(['starting', 'running', 'complete']);
     expect(r.info.jobs).toEqual(['demo/job_01', 'demo/job_02']);
     // Asynchronous: the dispatch job completed while both targets were still only queued, with no delay.
-    expect(await t.backend.queue('test', 'default').counts()).toEqual({ visible: 2, inflight: 0, delayed: 0 });
+    expect(await t.backend.queue('test', 'default').counts()).toMatchObject({ visible: 2, inflight: 0, delayed: 0 });
     expect(await targetRuns()).toEqual({ 'demo/job_01': [], 'demo/job_02': [] });
 
     await t.drain({ worker: 'default' });
@@ -67,7 +67,7 @@ describe('dispatch.yaml replays (upstream guide, JT/dispatch.md)', () => {
     expect(r.statuses).toEqual(['starting', 'running', 'complete']);
     expect(r.info.jobs).toEqual(['demo/job_01', 'demo/job_02']);
     const queue = t.backend.queue('test', 'default');
-    expect(await queue.counts()).toEqual({ visible: 0, inflight: 0, delayed: 2 });
+    expect(await queue.counts()).toMatchObject({ visible: 0, inflight: 0, delayed: 2 });
 
     // Just under 5 minutes later nothing is due; just over, both are.
     vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });

@@ -1,5 +1,6 @@
 /** Every store suite a backend must pass, run in one call by each backend's test file. */
 import { runConfigStoreConformance } from './config-store.case.js';
+import { runDirectoryConformance } from './directory.case.js';
 import { runEventStoreConformance } from './event-store.case.js';
 import type { ConformanceOptions } from './harness.js';
 import { runQueueConformance } from './queue.case.js';
@@ -14,6 +15,7 @@ const SUITES = {
   state: runStateStoreConformance,
   secrets: runSecretStoreConformance,
   queue: runQueueConformance,
+  directory: runDirectoryConformance,
 } as const;
 
 export interface BackendConformanceOptions extends Omit<ConformanceOptions, 'skip'> {

@@ -9,12 +9,15 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect } from 'vitest';
-import { queueName, type Backend, type Queue, type QueueMessage } from '../../src/backends/ports.js';
+import { queueName, type Backend, type Queue, type QueueCounts, type QueueMessage } from '../../src/backends/ports.js';
 import { type ConformanceOptions, skippableTest, uniqueRealm, useBackend } from './harness.js';
 
 export type QueueConformanceOptions = ConformanceOptions;
 
 const NOW = { max: 10, visibilitySeconds: 30, waitSeconds: 0 } as const;
+
+/** The three counts, without `oldestSentAt` (checked on its own). */
+const numbers = ({ visible, inflight, delayed }: QueueCounts) => ({ visible, inflight, delayed });
 
 /** Receive until `n` messages arrived (each batch checked against `max`) or the deadline. */
 async function receiveN(q: Queue, n: number, max: number, deadlineMs = 5_000): Promise<QueueMessage[]> {
@@ -85,7 +88,7 @@ export function runQueueConformance(opts: QueueConformanceOptions): void {
       const sent = Date.now();
       await q.send('later', { delaySeconds: 1 });
       expect(await q.receive(NOW)).toEqual([]);
-      expect(await q.counts()).toEqual({ visible: 0, inflight: 0, delayed: 1 });
+      expect(numbers(await q.counts())).toEqual({ visible: 0, inflight: 0, delayed: 1 });
       const got = await q.receive({ max: 10, visibilitySeconds: 30, waitSeconds: 5 });
       const elapsed = Date.now() - sent;
       expect(got.map((m) => m.body)).toEqual(['later']);
@@ -101,7 +104,7 @@ export function runQueueConformance(opts: QueueConformanceOptions): void {
       expect(first?.id).toBe(id);
       expect(first?.receiveCount).toBe(1);
       expect(await q.receive(NOW)).toEqual([]);
-      expect(await q.counts()).toEqual({ visible: 0, inflight: 1, delayed: 0 });
+      expect(numbers(await q.counts())).toEqual({ visible: 0, inflight: 1, delayed: 0 });
 
       const again = await q.receive({ max: 10, visibilitySeconds: 30, waitSeconds: 5 });
       expect(again).toHaveLength(1);
@@ -122,7 +125,7 @@ export function runQueueConformance(opts: QueueConformanceOptions): void {
       expect(await q.extendVisibility(msg.receipt, 30)).toBe(true);
       await sleep(1_300);
       expect(await q.receive(NOW)).toEqual([]);
-      expect(await q.counts()).toEqual({ visible: 0, inflight: 1, delayed: 0 });
+      expect(numbers(await q.counts())).toEqual({ visible: 0, inflight: 1, delayed: 0 });
       // The receipt is still the latest one, so it deletes.
       expect(await q.delete(msg.receipt)).toBe(true);
       expect(await q.counts()).toEqual({ visible: 0, inflight: 0, delayed: 0 });
@@ -152,7 +155,7 @@ export function runQueueConformance(opts: QueueConformanceOptions): void {
       expect(await q.extendVisibility(first.receipt, 0)).toBe(false);
       expect(await q.receive(NOW)).toEqual([]); // the failed extend did not make it visible
       expect(await q.delete(first.receipt)).toBe(false);
-      expect(await q.counts()).toEqual({ visible: 0, inflight: 1, delayed: 0 });
+      expect(numbers(await q.counts())).toEqual({ visible: 0, inflight: 1, delayed: 0 });
 
       expect(await q.extendVisibility(second.receipt, 30)).toBe(true);
       expect(await q.delete(second.receipt)).toBe(true);
@@ -170,7 +173,7 @@ export function runQueueConformance(opts: QueueConformanceOptions): void {
       expect(await q.delete(a.receipt)).toBe(true);
       expect(await q.delete(a.receipt)).toBe(false);
       expect(await q.extendVisibility(a.receipt, 0)).toBe(false);
-      expect(await q.counts()).toEqual({ visible: 0, inflight: 1, delayed: 0 });
+      expect(numbers(await q.counts())).toEqual({ visible: 0, inflight: 1, delayed: 0 });
       expect(await q.extendVisibility(b.receipt, 0)).toBe(true);
       const back = await receiveN(q, 1, 10, 3_000);
       expect(back.map((m) => m.body)).toEqual([b.body]);
@@ -187,7 +190,7 @@ export function runQueueConformance(opts: QueueConformanceOptions): void {
       if (!msg) return;
       expect(await q2.delete(msg.receipt)).toBe(false);
       expect(await q2.extendVisibility(msg.receipt, 0)).toBe(false);
-      expect(await q1.counts()).toEqual({ visible: 0, inflight: 1, delayed: 0 });
+      expect(numbers(await q1.counts())).toEqual({ visible: 0, inflight: 1, delayed: 0 });
       expect(await q1.delete(msg.receipt)).toBe(true);
     });
 
@@ -260,13 +263,37 @@ export function runQueueConformance(opts: QueueConformanceOptions): void {
       await q.send('b');
       await q.send('c');
       await q.send('later', { delaySeconds: 60 });
-      expect(await q.counts()).toEqual({ visible: 3, inflight: 0, delayed: 1 });
+      expect(numbers(await q.counts())).toEqual({ visible: 3, inflight: 0, delayed: 1 });
       const got = await q.receive({ max: 2, visibilitySeconds: 30, waitSeconds: 1 });
       expect(got.length).toBeGreaterThanOrEqual(1);
-      expect(await q.counts()).toEqual({ visible: 3 - got.length, inflight: got.length, delayed: 1 });
+      expect(numbers(await q.counts())).toEqual({ visible: 3 - got.length, inflight: got.length, delayed: 1 });
       for (const m of got) expect(await q.delete(m.receipt)).toBe(true);
-      expect(await q.counts()).toEqual({ visible: 3 - got.length, inflight: 0, delayed: 1 });
+      expect(numbers(await q.counts())).toEqual({ visible: 3 - got.length, inflight: 0, delayed: 1 });
     });
+
+    test('counts reports when the oldest message still in the queue was sent', async () => {
+      const q = await freshQueue('q-oldest');
+      const t0 = Date.now();
+      await q.send('first');
+      await sleep(1_200);
+      const t1 = Date.now();
+      await q.send('second');
+      // Sent times may come from the database clock: allow a little skew, less than the gap between sends.
+      const near = (at: Date | undefined, from: number, to: number) => {
+        expect(at).toBeInstanceOf(Date);
+        expect(at!.getTime()).toBeGreaterThanOrEqual(from - 400);
+        expect(at!.getTime()).toBeLessThanOrEqual(to + 400);
+      };
+      near((await q.counts()).oldestSentAt, t0, t1 - 1_000);
+      const got = await receiveN(q, 2, 10);
+      const first = got.find((m) => m.body === 'first');
+      // Received, not deleted: still in the queue.
+      near((await q.counts()).oldestSentAt, t0, t1 - 1_000);
+      expect(await q.delete(first!.receipt)).toBe(true);
+      near((await q.counts()).oldestSentAt, t1, Date.now());
+      for (const m of got.filter((m) => m !== first)) await q.delete(m.receipt);
+      expect(await q.counts()).not.toHaveProperty('oldestSentAt');
+    }, 10_000);
 
     test('many messages are each received once while leased', async () => {
       const q = await freshQueue('q-many');

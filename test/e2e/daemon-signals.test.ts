@@ -75,7 +75,7 @@ async function expectHandedBack(r: CliRealm, runId: string, pgid: number): Promi
   expect(await r.statuses(runId)).toEqual(['starting', 'running', 'interrupted']);
   const backend = await openBackend(r.backendUrl);
   try {
-    expect(await backend.queue('default', 'w').counts()).toEqual({ visible: 1, inflight: 0, delayed: 0 });
+    expect(await backend.queue('default', 'w').counts()).toMatchObject({ visible: 1, inflight: 0, delayed: 0 });
   } finally {
     await backend.close();
   }

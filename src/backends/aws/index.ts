@@ -1,7 +1,7 @@
 /**
  * The AWS backend: upstream Lava's own AWS layout, so a realm made by upstream Lava is used as it is.
  * DynamoDB tables `lava.realms` and `lava.<realm>.{jobs,connections,events,s3triggers,state}` (plus
- * `.runs` and `.schedules`, added), SQS queues `lava-<realm>-<worker>`, SSM parameters under
+ * `.runs`, `.schedules` and `.directory`, added), SQS queues `lava-<realm>-<worker>`, SSM parameters under
  * `/lava/<realm>/`; payloads and outputs live on S3 (the `s3://` blob store).
  *
  * URL: `aws://` or `aws://?region=eu-west-1&autocreate=true&expire=auto&ssm_key=alias/lava-{realm}-sys`.
@@ -9,6 +9,7 @@
 import { queueName, type Backend, type Queue } from '../ports.js';
 import { AwsClients } from './clients.js';
 import { AwsConfigStore } from './config-store.js';
+import { AwsDirectory } from './directory.js';
 import { AwsEventStore } from './event-store.js';
 import { SqsQueue } from './queue.js';
 import { AwsRunClaims } from './run-claims.js';
@@ -37,6 +38,7 @@ export async function createAwsBackend(url: string): Promise<Backend> {
     schedules: new AwsScheduleClaims(tables),
     state: new AwsStateStore(tables),
     secrets: new AwsSecretStore(clients),
+    directory: new AwsDirectory(tables),
     queue(realm: string, worker: string): Queue {
       const name = queueName(realm, worker);
       let q = queues.get(name);
@@ -56,7 +58,7 @@ export async function createAwsBackend(url: string): Promise<Backend> {
 
 /**
  * `lava aws bootstrap`: create `lava.realms` and, for a realm, its tables (upstream's five with their
- * indexes, and `.runs` and `.schedules`), wait until they are ACTIVE and turn TTL on. Idempotent:
+ * indexes, and `.runs`, `.schedules` and `.directory`), wait until they are ACTIVE and turn TTL on. Idempotent:
  * existing tables (an upstream installation's) are left as they are, TTL aside.
  */
 export async function bootstrapAws(url: string, realm?: string): Promise<TableOutcome[]> {

@@ -21,7 +21,7 @@ import {
   type QueueAttributeName,
 } from '@aws-sdk/client-sqs';
 import { ConfigError } from '../../core/errors.js';
-import type { Queue, QueueMessage, ReceiveOptions } from '../ports.js';
+import type { Queue, QueueCounts, QueueMessage, ReceiveOptions } from '../ports.js';
 import { isAbort, isAwsError, type AwsClients } from './clients.js';
 
 /** SQS limits. */
@@ -207,7 +207,8 @@ export class SqsQueue implements Queue {
     }
   }
 
-  async counts(): Promise<{ visible: number; inflight: number; delayed: number }> {
+  /** SQS cannot tell when its oldest message was sent, so `oldestSentAt` is left out. */
+  async counts(): Promise<QueueCounts> {
     const r = await this.clients.sqs.send(
       new GetQueueAttributesCommand({
         QueueUrl: await this.queueUrl(),

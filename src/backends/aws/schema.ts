@@ -1,7 +1,8 @@
 /**
  * The DynamoDB tables of the AWS backend: upstream Lava's own (`lava.realms`, `lava.<realm>.jobs`,
- * `.connections`, `.events`, `.s3triggers`, `.state`) with their keys and indexes, and two that Lava
- * for TypeScript adds (`.runs` for run claims, `.schedules` for dispatcher ticks and marks).
+ * `.connections`, `.events`, `.s3triggers`, `.state`) with their keys and indexes, and three that Lava
+ * for TypeScript adds (`.runs` for run claims, `.schedules` for dispatcher ticks and marks, `.directory`
+ * for live processes, API tokens and stop requests).
  *
  * `lava aws bootstrap` creates them; with `?autocreate=true` a table is created the first time it is
  * used instead (tests and local emulators). Otherwise a missing table is a ConfigError that says so.
@@ -18,7 +19,8 @@ import { ConfigError } from '../../core/errors.js';
 import { sleep } from '../../core/time.js';
 import { awsErrorName, isAwsError, type AwsClients } from './clients.js';
 
-export type TableKind = 'realms' | 'jobs' | 'connections' | 'events' | 's3triggers' | 'state' | 'runs' | 'schedules';
+export type TableKind =
+  'realms' | 'jobs' | 'connections' | 'events' | 's3triggers' | 'state' | 'runs' | 'schedules' | 'directory';
 
 /** Per-realm tables, in the order bootstrap creates them. */
 export const REALM_TABLES: readonly Exclude<TableKind, 'realms'>[] = [
@@ -29,10 +31,11 @@ export const REALM_TABLES: readonly Exclude<TableKind, 'realms'>[] = [
   'state',
   'runs',
   'schedules',
+  'directory',
 ];
 
 /** Tables Lava for TypeScript adds to upstream's layout. */
-export const ADDED_TABLES: readonly TableKind[] = ['runs', 'schedules'];
+export const ADDED_TABLES: readonly TableKind[] = ['runs', 'schedules', 'directory'];
 
 export const DISPATCHER_INDEX = 'dispatcher-index';
 export const EVENTS_TIME_INDEX = 'job_id-tu_event-index';
@@ -93,6 +96,7 @@ const DEFINITIONS: Record<TableKind, { create: TableInput; ttl?: string }> = {
     }),
   },
   schedules: { create: table(['dispatcher', 'sk'], 'dispatcher', 'sk') },
+  directory: { create: table(['kind', 'id'], 'kind', 'id'), ttl: 'ttl' },
 };
 
 /** CreateTable input (without the name) and the TTL attribute of each kind. */

@@ -5,6 +5,7 @@ import { keyFromEnv, readOrCreateKeyFile } from '../crypto.js';
 import { queueName, type Backend, type Queue } from '../ports.js';
 import { PostgresConfigStore } from './config-store.js';
 import { Db, parsePostgresUrl, redactUrl, type PostgresUrl } from './db.js';
+import { PostgresDirectory } from './directory.js';
 import { PostgresEventStore } from './event-store.js';
 import { QueueNotifier } from './notifier.js';
 import { PostgresQueue } from './queue.js';
@@ -56,6 +57,7 @@ export async function createPostgresBackend(url: string, options: PostgresBacken
     schedules: new PostgresScheduleClaims(db),
     state: new PostgresStateStore(db),
     secrets: new PostgresSecretStore(db, secretKey),
+    directory: new PostgresDirectory(db),
     queue(realm: string, worker: string): Queue {
       const name = queueName(realm, worker);
       let q = queues.get(name);

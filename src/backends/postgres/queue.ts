@@ -1,5 +1,5 @@
 import { sleep } from '../../core/time.js';
-import type { Queue, QueueMessage, ReceiveOptions } from '../ports.js';
+import type { Queue, QueueCounts, QueueMessage, ReceiveOptions } from '../ports.js';
 import type { Db } from './db.js';
 import { NOTIFY_CHANNEL, type QueueNotifier } from './notifier.js';
 
@@ -61,7 +61,8 @@ export class PostgresQueue implements Queue {
       counts: `
         SELECT count(*) FILTER (WHERE visible_at <= now())::int AS visible,
                count(*) FILTER (WHERE visible_at > now() AND receive_count > 0)::int AS inflight,
-               count(*) FILTER (WHERE visible_at > now() AND receive_count = 0)::int AS delayed
+               count(*) FILTER (WHERE visible_at > now() AND receive_count = 0)::int AS delayed,
+               min(sent_at) AS oldest
         FROM ${t} WHERE queue = $1`,
     };
   }
@@ -129,9 +130,17 @@ export class PostgresQueue implements Queue {
     return ((await this.db.query(this.sql.delete, [id, receipt, this.name])).rowCount ?? 0) > 0;
   }
 
-  async counts(): Promise<{ visible: number; inflight: number; delayed: number }> {
-    const { rows } = await this.db.query<{ visible: number; inflight: number; delayed: number }>(this.sql.counts, [this.name]);
+  async counts(): Promise<QueueCounts> {
+    const { rows } = await this.db.query<{ visible: number; inflight: number; delayed: number; oldest: Date | null }>(
+      this.sql.counts,
+      [this.name],
+    );
     const row = rows[0];
-    return { visible: row?.visible ?? 0, inflight: row?.inflight ?? 0, delayed: row?.delayed ?? 0 };
+    return {
+      visible: row?.visible ?? 0,
+      inflight: row?.inflight ?? 0,
+      delayed: row?.delayed ?? 0,
+      ...(row?.oldest ? { oldestSentAt: row.oldest } : {}),
+    };
   }
 }

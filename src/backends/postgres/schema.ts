@@ -69,6 +69,17 @@ const MIGRATIONS: readonly { name: string; sql: string }[] = [
     name: 'event append keys',
     sql: `ALTER TABLE {s}.events ADD COLUMN last_append uuid;`,
   },
+  {
+    // Live processes, API tokens and stop requests of each realm (the Directory port).
+    name: 'directory',
+    sql: `
+  CREATE TABLE {s}.directory (
+    realm text COLLATE "C" NOT NULL, kind text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL,
+    data json NOT NULL, updated timestamptz NOT NULL DEFAULT now(), expires timestamptz,
+    PRIMARY KEY (realm, kind, id)
+  );
+  `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length;
