@@ -19,7 +19,7 @@ import { FINAL_STATUSES, STATUSES, listRuns, runDetail } from '../observe/runs.j
 import { listState } from '../observe/state.js';
 import { runStats } from '../observe/stats.js';
 import { dashboardRoutes } from './assets.js';
-import type { Auth} from './auth.js';
+import type { Auth } from './auth.js';
 import { type Caller } from './auth.js';
 import type { Metrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
