@@ -73,37 +73,30 @@ export function query(params) {
   return text ? `?${text}` : '';
 }
 
-// --- The banner at the top of the page: API errors (role=alert) and notices. ---
+// --- The banners at the top of the page: API errors (role=alert) and notices (role=status). ---
 
-const banner = () => document.getElementById('error-banner');
+function show(id, message) {
+  const el = document.getElementById(id);
+  if (!el) return;
+  el.querySelector('.banner-text').textContent = message;
+  el.hidden = false;
+}
 
-/** Show an error in the banner. Aborted requests and sign-in prompts are not errors to show. */
+/** Show an error in the error banner. Aborted requests and sign-in prompts are not errors to show. */
 export function showError(err) {
   if (err?.name === 'AbortError') return;
   if (err instanceof ApiError && err.status === 401) return;
-  const el = banner();
-  if (!el) return;
-  const text = el.querySelector('.banner-text');
-  if (err instanceof ApiError) {
-    const field = err.field ? ` (field: ${err.field})` : '';
-    text.textContent = `${err.code}: ${err.message}${field}`;
-  } else {
-    text.textContent = String(err?.message ?? err);
-  }
-  el.classList.remove('notice');
-  el.hidden = false;
+  if (err instanceof ApiError) show('error-banner', `${err.code}: ${err.message}${err.field ? ` (field: ${err.field})` : ''}`);
+  else show('error-banner', String(err?.message ?? err));
 }
 
-/** Show a notice (not an error) in the banner, e.g. a dispatch warning. */
-export function showNotice(message) {
-  const el = banner();
-  if (!el) return;
-  el.querySelector('.banner-text').textContent = message;
-  el.classList.add('notice');
-  el.hidden = false;
-}
+/** Show a notice (not an error), e.g. a dispatch warning. */
+export const showNotice = (message) => show('notice-banner', message);
 
+/** Hide both banners (on page changes). */
 export function hideBanner() {
-  const el = banner();
-  if (el) el.hidden = true;
+  for (const id of ['error-banner', 'notice-banner']) {
+    const el = document.getElementById(id);
+    if (el) el.hidden = true;
+  }
 }

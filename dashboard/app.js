@@ -1,6 +1,6 @@
 // The Lava dashboard: sign-in, the top navigation and the hash router.
 
-import { api, clearToken, getToken, hideBanner, setToken, setUnauthorizedHandler, showError } from './api.js';
+import { api, clearToken, getToken, hideBanner, setToken, setUnauthorizedHandler, showError, showNotice } from './api.js';
 import { h, replace } from './dom.js';
 import { renderOverview } from './page-overview.js';
 import { renderRun, renderRuns } from './page-runs.js';
@@ -31,6 +31,7 @@ const ROUTES = [
 const main = document.getElementById('main');
 let whoami = null; // {realm, role, auth} once signed in
 let current = null; // the AbortController of the page shown
+let flash = null; // a notice to show on the next page (e.g. a dispatch warning)
 
 /** Stop the current page's requests and timers. */
 function leavePage() {
@@ -50,7 +51,11 @@ function pageContext(query) {
     whoami,
     canOperate: whoami.role === 'operator' || whoami.role === 'admin',
     api: (path, options = {}) => api(path, { ...options, signal }),
-    navigate: (hash) => (location.hash = hash),
+    /** Go to another page, optionally showing a notice there. */
+    navigate(hash, notice) {
+      flash = notice ?? null;
+      location.hash = hash;
+    },
     /**
      * Call fn now and then every ms while the page is shown; skipped while the browser tab is hidden.
      * Polling ends when fn returns false.
@@ -75,6 +80,8 @@ function pageContext(query) {
 function route() {
   leavePage();
   hideBanner();
+  if (flash) showNotice(flash);
+  flash = null;
   if (!whoami) return;
   const raw = location.hash.replace(/^#/, '') || '/';
   const [path, search = ''] = raw.split('?');
@@ -213,6 +220,8 @@ document.getElementById('skip-link')?.addEventListener('click', (e) => {
   e.preventDefault();
   main.focus();
 });
-document.getElementById('error-banner-close')?.addEventListener('click', hideBanner);
+for (const button of document.querySelectorAll('[data-dismiss]')) {
+  button.addEventListener('click', () => (button.parentElement.hidden = true));
+}
 window.addEventListener('hashchange', route);
 void start();

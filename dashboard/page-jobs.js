@@ -1,6 +1,6 @@
 // #/jobs — every job with its next fire and last run; #/jobs/{job_id} — the spec, schedule, history and dispatch.
 
-import { showError, showNotice } from './api.js';
+import { showError } from './api.js';
 import {
   badge,
   h,
@@ -184,9 +184,7 @@ function toggleDispatch(ctx, jobId, slot, button) {
         submit.disabled = true;
         try {
           const res = await ctx.api('/api/dispatch', { method: 'POST', body });
-          ctx.navigate(runHref(res.run_id));
-          // The banner is cleared on navigation, so show the warning after it.
-          if (res.warning) setTimeout(() => showNotice(`Dispatched to ${res.worker}. Warning: ${res.warning}`), 0);
+          ctx.navigate(runHref(res.run_id), res.warning ? `Dispatched to ${res.worker}. Warning: ${res.warning}` : undefined);
         } catch (err) {
           submit.disabled = false;
           showError(err);
