@@ -152,10 +152,10 @@ function showLogin(message) {
   whoami = null;
   document.getElementById('nav').hidden = true;
   document.getElementById('who').hidden = true;
-  const input = h('textarea', {
+  const input = h('input', {
     id: 'login-token',
     testid: 'login-token',
-    rows: 3,
+    type: 'password',
     required: true,
     autocomplete: 'off',
     spellcheck: 'false',

@@ -53,7 +53,7 @@ export async function renderJobs(ctx) {
               timeEl(j.last_run.ts_event),
             )
           : '—',
-        j.description ?? '',
+        j.description ? h('span', { class: 'wrap' }, j.description) : '',
       ]),
     );
   };
