@@ -8,10 +8,10 @@ const CHUNK = 1024 * 1024; // the API's largest answer
 const TAIL_FROM = 4 * CHUNK; // files larger than this are shown from their last CHUNK bytes
 
 /**
- * A viewer for output `name` of run `runId`. isRunning() says whether the run may still write to it.
+ * A viewer for output `name` of job `jobId` in run `runId`. isRunning() says whether the run may still write to it.
  * Returns {el, close()}; it also stops when the page is left.
  */
-export function outputViewer(ctx, runId, name, isRunning) {
+export function outputViewer(ctx, runId, name, jobId, isRunning) {
   const controller = new AbortController();
   const stopOnLeave = () => controller.abort();
   ctx.signal.addEventListener('abort', stopOnLeave, { once: true });
@@ -37,7 +37,7 @@ export function outputViewer(ctx, runId, name, isRunning) {
     text,
   );
 
-  const path = `/api/runs/${encodeURIComponent(runId)}/outputs/${encodeURIComponent(name)}`;
+  const path = `/api/runs/${encodeURIComponent(runId)}/outputs/${encodeURIComponent(name)}?job=${encodeURIComponent(jobId)}`;
   let offset = 0;
   let decoder = new TextDecoder();
 
@@ -50,7 +50,7 @@ export function outputViewer(ctx, runId, name, isRunning) {
   };
 
   const readOnce = async () => {
-    const res = await request(`${path}?offset=${offset}`, { signal, accept: 'text/plain' });
+    const res = await request(`${path}&offset=${offset}`, { signal, accept: 'text/plain' });
     const size = Number(res.headers.get('X-Lava-Size') ?? NaN);
     const bytes = new Uint8Array(await res.arrayBuffer());
     if (offset === 0 && size > TAIL_FROM) {

@@ -133,9 +133,9 @@ export async function renderRun(ctx, runId) {
     'Stop',
   );
 
-  const openOutput = (name) => {
+  const openOutput = (name, jobId) => {
     viewer?.close();
-    viewer = outputViewer(ctx, runId, name, () => run && !isFinal(run.status));
+    viewer = outputViewer(ctx, runId, name, jobId, () => run && !isFinal(run.status));
     replace(viewerSlot, viewer.el);
     viewer.el.scrollIntoView({ block: 'nearest' });
   };
@@ -185,7 +185,7 @@ export async function renderRun(ctx, runId) {
         section('Globals', g ? jsonBlock(g) : h('p', { class: 'sub' }, 'None.')),
       ),
     );
-    patch(outputs, run.outputs ?? [], (list) => outputList(list, openOutput));
+    patch(outputs, run.outputs ?? [], (list) => outputList(list, run.job_id, openOutput));
     patch(children, run.children ?? [], (list) => (list.length ? section('Children', childTree(list)) : null));
     return !isFinal(run.status); // once final, polling stops (an open output viewer does its last read itself)
   };
@@ -211,7 +211,8 @@ function timelineList(log) {
   );
 }
 
-function outputList(list, open) {
+// Outputs of the dispatched job show their name; a child job's show `job_id: name`.
+function outputList(list, rootJob, open) {
   if (list.length === 0) return h('p', { class: 'sub' }, 'No outputs.');
   return h(
     'ul',
@@ -220,7 +221,16 @@ function outputList(list, open) {
       h(
         'li',
         null,
-        h('button', { type: 'button', class: 'link mono', testid: `output-link-${o.name}`, onclick: () => open(o.name) }, o.name),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'link mono',
+            testid: o.job_id === rootJob ? `output-link-${o.name}` : `output-link-${o.job_id}:${o.name}`,
+            onclick: () => open(o.name, o.job_id),
+          },
+          o.job_id === rootJob ? o.name : `${o.job_id}: ${o.name}`,
+        ),
         h('span', { class: 'sub' }, ` ${fmtBytes(o.size)} · ${fmtTime(o.modified)}`),
       ),
     ),

@@ -1,0 +1,186 @@
+/**
+ * The dashboard in headless Chromium (Debian's /usr/bin/chromium through playwright-core) against
+ * `lava serve` and `lava worker` child processes, on each backend: sign in with an operator token,
+ * dispatch from the job page, watch the run go from queued to complete live, open its output, see a
+ * failure on the overview, tail a running job's output and stop it. Screenshots of every page go to
+ * artifacts/screenshots/ (and to docs/images/ with LAVA_DOCS_SCREENSHOTS=1).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pgSkipReason } from '../support/pg.js';
+import { REPO_ROOT, killSpawned, lavaOk, spawnLava, waitFor, type LavaProcess } from '../e2e/cli-helpers.js';
+import { makeStack, type BackendKind, type Stack } from './stack.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const chromiumSkip = fs.existsSync(CHROMIUM)
+  ? undefined
+  : `${CHROMIUM} is not installed (apt-get install chromium; .ci/run does)`;
+const SHOTS = path.join(REPO_ROOT, 'artifacts/screenshots');
+const DOC_SHOTS = process.env.LAVA_DOCS_SCREENSHOTS === '1' ? path.join(REPO_ROOT, 'docs/images') : undefined;
+
+let browser: Browser;
+
+beforeAll(async () => {
+  if (chromiumSkip) return;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+  });
+  fs.mkdirSync(SHOTS, { recursive: true });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  killSpawned();
+});
+
+async function shot(page: Page, kind: BackendKind, name: string): Promise<void> {
+  await page.screenshot({ path: path.join(SHOTS, `${kind}-${name}.png`), fullPage: true });
+  if (DOC_SHOTS && kind === 'sqlite')
+    await page.screenshot({ path: path.join(DOC_SHOTS, `dashboard-${name}.png`), fullPage: true });
+}
+
+const status = (page: Page) => page.getByTestId('run-status');
+
+/** Dispatch a job from its page; returns the new run's id (the page moves to the run). */
+async function dispatchFromPage(page: Page, base: string, jobId: string): Promise<string> {
+  await page.goto(`${base}#/jobs/${encodeURIComponent(jobId)}`);
+  await page.getByTestId('dispatch-button').click();
+  await page.getByTestId('dispatch-submit').click();
+  await page.waitForURL(/#\/runs\/[0-9a-f-]{36}/);
+  return decodeURIComponent(page.url().split('#/runs/')[1] as string);
+}
+
+for (const kind of ['sqlite', 'postgres', 'aws'] as const) {
+  const skip = chromiumSkip ?? (kind === 'postgres' ? pgSkipReason : undefined);
+  const suite = skip ? describe.skip : describe;
+  suite(`dashboard on the ${kind} backend${skip ? ` [skipped: ${skip}]` : ''}`, () => {
+    let stack: Stack;
+    let serve: LavaProcess;
+    let worker: LavaProcess | undefined;
+    let base: string;
+    let page: Page;
+
+    beforeAll(async () => {
+      stack = await makeStack(kind);
+      await stack.putJob({ job_id: 'demo/hello', type: 'cmd', payload: "sh -c 'echo hello from the dashboard'" });
+      await stack.putJob({ job_id: 'demo/broken', type: 'cmd', payload: "sh -c 'echo disk full >&2; exit 2'" });
+      await stack.putJob({ job_id: 'demo/slow', type: 'cmd', payload: "sh -c 'echo tick; sleep 60; echo never'" });
+      await stack.putJob({ job_id: 'demo/nightly', type: 'log', dispatcher: 'main', schedule: '30 1 * * *' });
+      serve = spawnLava(['serve', '--port', '0'], { env: stack.env, cwd: stack.dir });
+      base = (
+        await waitFor(() => /serving realm \S+ at (\S+)/.exec(serve.stdout())?.[1], 30_000, 'lava serve to listen')
+      ).replace(/\/$/, '/');
+      const token = (
+        await lavaOk(['token', 'create', '--role', 'operator', '--name', 'browser test'], { env: stack.env })
+      ).stdout.trim();
+      page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+      await page.goto(base);
+      // The token made the server require one (it notices within 2 s): sign in through the form.
+      await waitFor(
+        async () => {
+          await page.reload();
+          return page.getByTestId('login-token').isVisible();
+        },
+        10_000,
+        'the sign-in form',
+        500,
+      );
+      await shot(page, kind, 'login');
+      await page.getByTestId('login-token').fill(token);
+      await page.getByTestId('login-submit').click();
+      await page.getByTestId('nav-runs').waitFor();
+    }, 180_000);
+
+    afterAll(async () => {
+      await page?.close();
+      for (const p of [worker, serve]) {
+        if (p?.running()) p.child.kill('SIGTERM');
+        await p?.exited;
+      }
+      await stack?.cleanup();
+    }, 60_000);
+
+    it('dispatches from the job page and shows the run go from queued to complete live, with its output', async () => {
+      const runId = await dispatchFromPage(page, base, 'demo/hello');
+      await expect.poll(() => status(page).textContent(), { timeout: 10_000 }).toBe('queued');
+      await shot(page, kind, 'run-queued');
+      worker = spawnLava(['worker', '-w', 'core', '-t', '3'], {
+        env: { ...stack.env, LAVA_DIRECTORY_BEAT: '1s' },
+        cwd: stack.dir,
+      });
+      await expect.poll(() => status(page).textContent(), { timeout: 30_000 }).toBe('complete');
+      expect(page.url()).toContain(runId);
+      await page.getByTestId('output-link-stdout').click();
+      await expect
+        .poll(() => page.getByTestId('output-text').textContent(), { timeout: 10_000 })
+        .toContain('hello from the dashboard');
+      await shot(page, kind, 'run');
+    }, 90_000);
+
+    it('shows a failed run first on the overview', async () => {
+      await dispatchFromPage(page, base, 'demo/broken');
+      await expect.poll(() => status(page).textContent(), { timeout: 30_000 }).toBe('failed');
+      await page.getByTestId('nav-overview').click();
+      await expect
+        .poll(() => page.getByTestId('failed-list').first().textContent(), { timeout: 15_000 })
+        .toContain('demo/broken');
+      await shot(page, kind, 'overview');
+    }, 60_000);
+
+    it('tails a running job’s output and stops it', async () => {
+      await dispatchFromPage(page, base, 'demo/slow');
+      await expect.poll(() => status(page).textContent(), { timeout: 30_000 }).toBe('running');
+      // The worker publishes a running job's output every OUTPUT_LIVE_INTERVAL (2 s).
+      await page.getByTestId('output-link-stdout').click({ timeout: 15_000 });
+      await expect.poll(() => page.getByTestId('output-text').textContent(), { timeout: 15_000 }).toContain('tick');
+      await shot(page, kind, 'output');
+      await page.getByTestId('stop-button').click();
+      await expect.poll(() => status(page).textContent(), { timeout: 30_000 }).toBe('failed');
+      expect(await page.textContent('body')).toContain('Stopped on request');
+    }, 90_000);
+
+    it('shows every section', async () => {
+      for (const section of ['runs', 'jobs', 'queues', 'dispatchers', 'state']) {
+        await page.getByTestId(`nav-${section}`).click();
+        await page.waitForLoadState('networkidle');
+        await shot(page, kind, section);
+      }
+      await page.goto(`${base}#/queues`);
+      await expect.poll(() => page.getByTestId('workers-table').textContent(), { timeout: 10_000 }).toContain('core');
+      await page.goto(`${base}#/jobs/${encodeURIComponent('demo/nightly')}`);
+      await expect.poll(() => page.textContent('body'), { timeout: 10_000 }).toContain('30 1 * * *');
+      await shot(page, kind, 'job');
+    }, 60_000);
+
+    it('is usable at phone width (no page-wide sideways scroll)', async () => {
+      const phone = await browser.newPage({ viewport: { width: 375, height: 740 } });
+      try {
+        const token = await page.evaluate(() => sessionStorage.getItem('lava-token'));
+        await phone.goto(base);
+        await phone.evaluate((t) => sessionStorage.setItem('lava-token', t ?? ''), token);
+        for (const route of ['#/', '#/runs', '#/jobs', '#/queues']) {
+          await phone.goto(`${base}${route}`);
+          await phone.getByTestId('nav-runs').waitFor();
+          await phone.waitForLoadState('networkidle');
+          const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+          expect(overflow, route).toBeLessThanOrEqual(0);
+        }
+        await shot(phone, kind, 'mobile');
+      } finally {
+        await phone.close();
+      }
+    }, 60_000);
+  });
+}
