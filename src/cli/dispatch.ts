@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { Config } from '../core/config.js';
 import { errorMessage } from '../core/errors.js';
+import type { Backend } from '../backends/ports.js';
 import { dispatch } from '../dispatch/dispatch.js';
+import { liveWorkers } from '../dispatch/directory.js';
 import { expandPairs } from '../dispatch/params.js';
 import { collect, printJson, resolveRealm, withBackend, type GlobalOptions } from './context.js';
 
@@ -45,6 +47,7 @@ export function registerDispatch(program: Command, g: () => GlobalOptions): void
           return;
         }
         const out: { job_id: string; run_id?: string; error?: string }[] = [];
+        const warned = new Set<string>();
         for (const jobId of jobIds) {
           try {
             const runId = await dispatch(
@@ -54,6 +57,7 @@ export function registerDispatch(program: Command, g: () => GlobalOptions): void
             );
             out.push({ job_id: jobId, run_id: runId });
             if (!o.json) process.stdout.write(`${runId}\n`);
+            await warnIfNoWorker(backend, realm.realm, o.worker ?? (await jobWorker(backend, realm.realm, jobId)), warned);
           } catch (err) {
             out.push({ job_id: jobId, error: errorMessage(err) });
             process.stderr.write(`lava: cannot dispatch ${jobId}: ${errorMessage(err)}\n`);
@@ -63,4 +67,20 @@ export function registerDispatch(program: Command, g: () => GlobalOptions): void
         if (out.some((r) => r.error)) process.exitCode = 1;
       });
     });
+}
+
+async function jobWorker(backend: Backend, realm: string, jobId: string): Promise<string | undefined> {
+  const job = await backend.config.get(realm, 'jobs', jobId);
+  return typeof job?.worker === 'string' ? job.worker : undefined;
+}
+
+/** Once per fleet: a run sent to a fleet with no live worker waits; say so (a reading failure says nothing). */
+async function warnIfNoWorker(backend: Backend, realm: string, worker: string | undefined, warned: Set<string>): Promise<void> {
+  if (worker === undefined || warned.has(worker)) return;
+  warned.add(worker);
+  const live = await liveWorkers(backend, realm, worker).catch(() => undefined);
+  if (live?.length !== 0) return;
+  process.stderr.write(
+    `warning: no live worker serves "${worker}" in realm ${realm}; the run waits in the queue until one starts (lava worker -w ${worker})\n`,
+  );
 }

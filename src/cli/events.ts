@@ -10,6 +10,7 @@ import { printJson, printTable, resolveRealm, withBackend, type GlobalOptions } 
 
 /** Every status a run's record can have (its latest event's). */
 export const RUN_STATUSES = [
+  'queued',
   'skipped',
   'starting',
   'rejected',

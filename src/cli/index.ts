@@ -1,6 +1,7 @@
 /** The `lava` command line. */
 import { Command, CommanderError } from 'commander';
 import { LavaError, errorMessage } from '../core/errors.js';
+import { VERSION } from '../core/version.js';
 import { registerAws } from './aws.js';
 import { registerCheck } from './check.js';
 import { registerConnections } from './connections.js';
@@ -14,13 +15,14 @@ import { registerItemCommands } from './items.js';
 import { registerPayload } from './payload.js';
 import { registerPs } from './ps.js';
 import { registerQuickstart } from './quickstart.js';
+import { registerRun } from './run.js';
 import { registerSchedule } from './schedule.js';
 import { registerServe } from './serve.js';
 import { registerState } from './state.js';
 import { registerStop } from './stop.js';
 import { registerWorker } from './worker.js';
 
-export const VERSION = '0.1.0';
+export { VERSION };
 
 export function buildProgram(): Command {
   const program = new Command('lava')
@@ -52,6 +54,7 @@ Examples:
   registerQuickstart(program);
   registerSchedule(program, g);
   registerState(program, g);
+  registerRun(program, g);
   registerStop(program);
   registerDagGen(program);
   registerDb(program, g);

@@ -66,6 +66,12 @@ export const CORE_CONFIG_PARAMS = {
   SQL_MAX_PAYLOAD_SIZE: { kind: 'size', default: '100K', doc: 'largest sql payload' },
   // Beyond upstream: the queue lease, renewed while a run is alive.
   VISIBILITY_TIMEOUT: { kind: 'duration', default: '5m', doc: 'message lease; extended while the run is alive' },
+  // Beyond upstream: workers and dispatchers say they are alive in the realm's directory.
+  DIRECTORY_BEAT: {
+    kind: 'duration',
+    default: '5s',
+    doc: "seconds between a worker's or dispatcher's directory entries (they expire after three); workers read stop requests then",
+  },
   DISPATCHER_GRACE: { kind: 'duration', default: '1m', doc: 'a fire time this late is still dispatched as on time' },
   DISPATCHER_CATCHUP: {
     kind: 'str',

@@ -28,7 +28,8 @@ export interface DispatchRequest {
 
 /**
  * The delay bounds come from the first of: `maxDelayMinutes`/`maxDispatchDelaySeconds`, `config`,
- * else the realm's configuration, read here, so a caller cannot forget them.
+ * else the realm's configuration, read here, so a caller cannot forget them. The `queued` event's
+ * lifetime (EVENT_TTL) comes from `config`, else the realm's.
  */
 export interface DispatchOptions {
   clock?: Clock;
@@ -62,9 +63,11 @@ export async function dispatch(backend: Backend, req: DispatchRequest, options: 
     worker = parseSpec('job', raw, req.jobId).worker;
   }
   const queue = backend.queue(req.realm, worker);
-  const delaySeconds = checkDelay(req.delay ?? 0, maxDelay(queue, await delayLimits(backend, req, options)));
+  const config = options.config ?? (await realmConfig(backend, req.realm));
+  const delaySeconds = checkDelay(req.delay ?? 0, maxDelay(queue, { ...delayOptions(config), ...withoutUndefined(options) }));
   const runId = req.runId ?? newRunId();
-  const now = wholeSeconds((options.clock ?? systemClock).now());
+  const clock = options.clock ?? systemClock;
+  const now = wholeSeconds(clock.now());
   const globals = req.lavaGlobals ? { ...req.globals, lava: req.lavaGlobals } : req.globals;
   const body = encodeMessage({
     realm: req.realm,
@@ -75,26 +78,37 @@ export async function dispatch(backend: Backend, req: DispatchRequest, options: 
     ...(req.parameters && Object.keys(req.parameters).length ? { parameters: req.parameters } : {}),
     ...(globals && Object.keys(globals).length ? { globals } : {}),
   });
+  // `queued` goes in before the message is sent, so the worker's `starting` always follows it.
+  const sent = JSON.parse(body) as { parameters?: unknown; globals?: unknown };
+  const event = (status: string, info: unknown) =>
+    backend.events.record(req.realm, {
+      job_id: req.jobId,
+      run_id: runId,
+      status,
+      info,
+      at: clock.now(),
+      ts_dispatch: isoLocal(now),
+      worker,
+      ttlSeconds: config.optDuration('EVENT_TTL'),
+    });
+  await event('queued', {
+    worker,
+    ...(delaySeconds > 0 ? { delay: delaySeconds } : {}),
+    ...(sent.parameters !== undefined ? { parameters: sent.parameters } : {}),
+    ...(sent.globals !== undefined ? { globals: sent.globals } : {}),
+  });
   try {
     await queue.send(body, { delaySeconds });
   } catch (cause) {
-    throw new LavaError('LAVA_DISPATCH', `could not queue job ${req.jobId} for worker ${worker}: ${String(cause)}`, {
-      cause,
-      retryable: true,
-    });
+    const error = `could not queue job ${req.jobId} for worker ${worker}: ${String(cause)}`;
+    await event('failed', { error, error_data: null }).catch(() => undefined); // the throw below says what matters
+    throw new LavaError('LAVA_DISPATCH', error, { cause, retryable: true });
   }
   return runId;
 }
 
-/**
- * The options with the realm's delay bounds filled in. A delay of 0 (most dispatches) is within any
- * bound, so the realm record is read only for a delay other than 0 that the caller gave no bounds for.
- */
-async function delayLimits(backend: Backend, req: DispatchRequest, options: DispatchOptions): Promise<DispatchOptions> {
-  if (options.maxDelayMinutes !== undefined && options.maxDispatchDelaySeconds !== undefined) return options;
-  if (!options.config && parseDuration(req.delay ?? 0, 'delay') === 0) return options;
-  const config = options.config ?? new Config((await backend.config.getRealm(req.realm))?.config ?? {});
-  return { ...delayOptions(config), ...withoutUndefined(options) };
+async function realmConfig(backend: Backend, realm: string): Promise<Config> {
+  return new Config((await backend.config.getRealm(realm))?.config ?? {});
 }
 
 function withoutUndefined<T extends object>(o: T): Partial<T> {

@@ -16,6 +16,7 @@ import { processSetting } from '../core/settings.js';
 import { isoLocal, sleep, systemClock, type Clock } from '../core/time.js';
 import { checkZone, localZone } from '../core/zones.js';
 import { dispatch } from '../dispatch/dispatch.js';
+import { Beat, DISPATCHER_KIND, instanceId } from '../dispatch/directory.js';
 import { firesBetween, type Fire } from '../dispatch/schedule.js';
 
 export type CatchupPolicy = 'skip' | 'once' | 'all';
@@ -45,11 +46,21 @@ export class Dispatcher {
   private finished?: Promise<void>;
   /** Dispatches made, for tests and the status line. */
   dispatched = 0;
+  /** Evaluations made. */
+  ticks = 0;
+  private lastTick?: Date;
+  /** How far this dispatcher's replicas had evaluated schedules at the latest evaluation. */
+  private mark?: Date;
+  private started = '';
+  /** This dispatcher's id in the realm's directory. */
+  readonly directoryId: string;
 
   private constructor(
     private readonly o: DispatcherOptions & { tz: string; clock: Clock; logger: Logger },
     private readonly config: Config,
-  ) {}
+  ) {
+    this.directoryId = instanceId(DISPATCHER_KIND, o.name);
+  }
 
   static async create(o: DispatcherOptions): Promise<Dispatcher> {
     const raw = await o.backend.config.getRealm(o.realm);
@@ -66,7 +77,18 @@ export class Dispatcher {
     if (this.state !== 'created') throw new IllegalStateError('a dispatcher runs once: create another');
     this.state = 'running';
     this.o.logger.info({ tz: this.o.tz }, 'dispatcher started');
+    this.started = new Date().toISOString();
+    const beat = new Beat({
+      backend: this.o.backend,
+      realm: this.o.realm,
+      kind: DISPATCHER_KIND,
+      id: this.directoryId,
+      everySeconds: this.config.duration('DIRECTORY_BEAT'),
+      data: () => this.directoryData(),
+      logger: this.o.logger,
+    });
     this.finished = (async () => {
+      await beat.start();
       try {
         while (!this.stopper.signal.aborted) {
           try {
@@ -78,6 +100,7 @@ export class Dispatcher {
           await sleep(tickMs - (Date.now() % tickMs) + 5, this.stopper.signal);
         }
       } finally {
+        await beat.stop();
         this.state = 'stopped';
         this.o.logger.info({ dispatched: this.dispatched }, 'dispatcher stopped');
       }
@@ -88,6 +111,22 @@ export class Dispatcher {
   async stop(): Promise<void> {
     this.stopper.abort();
     await this.finished;
+  }
+
+  /** This dispatcher's directory entry. */
+  private directoryData(): Record<string, unknown> {
+    const now = this.o.clock.now().getTime();
+    return {
+      dispatcher: this.o.name,
+      realm: this.o.realm,
+      host: os.hostname(),
+      pid: process.pid,
+      started: this.started,
+      ticks: this.ticks,
+      last_tick: this.lastTick?.toISOString() ?? null,
+      lag_seconds: this.mark ? Math.round((now - this.mark.getTime()) / 100) / 10 : null,
+      dispatched: this.dispatched,
+    };
   }
 
   /** One evaluation: dispatch every fire time between the shared mark and now. */
@@ -120,6 +159,9 @@ export class Dispatcher {
     }
     await this.finishStale();
     await backend.schedules.setMark(realm, name, now);
+    this.ticks++;
+    this.lastTick = now;
+    this.mark = now;
   }
 
   private catchupWindow(): number {
@@ -150,7 +192,7 @@ export class Dispatcher {
   private async send(jobId: string, worker: string, fireTime: Date, runId: string, late: boolean): Promise<void> {
     const { backend, realm, name } = this.o;
     try {
-      await dispatch(backend, { realm, jobId, worker, runId }, { clock: this.o.clock });
+      await dispatch(backend, { realm, jobId, worker, runId }, { clock: this.o.clock, config: this.config });
       await backend.schedules.markDispatched(realm, name, jobId, fireTime);
       this.dispatched++;
       this.o.logger.info({ job_id: jobId, run_id: runId, fire_time: isoLocal(fireTime), late }, 'dispatched');

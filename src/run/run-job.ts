@@ -9,6 +9,7 @@ import { checkOutputName } from '../core/paths.js';
 import type { Logger } from '../core/logger.js';
 import { isoLocal, sleep, wholeSeconds } from '../core/time.js';
 import { parseDuration } from '../core/units.js';
+import { STOPPED, stopRequested } from '../dispatch/stop.js';
 import { importState } from '../state/state.js';
 import {
   TemplateLimitError,
@@ -176,20 +177,24 @@ async function iterate(run: Run, handler: Handler, scratch: Scratch): Promise<Ru
     job.globals.lava = { ...job.globals.lava, iteration };
     await recorder.record('running', `Iteration ${iteration}`);
     try {
+      env.signal.throwIfAborted(); // stopped during the iteration delay
       checkParameters(handler, job.parameters);
       const result: Record<string, unknown> = { ...(await handler.run(ctx)), error: null };
       await recorder.outcome('complete', result);
       await runActions(env, job, 'on_success', result, templateContext);
       return { status: 'complete', result };
     } catch (err) {
+      // A stop request fails the run (its processes were killed as a timeout kills them), with no retry.
+      const stopped = stopRequested(env.signal);
       // Handed back (the worker stops) or lost (another worker owns it): no failure is recorded.
-      if (env.signal.aborted || err instanceof RunLost || err instanceof OutcomeNotRecorded) throw err;
-      const result = failureResult(env, err);
-      const last = iteration === limit;
+      if ((env.signal.aborted && !stopped) || err instanceof RunLost || err instanceof OutcomeNotRecorded) throw err;
+      const result = stopped ? { ...failureResult(env, err), error: STOPPED } : failureResult(env, err);
+      const last = stopped || iteration === limit;
       run.log.warn({ err: result.error, iteration }, last ? 'run failed' : 'run failed, will retry');
       await (last ? recorder.outcome('failed', result) : recorder.record('retrying', result));
       await runActions(env, job, last ? 'on_fail' : 'on_retry', result, templateContext);
       outcome = { status: 'failed', result };
+      if (stopped) return outcome;
       if (!last && delay > 0) await sleep(delay * 1000, env.signal);
     }
   }

@@ -16,12 +16,15 @@ import { IllegalStateError, NotFoundError, errorMessage } from '../core/errors.j
 import { silentLogger, type Logger } from '../core/logger.js';
 import { realmSchema } from '../core/schemas.js';
 import { sleep, systemClock, type Clock } from '../core/time.js';
+import { VERSION } from '../core/version.js';
 import { dispatch } from '../dispatch/dispatch.js';
+import { Beat, WORKER_KIND, instanceId } from '../dispatch/directory.js';
+import { STOPPED_BEFORE_START, StopRequested, stopRequests } from '../dispatch/stop.js';
 import { builtinHandlers, type HandlerRegistry } from '../handlers/registry.js';
 import type { RunEnvironment } from '../run/environment.js';
 import type { RunJob } from '../run/handler.js';
 import { ProcessRegistry } from '../run/process.js';
-import { OutcomeNotRecorded, RunLost, recordEvent, type EventIds } from '../run/recorder.js';
+import { OutcomeNotRecorded, RunLost, newEvent, recordEvent, type EventIds } from '../run/recorder.js';
 import { runJob } from '../run/run-job.js';
 import { Scratch } from '../run/scratch.js';
 import { bodyIds, intake, readBody } from './intake.js';
@@ -60,6 +63,13 @@ export class Worker {
   private readonly active = new Set<Promise<void>>();
   /** Runs in this process by run id (a redelivery of one must wait, not run twice); `lava ps` reads them. */
   private readonly running = new Map<string, { job_id: string; run_id: string; type: string; started: string }>();
+  /** Aborts a running run when a stop request for it is seen (beat). */
+  private readonly stoppers = new Map<string, AbortController>();
+  /** Run ids with a stop request, as of the latest beat. */
+  private stops = new Map<string, Record<string, unknown>>();
+  private beat?: Beat;
+  /** This worker's id in the realm's directory. */
+  readonly directoryId: string;
   private statusDirty = true;
   private readonly receiveAbort = new AbortController();
   private readonly runAbort = new AbortController();
@@ -82,6 +92,7 @@ export class Worker {
     this.queue = o.backend.queue(o.realm, o.worker);
     this.owner = `${env.hostname}:${process.pid}:${o.worker}`;
     this.lease = env.config.duration('VISIBILITY_TIMEOUT');
+    this.directoryId = instanceId(WORKER_KIND, o.worker);
   }
 
   /** Load the realm and prepare the scratch dir; a half-built worker never exists. */
@@ -143,6 +154,17 @@ export class Worker {
   }
 
   private async loop(): Promise<void> {
+    this.beat = new Beat({
+      backend: this.o.backend,
+      realm: this.o.realm,
+      kind: WORKER_KIND,
+      id: this.directoryId,
+      everySeconds: this.env.config.duration('DIRECTORY_BEAT'),
+      data: () => this.directoryData(),
+      logger: this.env.logger,
+      after: () => this.readStops(),
+    });
+    await this.beat.start();
     const heartbeat = this.startHeartbeat();
     // Housekeeping at start and hourly after.
     const expiry = setInterval(() => void this.expire(), 3600_000);
@@ -191,6 +213,7 @@ export class Worker {
       clearInterval(status);
       clearInterval(expiry);
       this.env.processes.killAll();
+      await this.beat.stop();
       await Scratch.settle();
       await fsp.rm(this.env.workerDir, { recursive: true, force: true });
       this.state = 'stopped';
@@ -246,12 +269,16 @@ export class Worker {
     const jobs = await this.env.backend.config.list(this.o.realm, 'jobs', { type: 'lavasched', worker: this.o.worker });
     const delay = this.env.config.duration('JUMPSTART_DELAY');
     for (const job of jobs.filter((j) => j.enabled === true)) {
-      const runId = await dispatch(this.env.backend, {
-        realm: this.o.realm,
-        jobId: String(job.job_id),
-        worker: this.o.worker,
-        delay,
-      });
+      const runId = await dispatch(
+        this.env.backend,
+        {
+          realm: this.o.realm,
+          jobId: String(job.job_id),
+          worker: this.o.worker,
+          delay,
+        },
+        { config: this.env.config },
+      );
       this.env.logger.info({ job_id: job.job_id, run_id: runId, delay }, 'jump-start dispatch');
     }
   }
@@ -286,7 +313,47 @@ export class Worker {
     }
     const claimedAt = Date.now();
     const attempt = await this.claim(m, job);
-    if (attempt !== undefined) await this.runClaimed(m, job, attempt, claimedAt);
+    if (attempt === undefined) return;
+    if (this.stops.has(job.run_id)) return this.endStopped(m, job);
+    await this.runClaimed(m, job, attempt, claimedAt);
+  }
+
+  /** A run whose stop was requested before it started: it ends failed without running. */
+  private async endStopped(m: QueueMessage, job: RunJob): Promise<void> {
+    const outcome = newEvent(this.env, job, 'failed', { error: STOPPED_BEFORE_START, error_data: null });
+    const ended = await this.env.backend.runs.finish(this.o.realm, job.run_id, this.owner, {
+      outcome,
+      delivery: this.delivery(m),
+    });
+    this.handled++;
+    if (ended) this.tally('failed');
+    this.env.logger.info({ job_id: job.job_id, run_id: job.run_id }, 'run stopped on request before it started');
+  }
+
+  /** On each beat: the realm's stop requests; running runs they name are stopped. */
+  private async readStops(): Promise<void> {
+    this.stops = await stopRequests(this.o.backend, this.o.realm);
+    for (const [runId, stopper] of this.stoppers) {
+      if (!this.stops.has(runId) || stopper.signal.aborted) continue;
+      const by = String(this.stops.get(runId)?.by ?? '');
+      this.env.logger.info({ run_id: runId, by }, 'stopping run on request');
+      stopper.abort(new StopRequested(by));
+    }
+  }
+
+  /** This worker's directory entry. */
+  private directoryData(): Record<string, unknown> {
+    return {
+      worker: this.o.worker,
+      realm: this.o.realm,
+      host: this.env.hostname,
+      pid: process.pid,
+      started: this.started,
+      threads: this.o.threads,
+      busy: this.running.size,
+      runs: [...this.running.values()].map(({ job_id, run_id, started }) => ({ job_id, run_id, started })),
+      version: VERSION,
+    };
   }
 
   /**
@@ -366,27 +433,39 @@ export class Worker {
   /** Run a claimed job, then end its delivery: outcome, claim and message in one step. */
   private async runClaimed(m: QueueMessage, job: RunJob, attempt: number, claimedAt: number): Promise<void> {
     const lease = this.keepLease(m, job.run_id, claimedAt);
-    // The run stops when the worker is forced to stop or when its claim is lost.
-    const env = { ...this.env, signal: AbortSignal.any([this.env.signal, lease.lost]) };
+    const stopper = new AbortController();
+    // The run stops when the worker is forced to stop, when its claim is lost, or on request.
+    const env = { ...this.env, signal: AbortSignal.any([this.env.signal, lease.lost, stopper.signal]) };
     // The outcome, the claim's end and the message's delete, in one step; actions run after it.
     let ended = false;
+    let status: string | undefined;
     const end = async (outcome?: NewEvent) => {
       const options = { ...(outcome ? { outcome } : {}), delivery: this.delivery(m) };
       ended = await this.env.backend.runs.finish(this.o.realm, job.run_id, this.owner, options);
       if (ended) lease.stop();
       if (ended && outcome) this.tally(outcome.status);
+      if (ended && outcome) status = outcome.status;
       return ended;
     };
-    this.running.set(job.run_id, { job_id: job.job_id, run_id: job.run_id, type: job.type, started: new Date().toISOString() });
+    const started = new Date();
+    this.running.set(job.run_id, { job_id: job.job_id, run_id: job.run_id, type: job.type, started: started.toISOString() });
+    this.stoppers.set(job.run_id, stopper);
     this.statusDirty = true;
+    const ids = { job_id: job.job_id, run_id: job.run_id };
+    this.env.logger.info({ ...ids, ...(job.type ? { type: job.type } : {}) }, 'run started');
     try {
       await runJob(env, job, { attempt, end });
     } catch (err) {
       if (await this.settledAfterThrow(err, m, job, ended, lease)) return;
+      status = 'failed'; // crashed: recorded failed above
     } finally {
       lease.stop();
       this.running.delete(job.run_id);
+      this.stoppers.delete(job.run_id);
       this.statusDirty = true;
+      status ??= lease.lost.aborted ? 'lost' : this.runAbort.signal.aborted ? 'interrupted' : 'unfinished';
+      const duration = Math.round((Date.now() - started.getTime()) / 100) / 10;
+      this.env.logger.info({ ...ids, status, duration }, 'run ended');
     }
     this.handled++;
     if (!ended) await end(); // a run that crashed ends without an outcome of its own
