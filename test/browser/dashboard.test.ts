@@ -167,14 +167,15 @@ for (const kind of ['sqlite', 'postgres', 'aws'] as const) {
     it('is usable at phone width (no page-wide sideways scroll)', async () => {
       const phone = await browser.newPage({ viewport: { width: 375, height: 740 } });
       try {
-        const token = await page.evaluate(() => sessionStorage.getItem('lava-token'));
+        // Page scripts run in the browser: passed as text, since this file is type-checked without DOM types.
+        const token = await page.evaluate<string>("sessionStorage.getItem('lava-token')");
         await phone.goto(base);
-        await phone.evaluate((t) => sessionStorage.setItem('lava-token', t ?? ''), token);
+        await phone.evaluate(`sessionStorage.setItem('lava-token', ${JSON.stringify(token)})`);
         for (const route of ['#/', '#/runs', '#/jobs', '#/queues']) {
           await phone.goto(`${base}${route}`);
-          await phone.getByTestId('nav-runs').waitFor();
+          await phone.getByTestId('nav-runs').waitFor({ state: 'attached' });
           await phone.waitForLoadState('networkidle');
-          const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+          const overflow = await phone.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
           expect(overflow, route).toBeLessThanOrEqual(0);
         }
         await shot(phone, kind, 'mobile');

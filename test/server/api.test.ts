@@ -326,7 +326,8 @@ it('refuses a body over 1 MiB with 413', async () => {
   }).catch((err: unknown) => err);
   // Either the 413 arrives, or the connection is cut while the body is still being sent.
   if (res && typeof res === 'object' && 'status' in res) {
-    expect(res.status).toBe(413);
-    expect(((await res.json()) as any).error.code).toBe('LAVA_TOO_LARGE');
+    const answer = res as Response;
+    expect(answer.status).toBe(413);
+    expect(((await answer.json()) as any).error.code).toBe('LAVA_TOO_LARGE');
   } else expect(String((res as Error).cause ?? res)).toMatch(/closed|reset|EPIPE/i);
 });
