@@ -156,7 +156,7 @@ async function runUp(opts: GlobalOptions, o: UpOptions): Promise<void> {
     ];
     if (o.serve) {
       const server = makeServer(backend, realm, o, logger, o.tz);
-      await server.start();
+      process.stdout.write(`serving realm ${realm.realm} at ${await server.start()}\n`);
       daemons.push(serverDaemon(server));
     }
     await runDaemon(allOf(daemons), logger);

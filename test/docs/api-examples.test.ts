@@ -53,5 +53,5 @@ it('runs every example of docs/api.md', async () => {
   await t.drain();
   expect(await sh(blocks[1] as string)).toBe('');
   expect(await sh(blocks[2] as string)).toBe('{"worker":"w","visible":0,"oldest_age_seconds":null}\n');
-  expect(await sh(blocks[3] as string, { run: run?.run_id })).toBe('hello, API'); // $(…) drops the last newline;
+  expect(await sh(blocks[3] as string, { run: run?.run_id })).toBe('hello, API'); // $(…) drops the last newline
 }, 60_000);
