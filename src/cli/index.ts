@@ -14,6 +14,8 @@ import { registerItemCommands } from './items.js';
 import { registerPayload } from './payload.js';
 import { registerPs } from './ps.js';
 import { registerQuickstart } from './quickstart.js';
+import { registerQueue } from './queue.js';
+import { registerRuns } from './runs.js';
 import { registerSchedule } from './schedule.js';
 import { registerServe } from './serve.js';
 import { registerState } from './state.js';
@@ -47,6 +49,8 @@ Examples:
   registerDispatch(program, g);
   registerWorker(program, g);
   registerEvents(program, g);
+  registerRuns(program, g);
+  registerQueue(program, g);
   registerPs(program, g);
   registerCheck(program);
   registerQuickstart(program);
