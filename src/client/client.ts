@@ -89,23 +89,24 @@ export class LavaClient {
   }
 
   /**
-   * Each run (of `job`, if given) whose status changes from now on, as it is seen: polled, so a
-   * run that passes through several statuses between two looks yields only the latest.
+   * Each run (of `job`, if given) as its status changes from the moment follow() is called: polled,
+   * so a run that passes through several statuses between two looks yields only the latest. Ends
+   * when the signal aborts.
    */
-  async *follow(o: FollowOptions = {}): AsyncGenerator<RunSummary> {
-    const pollMs = o.pollMs ?? 500;
-    // Only runs with an event since shortly before we started can change: a bounded query.
-    const since = new Date(Date.now() - 2000);
-    const look = () => this.runs({ ...(o.job ? { job: o.job } : {}), since, limit: 1000 });
-    const seen = new Map((await look()).map((r) => [r.run_id, r.status]));
+  follow(o: FollowOptions = {}): AsyncGenerator<RunSummary> {
+    return this.changes(new Date(), o);
+  }
+
+  private async *changes(since: Date, o: FollowOptions): AsyncGenerator<RunSummary> {
+    const seen = new Map<string, string>();
     while (!o.signal?.aborted) {
-      await sleep(pollMs, o.signal);
-      if (o.signal?.aborted) return;
-      for (const r of (await look()).reverse()) {
+      // Only runs with an event since then: the query stays small however long it follows.
+      for (const r of (await this.runs({ ...(o.job ? { job: o.job } : {}), since, limit: 1000 })).reverse()) {
         if (seen.get(r.run_id) === r.status) continue;
         seen.set(r.run_id, r.status);
         yield r;
       }
+      await sleep(o.pollMs ?? 500, o.signal);
     }
   }
 

@@ -82,15 +82,17 @@ describe('the client', () => {
   it('follows runs as their status changes, until the signal aborts', async () => {
     const stop = new AbortController();
     const seen: RunSummary[] = [];
+    // Runs of c/hello that ended before follow() was called are not yielded.
+    const changes = lava.follow({ job: 'c/hello', signal: stop.signal, pollMs: 100 });
+    const run = await lava.dispatch('c/hello');
     const following = (async () => {
-      for await (const s of lava.follow({ job: 'c/hello', signal: stop.signal, pollMs: 100 })) {
+      for await (const s of changes) {
         seen.push(s);
-        if (s.status === 'complete') stop.abort();
+        if (s.run_id === run.runId && s.status === 'complete') stop.abort();
       }
     })();
-    await new Promise((res) => setTimeout(res, 300)); // follow has taken its first look
-    const run = await lava.dispatch('c/hello');
     await Promise.race([following, new Promise((_, reject) => setTimeout(() => reject(new Error('follow saw no end')), 20_000))]);
+    expect(new Set(seen.map((s) => s.run_id))).toEqual(new Set([run.runId]));
     const statuses = seen.filter((s) => s.run_id === run.runId).map((s) => s.status);
     expect(statuses.at(-1)).toBe('complete');
     expect(new Set(statuses).size).toBe(statuses.length); // one item per change
