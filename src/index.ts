@@ -1,8 +1,21 @@
-/** Public API: open a backend, dispatch jobs, run workers, read and write state. */
+/** Public API: open a backend, dispatch jobs, run workers, read and write state; the client (connect). */
 export { openBackend, backendUrl, DEFAULT_BACKEND } from './backends/index.js';
 export type * from './backends/ports.js';
 export { dispatch, type DispatchRequest } from './dispatch/dispatch.js';
 export { Worker, type WorkerOptions } from './worker/worker.js';
+export {
+  connect,
+  LavaClient,
+  RunHandle,
+  type ConnectOptions,
+  type DispatchOptions as ClientDispatchOptions,
+  type RunsQuery,
+  type FollowOptions,
+  type RunResult,
+  type ResultOptions,
+  type OutputFile,
+} from './client/client.js';
+export { RunWaitTimeout, FINAL_STATUSES, STATUSES, type RunSummary } from './observe/runs.js';
 export { putState, getState } from './state/state.js';
 export { openState, LavaState, type OpenStateOptions, type StatePutOptions, type StateEntry } from './state/api.js';
 export { Config } from './core/config.js';

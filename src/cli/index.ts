@@ -16,6 +16,8 @@ import { registerPayload } from './payload.js';
 import { registerPs } from './ps.js';
 import { registerQuickstart } from './quickstart.js';
 import { registerRun } from './run.js';
+import { registerQueue } from './queue.js';
+import { registerRuns } from './runs.js';
 import { registerSchedule } from './schedule.js';
 import { registerServe } from './serve.js';
 import { registerState } from './state.js';
@@ -49,6 +51,8 @@ Examples:
   registerDispatch(program, g);
   registerWorker(program, g);
   registerEvents(program, g);
+  registerRuns(program, g);
+  registerQueue(program, g);
   registerPs(program, g);
   registerCheck(program);
   registerQuickstart(program);
