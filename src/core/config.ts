@@ -40,6 +40,13 @@ export const CORE_CONFIG_PARAMS = {
   STDERR_SIZE: { kind: 'int', default: 2000, doc: "bytes of stderr put into a failed run's result; negative = tail" },
   DEBUG: { kind: 'bool', default: false, doc: 'add a stack trace to failure results' },
   JOB_LOCAL_TMPDIR: { kind: 'bool', default: true, doc: 'give cmd/exe/pkg a private TMPDIR' },
+  // Beyond upstream: process jobs publish their output while they run, for a live tail elsewhere.
+  OUTPUT_LIVE_INTERVAL: {
+    kind: 'duration',
+    default: '2s',
+    doc: "how often a running process job's growing stdout/stderr are published to its outputs; 0 turns it off",
+  },
+  OUTPUT_LIVE_MAX: { kind: 'size', default: '8MiB', doc: 'an output file larger than this is published at the end only' },
   ITERATION_MAX_DELAY: { kind: 'duration', default: '5m', doc: 'cap for iteration_delay' },
   ITERATION_MAX_LIMIT: { kind: 'int', default: 10, doc: 'cap for iteration_limit' },
   PAYLOAD_SETTLING_TIME: { kind: 'int', default: 0, doc: 'seconds to sleep after a payload download' },

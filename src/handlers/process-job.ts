@@ -7,7 +7,8 @@ import type { ConfigKey } from '../core/config.js';
 import { JobError } from '../core/errors.js';
 import { parseDuration } from '../core/units.js';
 import { renderTemplate } from '../template/index.js';
-import { excerpt, runProcess } from '../run/process.js';
+import { liveOutput } from '../run/live-output.js';
+import { excerpt, runProcess, type ProcessResult } from '../run/process.js';
 import type { HandlerContext } from '../run/handler.js';
 
 export interface FileRun {
@@ -107,27 +108,40 @@ export async function runOne(
   const base = path.join(ctx.scratch, `.lava-out-${randomUUID()}`);
   const stdoutFile = `${base}.stdout`;
   const stderrFile = `${base}.stderr`;
-  const r = await runProcess({
-    command: o.command,
-    args: o.args,
-    cwd: o.cwd,
-    env: o.env,
-    stdoutFile,
-    stderrFile,
-    timeout: o.timeout,
-    tee: ctx.dev,
-    signal: ctx.signal,
-    registry: ctx.processes,
-  });
+  const live = liveOutput(ctx, [
+    { name: `${o.outputBase}stdout`, file: stdoutFile },
+    { name: `${o.outputBase}stderr`, file: stderrFile },
+  ]);
+  let r: ProcessResult;
+  let publishedLive: ReadonlySet<string>;
+  try {
+    r = await runProcess({
+      command: o.command,
+      args: o.args,
+      cwd: o.cwd,
+      env: o.env,
+      stdoutFile,
+      stderrFile,
+      timeout: o.timeout,
+      tee: ctx.dev,
+      signal: ctx.signal,
+      registry: ctx.processes,
+    });
+  } finally {
+    // Before the final upload: no live publish may land after it.
+    publishedLive = await live.stop();
+  }
   const run: FileRun = { payload: o.payload, exit_status: r.exitStatus };
   if (!ctx.dev) {
     for (const [stream, file] of [
       ['stdout', stdoutFile],
       ['stderr', stderrFile],
     ] as const) {
+      const name = `${o.outputBase}${stream}`;
       const st = await fsp.stat(file);
-      if (st.size === 0) continue;
-      run[stream] = await ctx.saveOutput(`${o.outputBase}${stream}`, { file });
+      // An empty file is not stored, unless a live publish stored an earlier, longer one.
+      if (st.size === 0 && !publishedLive.has(name)) continue;
+      run[stream] = await ctx.saveOutput(name, { file });
     }
   }
   if (r.exitStatus === 0) return { run, error: null };

@@ -20,11 +20,18 @@ describe('Config', () => {
     expect(c.raw('SQLV_TIMEOUT')).toEqual({ value: '10m', source: 'default' });
   });
 
+  it('reads the live output keys: 2s and 8 MiB by default, 0 turns publishing off', () => {
+    const c = new Config({}, {});
+    expect(c.duration('OUTPUT_LIVE_INTERVAL')).toBe(2);
+    expect(c.size('OUTPUT_LIVE_MAX')).toBe(8 * 1024 ** 2);
+    expect(new Config({ output_live_interval: '0' }, {}).duration('OUTPUT_LIVE_INTERVAL')).toBe(0);
+  });
+
   it('knows the keys job types declare beside their code, and lists them all', () => {
     for (const key of ['CMD_TIMEOUT', 'DAG_WORKERS', 'CRONTAB_FILE', 'PG_COPY_TIMEOUT', 'SQL_OUTPUT_SUFFIX', 'TMPDIR']) {
       expect(CONFIG_PARAMS, key).toHaveProperty(key);
     }
-    expect(Object.keys(CONFIG_PARAMS)).toHaveLength(55);
+    expect(Object.keys(CONFIG_PARAMS)).toHaveLength(57);
     expect(Object.keys(new Config({}, {}).dump()).sort()).toEqual(Object.keys(CONFIG_PARAMS).sort());
   });
 

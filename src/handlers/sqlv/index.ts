@@ -9,7 +9,8 @@ import { JobError, errorMessage } from '../../core/errors.js';
 import { lavaCommand } from '../../connections/cli-dir.js';
 import { renderTemplate } from '../../template/index.js';
 import { downloadJobPayload, payloadItems } from '../../run/payload.js';
-import { excerpt, runProcess } from '../../run/process.js';
+import { liveOutput } from '../../run/live-output.js';
+import { excerpt, runProcess, type ProcessResult } from '../../run/process.js';
 import { renderingOn, vars, type FileRun, lavaEnv, paramTimeout } from '../process-job.js';
 import { batchSizeParam, boolParam, connIdParam, CSV_PARAMS, csvParams } from '../sql/common.js';
 import type { Handler, HandlerContext } from '../../run/handler.js';
@@ -81,18 +82,29 @@ export const sqlvHandler: Handler = {
     const data = path.join(work, 'stdout');
     const stderrFile = path.join(work, 'stderr');
     const [node, ...pre] = lavaCommand();
-    const r = await runProcess({
-      command: node as string,
-      args: [...pre, '--realm', ctx.job.realm, ...args, '--output', data, ...files],
-      cwd: ctx.scratch,
-      env: { ...process.env, ...lavaEnv(ctx) },
-      stdoutFile: path.join(work, 'process.stdout'),
-      stderrFile,
-      timeout,
-      tee: ctx.dev,
-      signal: ctx.signal,
-      registry: ctx.processes,
-    });
+    const live = liveOutput(ctx, [
+      { name: 'stdout', file: data },
+      { name: 'stderr', file: stderrFile },
+    ]);
+    let r: ProcessResult;
+    let publishedLive: ReadonlySet<string>;
+    try {
+      r = await runProcess({
+        command: node as string,
+        args: [...pre, '--realm', ctx.job.realm, ...args, '--output', data, ...files],
+        cwd: ctx.scratch,
+        env: { ...process.env, ...lavaEnv(ctx) },
+        stdoutFile: path.join(work, 'process.stdout'),
+        stderrFile,
+        timeout,
+        tee: ctx.dev,
+        signal: ctx.signal,
+        registry: ctx.processes,
+      });
+    } finally {
+      // Before the final upload: no live publish may land after it.
+      publishedLive = await live.stop();
+    }
     const run: FileRun = { payload: names.join(' '), exit_status: r.exitStatus };
     for (const [stream, file] of [
       ['stdout', data],
@@ -102,7 +114,8 @@ export const sqlvHandler: Handler = {
         (s) => s.size,
         () => 0,
       );
-      if (size === 0 || (stream === 'stderr' && ctx.dev)) continue;
+      // An empty file is not stored, unless a live publish stored an earlier, longer one.
+      if ((size === 0 && !publishedLive.has(stream)) || (stream === 'stderr' && ctx.dev)) continue;
       run[stream] = await ctx.saveOutput(stream, { file });
     }
     if (r.exitStatus === 0) return { exit_status: 0, output: [run] };
