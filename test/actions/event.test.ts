@@ -13,7 +13,7 @@ afterEach(async () => {
 describe('event action', () => {
   it('records an event entry with the defaults after complete', async () => {
     const ran = await t.runOnce({ job_id: 'ev/ok', type: 'cmd', payload: 'true', on_success: [{ action: 'event' }] });
-    expect(ran.statuses).toEqual(['starting', 'running', 'complete', 'event']);
+    expect(ran.statuses).toEqual(['queued', 'starting', 'running', 'complete', 'event']);
     expect(ran.info('event')).toEqual({
       source: 'lava.test',
       detail_type: 'Lava Job Action',
@@ -33,7 +33,7 @@ describe('event action', () => {
       payload: "sh -c 'exit 5'",
       on_fail: [{ action: 'event' }],
     });
-    expect(ran.statuses).toEqual(['starting', 'running', 'failed', 'event']);
+    expect(ran.statuses).toEqual(['queued', 'starting', 'running', 'failed', 'event']);
     expect((ran.info('event') as { detail: { exit_status: unknown } }).detail.exit_status).toBe(5);
   });
 
@@ -45,7 +45,7 @@ describe('event action', () => {
       parameters: { bogus: 1 },
       on_fail: [{ action: 'event' }],
     });
-    expect(ran.statuses).toEqual(['starting', 'running', 'failed', 'event']);
+    expect(ran.statuses).toEqual(['queued', 'starting', 'running', 'failed', 'event']);
     expect((ran.info('event') as { detail: { exit_status: unknown } }).detail.exit_status).toBeNull();
   });
 
@@ -66,7 +66,7 @@ describe('event action', () => {
         { action: 'event', detail: 'run {{ job.run_id }}' },
       ],
     });
-    expect(ran.statuses).toEqual(['starting', 'running', 'complete', 'event', 'event']);
+    expect(ran.statuses).toEqual(['queued', 'starting', 'running', 'complete', 'event', 'event']);
     const events = ran.log.filter((e) => e.status === 'event').map((e) => e.info);
     expect(events[0]).toEqual({
       source: 'app.data',
@@ -86,7 +86,7 @@ describe('event action', () => {
     [{ source: 42 }, /"source" must be a string/],
   ])('fails %j with action_failed and records no event', async (fields, message) => {
     const ran = await t.runOnce({ job_id: 'ev/bad', type: 'log', on_success: [{ action: 'event', ...fields }] });
-    expect(ran.statuses).toEqual(['starting', 'running', 'complete', 'action_failed']);
+    expect(ran.statuses).toEqual(['queued', 'starting', 'running', 'complete', 'action_failed']);
     expect(String(ran.info('action_failed'))).toMatch(message);
   });
 });

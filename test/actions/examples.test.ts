@@ -41,15 +41,15 @@ describe('examples/docs/state.yaml', () => {
   it('uses the defaults first, then the watermark its state action stored, then a value from the CLI or API', async () => {
     await load('state.yaml');
     const first = await run('docs/state/watermark');
-    expect(first.statuses).toEqual(['starting', 'running', 'complete']);
-    expect(stdout(first.log[2]?.info)).toBe('orders after 1970-01-01 in all\n');
+    expect(first.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
+    expect(stdout(first.log[3]?.info)).toBe('orders after 1970-01-01 in all\n');
     const stored = await getState(t.backend, 'test', 'orders/watermark');
     expect(stored.value).toMatch(/^\d{4}-\d\d-\d\d$/);
     expect(stored.item?.publisher).toBe('docs/state/watermark');
 
     await putState(t.backend, 'test', new Config({}, {}), 'orders/limits', { region: 'apac' });
     const second = await run('docs/state/watermark');
-    expect(stdout(second.log[2]?.info)).toBe(`orders after ${String(stored.value)} in apac\n`);
+    expect(stdout(second.log[3]?.info)).toBe(`orders after ${String(stored.value)} in apac\n`);
   });
 });
 
@@ -57,7 +57,7 @@ describe('examples/docs/actions-state-event.yaml', () => {
   it('records the last success and an event with a custom detail', async () => {
     await load('actions-state-event.yaml');
     const r = await run('docs/actions/nightly');
-    expect(r.statuses).toEqual(['starting', 'running', 'complete', 'event']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete', 'event']);
     const last = await getState(t.backend, 'test', 'docs/actions/nightly/last-success');
     expect(last.value).toEqual({ run_id: r.runId, exit_status: '0', started: expect.stringMatching(/^\d{4}-.*\+00:00$/) });
     expect(r.log.at(-1)?.info).toEqual({
@@ -72,7 +72,7 @@ describe('examples/docs/actions-state-event.yaml', () => {
   it('on failure records the default event with the exit status, and the error as a secure item', async () => {
     await load('actions-state-event.yaml');
     const r = await run('docs/actions/broken');
-    expect(r.statuses).toEqual(['starting', 'running', 'failed', 'event']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'failed', 'event']);
     expect((r.log.at(-1)?.info as { detail: Record<string, unknown> }).detail).toEqual({
       realm: 'test',
       worker: 'w',

@@ -27,7 +27,7 @@ describe('state action', () => {
         },
       ],
     });
-    expect(ran.statuses).toEqual(['starting', 'running', 'complete']);
+    expect(ran.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
     const got = await getState(t.backend, 'test', 'etl/orders/last');
     expect(got.value).toEqual({ exit: '0', run: ran.runId, region: 'apac', n: 7, ok: true });
     expect(got.item?.type).toBe('json');
@@ -70,7 +70,7 @@ describe('state action', () => {
         },
       ],
     });
-    expect(ran.statuses).toEqual(['starting', 'running', 'failed']);
+    expect(ran.statuses).toEqual(['queued', 'starting', 'running', 'failed']);
     const raw = await t.backend.state.get('test', 'flaky/raw');
     expect(raw?.value).toEqual(['4', 1]);
     expect(raw!.ttl - before).toBeGreaterThan(7200 - 60);
@@ -92,7 +92,7 @@ describe('state action', () => {
         { action: 'state', state_id: 'b', value: 2 },
       ],
     });
-    expect(ran.statuses).toEqual(['starting', 'running', 'complete', 'action_failed']);
+    expect(ran.statuses).toEqual(['queued', 'starting', 'running', 'complete', 'action_failed']);
     expect(ran.info('action_failed')).toMatch(/on_success action state: state action: unknown field "tll"/);
     expect(await t.backend.state.list('test')).toEqual([]);
   });
@@ -108,7 +108,7 @@ describe('state action', () => {
     [{ state_id: 'x', value: 1, publisher: 3 }, /"publisher" must be a string/],
   ])('fails %j with action_failed', async (fields, message) => {
     const ran = await t.runOnce({ job_id: 'bad', type: 'log', on_success: [{ action: 'state', ...fields }] });
-    expect(ran.statuses).toEqual(['starting', 'running', 'complete', 'action_failed']);
+    expect(ran.statuses).toEqual(['queued', 'starting', 'running', 'complete', 'action_failed']);
     expect(String(ran.info('action_failed'))).toMatch(message);
     expect(await t.backend.state.list('test')).toEqual([]);
   });

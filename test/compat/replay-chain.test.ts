@@ -59,7 +59,7 @@ describe('chain.yaml replays (upstream guide, JT/chain.md)', () => {
     await child('demo/job_01');
     await child('demo/job_02');
     const r = await replay(example('chain', 1));
-    expect(r.statuses).toEqual(['starting', 'running', 'complete']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(ran(r.runId)).toEqual(['demo/job_01 RUN demo/chain-01', 'demo/job_02 RUN demo/chain-01']);
     expect(r.info).toMatchObject({ jobs: ['demo/job_01', 'demo/job_02'], failed_jobs: [] });
     // Synchronous: each child's run ended (complete) before the next one started.
@@ -73,7 +73,7 @@ describe('chain.yaml replays (upstream guide, JT/chain.md)', () => {
     await child('demo/job_01', { enabled: false });
     await child('demo/job_02');
     const r = await replay(example('chain', 1));
-    expect(r.statuses).toEqual(['starting', 'running', 'complete']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(await t.statuses(r.runId, 'demo/job_01')).toEqual(['skipped']);
     expect(ran(r.runId)).toEqual(['demo/job_02 RUN demo/chain-01']);
   });
@@ -82,7 +82,7 @@ describe('chain.yaml replays (upstream guide, JT/chain.md)', () => {
     await failing('demo/job_01');
     await child('demo/job_02');
     const r = await replay(example('chain', 1));
-    expect(r.statuses).toEqual(['starting', 'running', 'failed']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'failed']);
     expect(ran(r.runId)).toEqual(['demo/job_01 failed']);
     expect(await t.statuses(r.runId, 'demo/job_02')).toEqual([]);
   });
@@ -91,7 +91,7 @@ describe('chain.yaml replays (upstream guide, JT/chain.md)', () => {
     await child('demo/job_01');
     await child('demo/job_02', { worker: 'elsewhere' });
     const r = await replay(example('chain', 1));
-    expect(r.statuses).toEqual(['starting', 'running', 'failed']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'failed']);
     expect(String(r.info.error)).toMatch(/demo\/job_02.*belongs to worker "elsewhere", not "default"/);
     expect(ran(r.runId)).toEqual(['demo/job_01 RUN demo/chain-01']);
   });
@@ -100,7 +100,7 @@ describe('chain.yaml replays (upstream guide, JT/chain.md)', () => {
     await child('demo/job_01');
     await child('demo/job_02');
     const r = await replay(example('chain', 2));
-    expect(r.statuses).toEqual(['starting', 'running', 'complete']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(ran(r.runId)).toEqual(['demo/job_02 RUN demo/chain-01']);
     expect(await t.statuses(r.runId, 'demo/job_01')).toEqual([]);
   });
@@ -111,7 +111,7 @@ describe('chain.yaml replays (upstream guide, JT/chain.md)', () => {
     await child('demo/job_01');
     await child('demo/job_02');
     const r = await replay(example('chain', 3));
-    expect(r.statuses).toEqual(['starting', 'running', 'complete']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(ran(r.runId)).toEqual(['job_02 RUN demo/chain-01']);
   });
 
@@ -119,7 +119,7 @@ describe('chain.yaml replays (upstream guide, JT/chain.md)', () => {
     await child('demo/job_01');
     await child('demo/job_02');
     const r = await replay(example('chain', 3));
-    expect(r.statuses).toEqual(['starting', 'running', 'failed']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'failed']);
     expect(String(r.info.error)).toMatch(/"job_02".*does not exist/);
     expect(ran(r.runId)).toEqual([]);
   });
@@ -128,7 +128,7 @@ describe('chain.yaml replays (upstream guide, JT/chain.md)', () => {
     await failing('demo/job_01');
     await child('demo/job_02');
     const r = await replay(example('chain', 4));
-    expect(r.statuses).toEqual(['starting', 'running', 'complete']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(ran(r.runId)).toEqual(['demo/job_01 failed', 'demo/job_02 RUN demo/chain-01']);
     expect(r.info).toMatchObject({ jobs: ['demo/job_02'], failed_jobs: ['demo/job_01'] });
   });
@@ -138,12 +138,12 @@ describe('chain.yaml replays (upstream guide, JT/chain.md)', () => {
     await failing('demo/job_02');
     await child('demo/black_sheep');
     const ok = await replay(example('chain', 5));
-    expect(ok.statuses).toEqual(['starting', 'running', 'complete']);
+    expect(ok.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(ok.info).toMatchObject({ jobs: ['demo/black_sheep'], failed_jobs: ['demo/job_01', 'demo/job_02'] });
 
     await failing('demo/black_sheep');
     const bad = await replay(example('chain', 5));
-    expect(bad.statuses).toEqual(['starting', 'running', 'failed']);
+    expect(bad.statuses).toEqual(['queued', 'starting', 'running', 'failed']);
     expect(String(bad.info.error)).toMatch(/demo\/black_sheep/);
   });
 

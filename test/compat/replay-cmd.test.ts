@@ -87,7 +87,7 @@ describe('cmd.yaml replays (upstream guide, JT/cmd.md and others)', () => {
     const trace = path.join(t.dir, 'aws-trace');
     process.env.REPLAY_TRACE = trace;
     const r = await replay(spec);
-    expect(r.statuses).toEqual(['starting', 'running', 'complete']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
     // `aws` is a stand-in (AWS cannot be reached here): it prints the argv Lava gave it.
     expect(lines(r.stdout)).toEqual(['s3', 'ls', `${t.realm.s3_payloads}/`, '--recursive']);
     expect((r.info.output as { stdout: string }[])[0]?.stdout).toBe(`${t.realm.s3_temp}/demo/list_s3/${r.runId}/stdout`);
@@ -112,7 +112,7 @@ describe('cmd.yaml replays (upstream guide, JT/cmd.md and others)', () => {
   it('#2 demo/list_s3 "does the same thing": args ["--recursive"] is appended, so the argv is the same as #1', async () => {
     const one = await replay(example('cmd', 1));
     const two = await replay(example('cmd', 2));
-    expect(two.statuses).toEqual(['starting', 'running', 'complete']);
+    expect(two.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(two.stdout).toBe(one.stdout);
     expect(lines(two.stdout)).toEqual(['s3', 'ls', `${t.realm.s3_payloads}/`, '--recursive']);
   });
@@ -126,7 +126,7 @@ describe('cmd.yaml replays (upstream guide, JT/cmd.md and others)', () => {
       Array.from({ length: 45 }, (_, i) => `row ${i}\n`).join(''),
     );
     const r = await replay(example('cmd', 3), { globals: { bucket: 'my-bucket', key: 'in/data.csv' } });
-    expect(r.statuses, JSON.stringify(r.info)).toEqual(['starting', 'running', 'complete']);
+    expect(r.statuses, JSON.stringify(r.info)).toEqual(['queued', 'starting', 'running', 'complete']);
     // The guide's resulting item (09-State-Mgr/04-example.md lines 31-41). Its value text is Python's
     // json.dumps form, {"lines": "45"}; ours is the same JSON without the spaces, so compare parsed.
     const item = await t.backend.state.get('test', 'sid');
@@ -138,7 +138,7 @@ describe('cmd.yaml replays (upstream guide, JT/cmd.md and others)', () => {
     const spec = example('cmd', 4);
     // MISMATCH: upstream never validates `schedule` when dispatching or running (only lavasched reads it), so this job runs; our dispatch (and worker intake) refuse it: schedule "..." is not a cron line.
     const noState = await replay(spec);
-    expect(noState.statuses, JSON.stringify(noState.info)).toEqual(['starting', 'running', 'complete']);
+    expect(noState.statuses, JSON.stringify(noState.info)).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(noState.stdout).toBe('The file contained -- default value to be replaced at run-time -- lines\n');
 
     await t.backend.state.put('test', {
@@ -156,7 +156,7 @@ describe('cmd.yaml replays (upstream guide, JT/cmd.md and others)', () => {
 
   it('#5 lava/admin/secupdate/<REALM> renders the 11-element `aws ssm send-command` argv, with {{(vars.wait_mins+15)*60}} → 4500', async () => {
     const r = await replay(example('cmd', 5));
-    expect(r.statuses).toEqual(['starting', 'running', 'complete']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
     // `aws` is a stand-in (AWS cannot be reached here): it prints the argv Lava gave it.
     expect(lines(r.stdout)).toEqual([
       'ssm',
@@ -174,7 +174,7 @@ describe('cmd.yaml replays (upstream guide, JT/cmd.md and others)', () => {
 
   it("#6 lava/dynamo-backup runs `lava-backup <realm> <s3_temp>/lava/dynamo-backup/<UTC start date>.zip` (ustart.strftime('%Y-%m-%d'))", async () => {
     const r = await replay(example('cmd', 6));
-    expect(r.statuses).toEqual(['starting', 'running', 'complete']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
     const rec = await t.backend.events.get('test', 'lava/dynamo-backup', r.runId);
     const utcDate = rec!.log.find((e) => e.status === 'starting')!.tu_event.slice(0, 10);
     expect(utcDate).toMatch(/^\d{4}-\d{2}-\d{2}$/);
@@ -185,7 +185,7 @@ describe('cmd.yaml replays (upstream guide, JT/cmd.md and others)', () => {
   it('#7 ersatz-db-to-s3 folds into `/bin/sh -c "…"`: lava-sql reads the query from stdin and writes <s3_temp>/<job_id>/output.csv; event_log records the path; <{ … }> is left alone', async () => {
     const spec = example('cmd', 7);
     const r = await replay(spec);
-    expect(r.statuses).toEqual(['starting', 'logging', 'running', 'complete']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'logging', 'running', 'complete']);
     const output = `${t.realm.s3_temp}/<{ prefix.job }>/ersatz-db-to-s3/output.csv`;
     const rec = await t.backend.events.get('test', String(spec.job_id), r.runId);
     expect(rec?.log.find((e) => e.status === 'logging')?.info).toBe(`Output file is ${output}`);
@@ -207,7 +207,7 @@ describe('cmd.yaml replays (upstream guide, JT/cmd.md and others)', () => {
   it('#8 ersatz-db-to-s3 passes the query file <s3_payloads>/<{ prefix.payload }>/xyz.rsc/query.sql instead', async () => {
     const spec = example('cmd', 8);
     const r = await replay(spec);
-    expect(r.statuses).toEqual(['starting', 'logging', 'running', 'complete']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'logging', 'running', 'complete']);
     const output = `${t.realm.s3_temp}/<{ prefix.job }>/ersatz-db-to-s3/output.csv`;
     const rec = await t.backend.events.get('test', String(spec.job_id), r.runId);
     expect(rec?.log.find((e) => e.status === 'logging')?.info).toBe(`Output file is ${output}`);

@@ -85,7 +85,7 @@ async function replay(spec: Record<string, unknown>) {
 
 /** The guide's promise for #1 and #2: all five once, in dependency order, two at a time, one run id. */
 async function expectDependencyOrder(r: { runId: string; statuses: string[]; info: Record<string, unknown> }): Promise<void> {
-  expect(r.statuses, JSON.stringify(r.info)).toEqual(['starting', 'running', 'complete']);
+  expect(r.statuses, JSON.stringify(r.info)).toEqual(['queued', 'starting', 'running', 'complete']);
   const m = marks();
   expect(m).toHaveLength(10); // each of the five started and ended exactly once
   expect(new Set(m.map((x) => x.runId))).toEqual(new Set([r.runId]));
@@ -113,7 +113,7 @@ describe('dag.yaml replays (upstream guide, JT/dag.md)', () => {
   it('#1 (default, no can_fail): a failing child aborts the dag, so its dependants never run', async () => {
     await children(['demo/job_03']);
     const r = await replay(example('dag', 1));
-    expect(r.statuses).toEqual(['starting', 'running', 'failed']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'failed']);
     const started = marks()
       .filter((x) => x.what === 'start')
       .map((x) => x.job);
@@ -126,7 +126,7 @@ describe('dag.yaml replays (upstream guide, JT/dag.md)', () => {
   it('#3 can_fail "*": a failed child fails neither the dag nor its dependants, which still run', async () => {
     await children(['demo/job_03']);
     const r = await replay(example('dag', 3));
-    expect(r.statuses, JSON.stringify(r.info)).toEqual(['starting', 'running', 'complete']);
+    expect(r.statuses, JSON.stringify(r.info)).toEqual(['queued', 'starting', 'running', 'complete']);
     const m = marks();
     expect(at(m, 'start', 'demo/job_03') < at(m, 'start', 'demo/job_02')).toBe(true);
     expect(at(m, 'end', 'demo/job_02') <= at(m, 'start', 'demo/job_01')).toBe(true);
@@ -139,7 +139,7 @@ describe('dag.yaml replays (upstream guide, JT/dag.md)', () => {
     it(`#4 (guide bug) can_fail ["*/job_[24]"] matches none of demo/job_01…05, so a failing ${bad} fails the dag`, async () => {
       await children([bad]);
       const r = await replay(example('dag', 4));
-      expect(r.statuses).toEqual(['starting', 'running', 'failed']);
+      expect(r.statuses).toEqual(['queued', 'starting', 'running', 'failed']);
       expect(String(r.info.error)).toContain(bad);
       const started = marks()
         .filter((x) => x.what === 'start')

@@ -46,11 +46,11 @@ async function targetRuns(): Promise<Record<string, { runId: string; logged: unk
 describe('dispatch.yaml replays (upstream guide, JT/dispatch.md)', () => {
   it('#1 demo/dispatch2 dispatches demo/job_01 and demo/job_02 (names trimmed), at once and asynchronously, each with its own run id and the globals', async () => {
     const r = await runDispatcher(example('dispatch', 1));
-    expect(r.statuses).toEqual(['starting', 'running', 'complete']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(r.info.jobs).toEqual(['demo/job_01', 'demo/job_02']);
     // Asynchronous: the dispatch job completed while both targets were still only queued, with no delay.
     expect(await t.backend.queue('test', 'default').counts()).toMatchObject({ visible: 2, inflight: 0, delayed: 0 });
-    expect(await targetRuns()).toEqual({ 'demo/job_01': [], 'demo/job_02': [] });
+    expect(await targetRuns()).toEqual({ 'demo/job_01': ['queued'], 'demo/job_02': ['queued'] });
 
     await t.drain({ worker: 'default' });
     const runs = await targetRuns();
@@ -64,7 +64,7 @@ describe('dispatch.yaml replays (upstream guide, JT/dispatch.md)', () => {
 
   it('#2 demo/dispatch1 delays each dispatch message 5m and puts parameters {param01: Hello, param02: world} in each', async () => {
     const r = await runDispatcher(example('dispatch', 2));
-    expect(r.statuses).toEqual(['starting', 'running', 'complete']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(r.info.jobs).toEqual(['demo/job_01', 'demo/job_02']);
     const queue = t.backend.queue('test', 'default');
     expect(await queue.counts()).toMatchObject({ visible: 0, inflight: 0, delayed: 2 });

@@ -63,7 +63,7 @@ describe('exe.yaml replays (upstream guide, JT/exe.md and 07-Conn/aws.md)', () =
   it('#1 demo/shell downloads demo/shell_script.sh and runs it (timeout 20m), with the cmd env plus LAVA_S3_PAYLOAD and stdin /dev/null', async () => {
     upload('demo/shell_script.sh');
     const r = await replay(example('exe', 1));
-    expect(r.statuses, JSON.stringify(r.info)).toEqual(['starting', 'running', 'complete']);
+    expect(r.statuses, JSON.stringify(r.info)).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(r.outputs.map((o) => o.payload)).toEqual(['shell_script.sh']);
     const out = r.outputs[0]!.stdout.trim().split('\n');
     expect(out[0]).toBe('shell_script.sh ran');
@@ -85,7 +85,7 @@ describe('exe.yaml replays (upstream guide, JT/exe.md and 07-Conn/aws.md)', () =
   it('#2 demo/multi_exe runs every object directly under demo/scripts/, in lexicographic order', async () => {
     upload('demo/scripts');
     const r = await replay(example('exe', 2));
-    expect(r.statuses, JSON.stringify(r.info)).toEqual(['starting', 'running', 'complete']);
+    expect(r.statuses, JSON.stringify(r.info)).toEqual(['queued', 'starting', 'running', 'complete']);
     // Lexicographic, not numeric: "10-load.sh" < "9-extract.sh" < "b-report".
     expect(r.outputs).toEqual([
       { payload: '10-load.sh', stdout: '10-load.sh \n' },
@@ -100,13 +100,13 @@ describe('exe.yaml replays (upstream guide, JT/exe.md and 07-Conn/aws.md)', () =
     upload('demo/scripts');
     t.writePayload('demo/scripts/nested/inner.sh', '#!/bin/sh\necho inner\n', 0o755);
     const r = await replay(example('exe', 2));
-    expect(r.statuses).toEqual(['starting', 'running', 'complete']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(r.outputs.map((o) => o.payload)).toEqual(['10-load.sh', '9-extract.sh', 'b-report']);
   });
 
   it('#2 demo/multi_exe: an empty prefix fails with "No payload files downloaded" (70-FAQ/06-Jobs/01-General.md)', async () => {
     const r = await replay(example('exe', 2));
-    expect(r.statuses).toEqual(['starting', 'running', 'failed']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'failed']);
     expect(String(r.info.error)).toMatch(/No payload files downloaded/);
   });
 
@@ -117,7 +117,7 @@ describe('exe.yaml replays (upstream guide, JT/exe.md and 07-Conn/aws.md)', () =
     const argvs: string[] = [];
     for (const n of [4, 5, 6]) {
       const r = await replay(example('exe', n));
-      expect(r.statuses, `#${n}: ${JSON.stringify(r.info)}`).toEqual(['starting', 'running', 'complete']);
+      expect(r.statuses, `#${n}: ${JSON.stringify(r.info)}`).toEqual(['queued', 'starting', 'running', 'complete']);
       expect(r.outputs.map((o) => o.payload)).toEqual(['my-exe']);
       argvs.push(r.outputs[0]!.stdout);
     }

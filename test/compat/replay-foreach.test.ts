@@ -90,7 +90,7 @@ describe('foreach replays (upstream guide, JT/foreach.md partial specs)', () => 
   it('inline: values [{a: a0, b: b0}, {a: a1, b: b1}] give 2 iterations with globals a, b and foreach_index 0, 1', async () => {
     await putChild();
     const r = await replay(complete(INLINE));
-    expect(r.statuses, JSON.stringify(r.info)).toEqual(['starting', 'running', 'complete']);
+    expect(r.statuses, JSON.stringify(r.info)).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(r.ran).toEqual(TWO_ITERATIONS);
   });
 
@@ -101,7 +101,7 @@ describe('foreach replays (upstream guide, JT/foreach.md partial specs)', () => 
     (spec.parameters as Record<string, unknown>).foreach = { type: 'csv', filename: `{{ globals.dir }}/values.csv` };
     spec.globals = { dir: t.dir };
     const r = await replay(spec);
-    expect(r.statuses, JSON.stringify(r.info)).toEqual(['starting', 'running', 'complete']);
+    expect(r.statuses, JSON.stringify(r.info)).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(r.ran).toEqual(TWO_ITERATIONS);
   });
 
@@ -111,14 +111,14 @@ describe('foreach replays (upstream guide, JT/foreach.md partial specs)', () => 
     const spec = complete(INLINE);
     (spec.parameters as Record<string, unknown>).foreach = { type: 'jsonl', filename: path.join(t.dir, 'values.jsonl') };
     const r = await replay(spec);
-    expect(r.statuses, JSON.stringify(r.info)).toEqual(['starting', 'running', 'complete']);
+    expect(r.statuses, JSON.stringify(r.info)).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(r.ran).toEqual(TWO_ITERATIONS);
   });
 
   it('range: {name: a, stop: 2} gives globals.a = 0, then 1 (Python range)', async () => {
     await putChild();
     const r = await replay(complete(RANGE));
-    expect(r.statuses, JSON.stringify(r.info)).toEqual(['starting', 'running', 'complete']);
+    expect(r.statuses, JSON.stringify(r.info)).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(r.ran).toEqual(['a=0 b= index=0 run=RUN', 'a=1 b= index=1 run=RUN']);
   });
 
@@ -126,14 +126,14 @@ describe('foreach replays (upstream guide, JT/foreach.md partial specs)', () => 
     await putChild();
     await t.backend.config.putRealm({ ...t.realm, config: { ...t.realm.config, FOREACH_LIMIT: 1 } });
     const r = await replay(complete(RANGE));
-    expect(r.statuses).toEqual(['starting', 'running', 'failed']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'failed']);
     expect(r.ran).toEqual([]);
   });
 
   it('with can_fail false (the default) the first failing iteration aborts the loop', async () => {
     await putChild('a0');
     const r = await replay(complete(INLINE));
-    expect(r.statuses).toEqual(['starting', 'running', 'failed']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'failed']);
     expect(r.ran).toEqual(['a=a0 b=b0 index=0 run=RUN']);
   });
 

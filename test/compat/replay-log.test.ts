@@ -35,7 +35,7 @@ describe('log.yaml replays (upstream guide, 18-Samples "log" and JT/log.md)', ()
       await t.putJob(spec);
       const runId = await t.dispatch(String(spec.job_id));
       await t.drain({ worker: String(spec.worker), dev, logger: createLogger({ level: 'info', json: true, destination: sink }) });
-      expect(await t.statuses(runId, '<{ prefix.job }>/demo')).toEqual(['starting', 'running', 'complete']);
+      expect(await t.statuses(runId, '<{ prefix.job }>/demo')).toEqual(['queued', 'starting', 'running', 'complete']);
       const logged = lines.filter((l) => l.job_spec !== undefined);
       expect(logged).toHaveLength(1);
       expect(logged[0]).toMatchObject({

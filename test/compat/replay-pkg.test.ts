@@ -48,7 +48,7 @@ describe('pkg.yaml replays (upstream guide, JT/pkg.md)', () => {
     expect(
       rec?.log.map((e) => e.status),
       JSON.stringify(info),
-    ).toEqual(['starting', 'running', 'complete']);
+    ).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(info.output.map((o) => o.payload)).toEqual(['my-pkg.zip']);
     const stdout = fs.readFileSync(fileURLToPath(info.output[0]!.stdout), 'utf8').trim().split('\n');
     const [bundle] = stdout.filter((l) => l.startsWith('cwd=')).map((l) => l.slice(4));

@@ -232,7 +232,7 @@ describe('the examples do what the docs say', () => {
   describe('cmd (docs/job-types/cmd.md)', () => {
     it('docs/cmd/hello prints its job id', async () => {
       const { runId, rec } = await run('docs/cmd/hello');
-      expect(statuses(rec)).toEqual(['starting', 'running', 'complete']);
+      expect(statuses(rec)).toEqual(['queued', 'starting', 'running', 'complete']);
       const result = last(rec);
       expect(result.exit_status).toBe(0);
       expect(result.error).toBeNull();
@@ -259,7 +259,7 @@ describe('the examples do what the docs say', () => {
 
     it('docs/cmd/fail fails with exit status 3 and the stderr excerpt', async () => {
       const { runId, rec } = await run('docs/cmd/fail');
-      expect(statuses(rec)).toEqual(['starting', 'running', 'failed']);
+      expect(statuses(rec)).toEqual(['queued', 'starting', 'running', 'failed']);
       const failure = last(rec);
       expect(failure.error).toBe(`sh -c "echo 'no such table' >&2; exit 3": exit status 3: no such table`);
       const data = failure.error_data as Record<string, unknown>;
@@ -274,7 +274,7 @@ describe('the examples do what the docs say', () => {
 
     it('docs/cmd/timeout fails after one second with exit status 28', async () => {
       const { rec } = await run('docs/cmd/timeout');
-      expect(statuses(rec)).toEqual(['starting', 'running', 'failed']);
+      expect(statuses(rec)).toEqual(['queued', 'starting', 'running', 'failed']);
       const failure = last(rec);
       expect(failure.error).toBe('sleep 30: Timed out after 1 seconds');
       expect((failure.error_data as Record<string, unknown>).exit_status).toBe(28);
@@ -284,7 +284,7 @@ describe('the examples do what the docs say', () => {
   describe('exe (docs/job-types/exe.md)', () => {
     it('docs/exe/greet runs greet.sh with payload args, parameters.args and env', async () => {
       const { runId, rec } = await run('docs/exe/greet');
-      expect(statuses(rec)).toEqual(['starting', 'running', 'complete']);
+      expect(statuses(rec)).toEqual(['queued', 'starting', 'running', 'complete']);
       const [out] = output(last(rec));
       expect(out?.payload).toBe('greet.sh');
       expect(out?.stdout).toBe(`${t.realm.s3_temp}/docs/exe/greet/${runId}/greet.sh.stdout`);
@@ -293,7 +293,7 @@ describe('the examples do what the docs say', () => {
 
     it('docs/exe/steps runs every script under the prefix in name order', async () => {
       const { rec } = await run('docs/exe/steps');
-      expect(statuses(rec)).toEqual(['starting', 'running', 'complete']);
+      expect(statuses(rec)).toEqual(['queued', 'starting', 'running', 'complete']);
       const outs = output(last(rec));
       expect(outs.map((o) => o.payload)).toEqual(['01-extract.sh', '02-load.sh']);
       expect(outs.map((o) => read(o.stdout))).toEqual(['extract 2024-01-31\n', 'load 2024-01-31\n']);
@@ -303,7 +303,7 @@ describe('the examples do what the docs say', () => {
   describe('pkg (docs/job-types/pkg.md)', () => {
     it('docs/pkg/greeter unpacks the package and runs bin/run.sh in it', async () => {
       const { runId, rec } = await run('docs/pkg/greeter');
-      expect(statuses(rec)).toEqual(['starting', 'running', 'complete']);
+      expect(statuses(rec)).toEqual(['queued', 'starting', 'running', 'complete']);
       const [out] = output(last(rec));
       expect(out?.payload).toBe('greeter.tar.gz');
       expect(out?.stdout).toBe(`${t.realm.s3_temp}/docs/pkg/greeter/${runId}/greeter.tar.gz.stdout`);
@@ -314,7 +314,7 @@ describe('the examples do what the docs say', () => {
   describe('log (docs/job-types/log.md)', () => {
     it('docs/log/smoke completes and logs its spec', async () => {
       const { runId, rec } = await run('docs/log/smoke');
-      expect(statuses(rec)).toEqual(['starting', 'running', 'complete']);
+      expect(statuses(rec)).toEqual(['queued', 'starting', 'running', 'complete']);
       expect(last(rec)).toEqual({ exit_status: 0, error: null });
       const line = logLines.find((l) => l.msg === `job docs/log/smoke (run ${runId})`);
       expect(line).toBeDefined();
@@ -327,7 +327,7 @@ describe('the examples do what the docs say', () => {
   describe('actions (docs/actions/*.md)', () => {
     it('docs/actions/notify runs on_retry after the first attempt and on_fail after the last', async () => {
       const { runId, rec } = await run('docs/actions/notify');
-      expect(statuses(rec)).toEqual(['starting', 'running', 'retrying', 'running', 'failed']);
+      expect(statuses(rec)).toEqual(['queued', 'starting', 'running', 'retrying', 'running', 'failed']);
       const msgs = messages(runId);
       expect(msgs).toContain('docs/actions/notify attempt 1 failed: upstream not ready');
       expect(msgs).toContain('docs/actions/notify gave up after 2 attempts');
@@ -337,14 +337,14 @@ describe('the examples do what the docs say', () => {
 
     it('docs/actions/stops records action_failed and skips the rest of the list', async () => {
       const { runId, rec } = await run('docs/actions/stops');
-      expect(statuses(rec)).toEqual(['starting', 'running', 'complete', 'action_failed']);
+      expect(statuses(rec)).toEqual(['queued', 'starting', 'running', 'complete', 'action_failed']);
       expect(String(rec.log.at(-1)?.info)).toMatch(/^on_success action dispatch: job "docs\/no\/such\/job" not found: /);
       expect(messages(runId)).not.toContain('not reached');
     });
 
     it('docs/actions/log logs the rendered message', async () => {
       const { runId, rec } = await run('docs/actions/log');
-      expect(statuses(rec)).toEqual(['starting', 'running', 'complete']);
+      expect(statuses(rec)).toEqual(['queued', 'starting', 'running', 'complete']);
       const line = logLines.find((l) => l.run_id === runId && l.action === 'log');
       expect(line?.msg).toBe(`docs/actions/log run ${runId} finished with exit status 0`);
       expect(line?.job_id).toBe('docs/actions/log');
@@ -353,11 +353,11 @@ describe('the examples do what the docs say', () => {
     it('docs/actions/extract dispatches docs/actions/load, which sees its globals and parameters', async () => {
       const { rec } = await run('docs/actions/extract');
       exercised.add('docs/actions/load');
-      expect(statuses(rec)).toEqual(['starting', 'running', 'complete']);
+      expect(statuses(rec)).toEqual(['queued', 'starting', 'running', 'complete']);
       const loads = await t.backend.events.query('test', { jobId: 'docs/actions/load' });
       expect(loads).toHaveLength(1);
       const load = loads[0] as EventRecord;
-      expect(statuses(load)).toEqual(['starting', 'running', 'complete']);
+      expect(statuses(load)).toEqual(['queued', 'starting', 'running', 'complete']);
       expect(read(output(last(load))[0]?.stdout)).toBe('load b42 from docs/actions/extract (parent docs/actions/extract)\n');
     });
   });
@@ -365,7 +365,7 @@ describe('the examples do what the docs say', () => {
   describe('concepts (docs/concepts.md)', () => {
     it('docs/concepts/retry makes two attempts and logs nothing on failure', async () => {
       const { runId, rec } = await run('docs/concepts/retry');
-      expect(statuses(rec)).toEqual(['starting', 'running', 'retrying', 'running', 'failed']);
+      expect(statuses(rec)).toEqual(['queued', 'starting', 'running', 'retrying', 'running', 'failed']);
       expect(messages(runId).filter((m) => m.startsWith('job docs/concepts/retry run'))).toEqual([]);
     });
 
@@ -378,12 +378,12 @@ describe('the examples do what the docs say', () => {
 
     it('docs/concepts/gated: enabled and event_log templates', async () => {
       const on = await run('docs/concepts/gated');
-      expect(statuses(on.rec)).toEqual(['starting', 'logging', 'running', 'complete']);
-      expect(on.rec.log[1]?.info).toEqual({ asked_by: 'cron' });
+      expect(statuses(on.rec)).toEqual(['queued', 'starting', 'logging', 'running', 'complete']);
+      expect(on.rec.log[2]?.info).toEqual({ asked_by: 'cron' });
       const off = await run('docs/concepts/gated', { globals: { run_it: 'false', who: 'me' } });
-      expect(statuses(off.rec)).toEqual(['starting', 'logging', 'skipped']);
-      expect(off.rec.log[1]?.info).toEqual({ asked_by: 'me' });
-      expect(off.rec.log[2]?.info).toBe('not enabled (dynamic): false');
+      expect(statuses(off.rec)).toEqual(['queued', 'starting', 'logging', 'skipped']);
+      expect(off.rec.log[2]?.info).toEqual({ asked_by: 'me' });
+      expect(off.rec.log[3]?.info).toBe('not enabled (dynamic): false');
     });
   });
 

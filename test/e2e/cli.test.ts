@@ -476,12 +476,13 @@ describe('lava dispatch / worker / events / output', () => {
     expect(records).toHaveLength(1);
     expect(records[0]?.run_id).toBe(runId);
     expect(records[0]?.job_id).toBe('demo/hello');
-    expect(records[0]?.log.map((e) => e.status)).toEqual(['starting', 'running', 'complete']);
+    expect(records[0]?.log.map((e) => e.status)).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(records[0]?.status).toBe('complete');
 
     const table = await r.lavaOk(['events', '--run', runId as string]);
     const rows = tableRows(table.stdout, 'TS_EVENT');
     expect(rows.map((row) => row.slice(1))).toEqual([
+      ['demo/hello', runId, 'queued', expect.stringMatching(/^\{"worker":/) as string],
       ['demo/hello', runId, 'starting'],
       ['demo/hello', runId, 'running', 'Iteration 1'],
       ['demo/hello', runId, 'complete', 'exit_status 0'],

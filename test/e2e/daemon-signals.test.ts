@@ -72,7 +72,7 @@ async function signal(p: LavaProcess, sig: NodeJS.Signals, again?: NodeJS.Signal
 /** After the stop: the job's group is gone, the run is `interrupted` and its message is back in the queue. */
 async function expectHandedBack(r: CliRealm, runId: string, pgid: number): Promise<void> {
   await waitFor(() => !groupAlive(pgid), 5_000, `job process group ${pgid} to be gone`);
-  expect(await r.statuses(runId)).toEqual(['starting', 'running', 'interrupted']);
+  expect(await r.statuses(runId)).toEqual(['queued', 'starting', 'running', 'interrupted']);
   const backend = await openBackend(r.backendUrl);
   try {
     expect(await backend.queue('default', 'w').counts()).toMatchObject({ visible: 1, inflight: 0, delayed: 0 });

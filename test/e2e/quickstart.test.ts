@@ -49,12 +49,12 @@ describe('lava quickstart', () => {
     for (const runId of runOf.values()) expect(runId).toMatch(UUID_RE);
     expect(new Set(runOf.values()).size).toBe(6);
 
-    expect(statuses.get('demo/hello')).toEqual(['starting', 'running', 'complete']);
-    expect(statuses.get('demo/flaky')).toEqual(['starting', 'running', 'retrying', 'running', 'failed']);
-    expect(statuses.get('demo/off')).toEqual(['skipped']);
-    expect(statuses.get('demo/report')).toEqual(['starting', 'running', 'complete']);
-    expect(statuses.get('demo/package')).toEqual(['starting', 'running', 'complete']);
-    expect(statuses.get('demo/log')).toEqual(['starting', 'running', 'complete']);
+    expect(statuses.get('demo/hello')).toEqual(['queued', 'starting', 'running', 'complete']);
+    expect(statuses.get('demo/flaky')).toEqual(['queued', 'starting', 'running', 'retrying', 'running', 'failed']);
+    expect(statuses.get('demo/off')).toEqual(['queued', 'skipped']);
+    expect(statuses.get('demo/report')).toEqual(['queued', 'starting', 'running', 'complete']);
+    expect(statuses.get('demo/package')).toEqual(['queued', 'starting', 'running', 'complete']);
+    expect(statuses.get('demo/log')).toEqual(['queued', 'starting', 'running', 'complete']);
 
     // The flaky job's failure reason is in the INFO column.
     const flakyRows = tableRows(qs.stdout, 'TS_EVENT').filter((r) => r[1] === 'demo/flaky' && r[3] === 'failed');

@@ -125,7 +125,7 @@ describe('worker processes', () => {
     const killed = await waitExit(first, 5_000);
     expect(killed.signal).toBe('SIGKILL');
     const before = await r.statuses(runId as string);
-    expect(before[0]).toBe('starting');
+    expect(before.slice(0, 2)).toEqual(['queued', 'starting']);
     expect(before).not.toContain('complete');
     // The dead worker no longer shows in ps, although its scratch dir is left behind.
     expect((await ps(r)).find((x) => x.run_id === runId)).toBeUndefined();
@@ -143,7 +143,7 @@ describe('worker processes', () => {
     const statuses = log.map((e) => e.status);
     expect(count(statuses, 'starting')).toBe(2);
     expect(count(statuses, 'complete')).toBe(1);
-    expect(statuses).toEqual(['starting', 'running', 'starting', 'running', 'complete']);
+    expect(statuses).toEqual(['queued', 'starting', 'running', 'starting', 'running', 'complete']);
     const starts = log.filter((e) => e.status === 'starting');
     expect(String(starts[1]?.info)).toMatch(/Attempt 2/);
     expect((await r.lavaOk(['output', runId as string])).stdout).toBe('done\n');
@@ -183,7 +183,7 @@ describe('worker processes', () => {
     expect(records.map((x) => x.run_id).sort()).toEqual([...ids].sort());
     for (const rec of records) {
       const statuses = rec.log.map((e) => e.status);
-      expect(statuses, rec.run_id).toEqual(['starting', 'running', 'complete']);
+      expect(statuses, rec.run_id).toEqual(['queued', 'starting', 'running', 'complete']);
     }
 
     // Between them the workers handled every run once.
@@ -231,7 +231,7 @@ describe('worker processes', () => {
     // here `took` is ~10 s instead of ~2 s.
     expect(took).toBeLessThan(7_000);
 
-    expect(await r.statuses(runId as string)).toEqual(['starting', 'running', 'complete']);
+    expect(await r.statuses(runId as string)).toEqual(['queued', 'starting', 'running', 'complete']);
     expect((await r.lavaOk(['output', runId as string])).stdout).toBe('slept\n');
     expect(await queueCounts(r, 'w')).toEqual({ visible: 0, inflight: 0, delayed: 0 });
     // The worker removed its scratch dir and is no longer listed.
@@ -266,15 +266,15 @@ describe('worker processes', () => {
     await waitFor(() => !groupAlive(pgid as number), 5_000, `job process group ${pgid} to be gone`);
 
     const afterStop = await r.statuses(runId as string);
-    expect(afterStop).toEqual(['starting', 'running', 'interrupted']);
+    expect(afterStop).toEqual(['queued', 'starting', 'running', 'interrupted']);
 
     // The run went back to the queue: a later batch worker runs it again, and this time it succeeds.
     const again = r.spawn(['worker', '-w', 'w', '--batch']);
     expect((await waitExit(again, 20_000)).code, again.stderr()).toBe(0);
     const records = await r.events(runId as string);
     const log = records[0]?.log ?? [];
-    expect(log.map((e) => e.status)).toEqual(['starting', 'running', 'interrupted', 'starting', 'running', 'complete']);
-    expect(String(log[3]?.info)).toMatch(/Attempt 2/);
+    expect(log.map((e) => e.status)).toEqual(['queued', 'starting', 'running', 'interrupted', 'starting', 'running', 'complete']);
+    expect(String(log[4]?.info)).toMatch(/Attempt 2/);
     expect(await queueCounts(r, 'w')).toEqual({ visible: 0, inflight: 0, delayed: 0 });
   }, 60_000);
 

@@ -40,7 +40,7 @@ describe('chain job type', () => {
   it('runs children in order under the parent run id, each with its own events', async () => {
     for (const id of ['c/a', 'c/b', 'c/c']) await putStep(id);
     const r = await run({ job_id: 'c/top', payload: ' c/b, c/a ,c/c' });
-    expect(r.statuses).toEqual(['starting', 'running', 'complete']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(order()).toEqual(['c/b', 'c/a', 'c/c']);
     expect(r.last).toMatchObject({ exit_status: 0, jobs: ['c/b', 'c/a', 'c/c'], failed_jobs: [], error: null });
     for (const id of ['c/a', 'c/b', 'c/c']) {
@@ -86,7 +86,7 @@ describe('chain job type', () => {
     await putFailing('g/Must');
     await putStep('g/b');
     const r = await run({ job_id: 'g/top', payload: 'g/a,g/Must,g/b', parameters: { can_fail: 'g/must' } });
-    expect(r.statuses).toEqual(['starting', 'running', 'failed']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'failed']);
     expect(order()).toEqual(['g/a', 'g/Must failing']);
     expect(String(r.last.error)).toMatch(/chain stopped: job "g\/Must" failed/);
     expect(r.last.error_data).toEqual({ exit_status: 1, jobs: ['g/a'], failed_jobs: ['g/Must'] });
@@ -139,7 +139,7 @@ describe('examples/docs/chain.yaml (docs/job-types/chain.md)', () => {
   it('nightly tolerates optional-report and runs load; resume starts at load', async () => {
     await loadExamples(t, 'chain.yaml');
     const r = await run({ ...(await exampleSpec('chain.yaml', 'docs/chain/nightly')), worker: 'w' });
-    expect(r.statuses).toEqual(['starting', 'running', 'complete']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(r.last).toEqual({
       exit_status: 0,
       jobs: ['docs/chain/extract', 'docs/chain/load'],

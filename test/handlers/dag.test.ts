@@ -74,7 +74,7 @@ describe('dag job type', () => {
     await putTimed('d/b');
     await putTimed('d/c', '0');
     const r = await run({ job_id: 'd/top', payload: { 'd/c': ['d/a', 'd/b'] }, parameters: { workers: 2 } });
-    expect(r.statuses).toEqual(['starting', 'running', 'complete']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
     const [a, b, c] = [times('d/a'), times('d/b'), times('d/c')];
     expect(a.start).toBeLessThan(b.end); // overlap: each started before the other ended
     expect(b.start).toBeLessThan(a.end);
@@ -127,7 +127,7 @@ describe('dag job type', () => {
       payload: { 'x/blocked': 'x/bad', 'x/running': null, 'x/later': 'x/running' },
       parameters: { workers: 2 },
     });
-    expect(r.statuses).toEqual(['starting', 'running', 'failed']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'failed']);
     expect(String(r.last.error)).toMatch(/dag stopped: job "x\/bad" failed/);
     expect(ran('x/running')).toBe(true);
     expect(times('x/running').end).toBeGreaterThan(0);
@@ -141,7 +141,7 @@ describe('dag job type', () => {
     await putTimed('y/b', '0');
     await putTimed('y/free', '0');
     const r = await run({ job_id: 'y/top', payload: { 'y/a': 'y/b', 'y/b': ['y/a'], 'y/free': null } });
-    expect(r.statuses).toEqual(['starting', 'running', 'failed']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'failed']);
     expect(String(r.last.error)).toMatch(/dependency cycle: y\/a → y\/b → y\/a/);
     expect(ran('y/free')).toBe(false);
   });
@@ -156,7 +156,7 @@ describe('dag job type', () => {
       await small.putJob({ job_id: 'k/top', type: 'dag', payload: { 'k/a': null, 'k/b': null }, parameters: { workers: 8 } });
       const runId = await small.dispatch('k/top');
       await small.drain();
-      expect(await small.statuses(runId, 'k/top')).toEqual(['starting', 'running', 'complete']);
+      expect(await small.statuses(runId, 'k/top')).toEqual(['queued', 'starting', 'running', 'complete']);
       const [s1, e1, s2] = fs.readFileSync(m, 'utf8').trim().split('\n').map(Number);
       expect(s2).toBeGreaterThanOrEqual(e1!); // one at a time
       expect(s1).toBeLessThanOrEqual(e1!);
@@ -197,7 +197,7 @@ describe('examples/docs/dag.yaml (docs/job-types/dag.md)', () => {
     expect(a.start).toBeLessThan(b.end);
     expect(b.start).toBeLessThan(a.end);
     const rec = await t.backend.events.get('test', 'docs/dag/warehouse', runId);
-    expect(rec?.log.map((e) => e.status)).toEqual(['starting', 'running', 'complete']);
+    expect(rec?.log.map((e) => e.status)).toEqual(['queued', 'starting', 'running', 'complete']);
     const result = rec?.log.at(-1)?.info as Record<string, unknown>;
     expect(result.failed_jobs).toEqual(['docs/dag/stats']);
     const jobs = result.jobs as string[];

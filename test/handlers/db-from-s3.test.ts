@@ -98,7 +98,7 @@ describe.skipIf(skip !== undefined)(`db_from_s3 on real databases${skip ? ` (ski
   describe('PostgreSQL (COPY FROM STDIN)', () => {
     it('abort creates the table and loads it, then fails because the table exists', async () => {
       const r = await load('d/pg-abort', { ...pgBase, mode: 'abort' });
-      expect(r.statuses).toEqual(['starting', 'running', 'complete']);
+      expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
       expect(r.last).toMatchObject({ exit_status: 0, bucket, key: 'in/sales.csv' });
       expect(r.last.events).toEqual([
         `Downloaded ${bucket}/in/sales.csv (${CSV.length} bytes)`,

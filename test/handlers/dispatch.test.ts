@@ -43,17 +43,17 @@ describe('dispatch job type', () => {
     await putTarget('tg/a');
     await putTarget('tg/b');
     const r = await runDispatcher({ job_id: 'tg/disp', payload: 'tg/a, tg/b', globals: { g: 'G1' } });
-    expect(r.statuses).toEqual(['starting', 'running', 'complete']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(r.last).toMatchObject({ exit_status: 0, jobs: ['tg/a', 'tg/b'] });
     const runIds = r.last.run_ids as string[];
     expect(runIds).toHaveLength(2);
     expect(new Set([...runIds, r.runId]).size).toBe(3);
     expect(lines()).toEqual([]); // not run yet: dispatch is asynchronous
-    expect(await t.statuses(runIds[0]!, 'tg/a')).toEqual([]);
+    expect(await t.statuses(runIds[0]!, 'tg/a')).toEqual(['queued']);
 
     await t.drain();
-    expect(await t.statuses(runIds[0]!, 'tg/a')).toEqual(['starting', 'running', 'complete']);
-    expect(await t.statuses(runIds[1]!, 'tg/b')).toEqual(['starting', 'running', 'complete']);
+    expect(await t.statuses(runIds[0]!, 'tg/a')).toEqual(['queued', 'starting', 'running', 'complete']);
+    expect(await t.statuses(runIds[1]!, 'tg/b')).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(lines().sort()).toEqual(['tg/a default tg/disp tg/disp G1', 'tg/b default tg/disp tg/disp G1']);
   });
 
@@ -92,7 +92,7 @@ describe('dispatch job type', () => {
     const later = await runDispatcher({ job_id: 'dl/ok', payload: 'dl/t', parameters: { delay: '10m' } });
     expect(later.statuses.at(-1)).toBe('complete');
     await t.drain();
-    expect(await t.statuses((later.last.run_ids as string[])[0]!, 'dl/t')).toEqual([]);
+    expect(await t.statuses((later.last.run_ids as string[])[0]!, 'dl/t')).toEqual(['queued']);
   });
 
   it('refuses to dispatch itself, and stops at the first target that cannot be dispatched', async () => {
@@ -135,7 +135,7 @@ describe('examples/docs/dispatch.yaml (docs/job-types/dispatch.md)', () => {
 
   async function stdoutOf(runId: string, jobId: string): Promise<string> {
     const rec = await t.backend.events.get('test', jobId, runId);
-    expect(rec?.log.map((e) => e.status)).toEqual(['starting', 'running', 'complete']);
+    expect(rec?.log.map((e) => e.status)).toEqual(['queued', 'starting', 'running', 'complete']);
     const uri = (rec?.log.at(-1)?.info as { output: { stdout: string }[] }).output[0]!.stdout;
     return fs.readFileSync(fileURLToPath(uri), 'utf8');
   }
@@ -153,8 +153,8 @@ describe('examples/docs/dispatch.yaml (docs/job-types/dispatch.md)', () => {
 
   it('later completes at once; its audit run is not visible for ten minutes', async () => {
     const r = await runExample('docs/dispatch/later');
-    expect(r.statuses).toEqual(['starting', 'running', 'complete']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
     await t.drain();
-    expect(await t.statuses((r.last.run_ids as string[])[0]!, 'docs/dispatch/audit')).toEqual([]);
+    expect(await t.statuses((r.last.run_ids as string[])[0]!, 'docs/dispatch/audit')).toEqual(['queued']);
   });
 });

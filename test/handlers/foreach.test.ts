@@ -66,7 +66,7 @@ describe('foreach job type', () => {
       job_id: 'fe/inline',
       parameters: { foreach: { type: 'inline', values: [{ x: 'a' }, { x: 'b' }] } },
     });
-    expect(r.statuses).toEqual(['starting', 'running', 'complete']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(lines()).toEqual(['0-a', '1-b']);
     expect(r.last).toMatchObject({ exit_status: 0, limit: 10, foreach_len: 2, jobs_completed: 2, failed_indexes: [] });
     // Each iteration is a run of the child under the parent's run id.
@@ -125,7 +125,7 @@ describe('foreach job type', () => {
     await t.putJob({ job_id: 'fe/chain', type: 'chain', payload: 'fe/write, fe/loop' });
     const runId = await t.dispatch('fe/chain');
     await t.drain();
-    expect(await t.statuses(runId, 'fe/chain')).toEqual(['starting', 'running', 'complete']);
+    expect(await t.statuses(runId, 'fe/chain')).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(lines()).toEqual(['0-s1', '1-s2']);
   });
 
@@ -152,7 +152,7 @@ describe('foreach job type', () => {
   it('fails before running anything when the generator yields more than limit values', async () => {
     await putChild();
     const r = await run({ job_id: 'fe/over', parameters: { limit: 3, foreach: { type: 'range', stop: 4, name: 'x' } } });
-    expect(r.statuses).toEqual(['starting', 'running', 'failed']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'failed']);
     expect(String(r.last.error)).toMatch(/more than limit \(3\) values; nothing was run/);
     expect(lines()).toEqual([]);
     expect(await t.statuses(r.runId, 'fe/child')).toEqual([]);

@@ -50,7 +50,7 @@ describe('lavasched job type', () => {
     await t.backend.config.putRealm({ ...t.realm, config: { ...t.realm.config, CRONTAB_FILE: crontabFile } });
     const runId = await t.dispatch('main/lavasched');
     await t.drain({ worker: 'main' });
-    expect(await t.statuses(runId, 'main/lavasched')).toEqual(['starting', 'running', 'complete']);
+    expect(await t.statuses(runId, 'main/lavasched')).toEqual(['queued', 'starting', 'running', 'complete']);
     const block = fs
       .readFileSync(crontabFile, 'utf8')
       .replaceAll(process.execPath, 'node')

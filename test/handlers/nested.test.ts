@@ -66,7 +66,7 @@ describe('nested orchestration', () => {
 
     const runId = await t.dispatch('n/top', { globals: { d: 'dispatched' } });
     await t.drain({ handlers });
-    expect(await t.statuses(runId, 'n/top')).toEqual(['starting', 'running', 'complete']);
+    expect(await t.statuses(runId, 'n/top')).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(seen.map((s) => s.job_id)).toEqual(['n/p1', 'n/leaf', 'n/leaf', 'n/p3', 'n/p2']);
     expect(new Set(seen.map((s) => s.run_id))).toEqual(new Set([runId]));
 
@@ -116,7 +116,7 @@ describe('nested orchestration', () => {
 
     const r1 = await t.dispatch('f/chain1');
     await t.drain({ handlers });
-    expect(await t.statuses(r1, 'f/chain1')).toEqual(['starting', 'running', 'complete']);
+    expect(await t.statuses(r1, 'f/chain1')).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(await t.statuses(r1, 'f/dag-ok')).toEqual(['starting', 'running', 'complete']);
     expect(await t.statuses(r1, 'f/bad')).toEqual(['starting', 'running', 'failed']);
     expect(seen.map((s) => s.job_id)).toEqual(['f/bad', 'f/next', 'f/after']);
@@ -127,7 +127,7 @@ describe('nested orchestration', () => {
     const r2 = await t.dispatch('f/chain2');
     await t.drain({ handlers });
     expect(await t.statuses(r2, 'f/dag-strict')).toEqual(['starting', 'running', 'failed']);
-    expect(await t.statuses(r2, 'f/chain2')).toEqual(['starting', 'running', 'failed']);
+    expect(await t.statuses(r2, 'f/chain2')).toEqual(['queued', 'starting', 'running', 'failed']);
     const chain2 = (await t.backend.events.get('test', 'f/chain2', r2))!.log.at(-1)!.info as Record<string, unknown>;
     expect(String(chain2.error)).toMatch(/job "f\/dag-strict" failed: dag stopped: job "f\/bad" failed/);
     expect(seen.map((s) => s.job_id)).toEqual(['f/bad']);
@@ -135,7 +135,7 @@ describe('nested orchestration', () => {
     seen = [];
     const r3 = await t.dispatch('f/chain3');
     await t.drain({ handlers });
-    expect(await t.statuses(r3, 'f/chain3')).toEqual(['starting', 'running', 'complete']);
+    expect(await t.statuses(r3, 'f/chain3')).toEqual(['queued', 'starting', 'running', 'complete']);
     const chain3 = (await t.backend.events.get('test', 'f/chain3', r3))!.log.at(-1)!.info;
     expect(chain3).toMatchObject({ jobs: ['f/after'], failed_jobs: ['f/dag-strict'] });
     expect(seen.map((s) => s.job_id)).toEqual(['f/bad', 'f/after']);

@@ -70,7 +70,7 @@ describe('pkg job type', () => {
     fs.mkdirSync(path.join(t.dir, 'payloads/pkgs'), { recursive: true });
     fs.copyFileSync(pkg, path.join(t.dir, 'payloads/pkgs/app.tar.gz'));
     const r = await runPkg('pkgs/app.tar.gz');
-    expect(r.statuses).toEqual(['starting', 'running', 'complete']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
     const out = (r.last.output as { payload: string; stdout: string }[])[0]!;
     expect(out.payload).toBe('app.tar.gz');
     expect(out.stdout).toMatch(/app\.tar\.gz\.stdout$/);

@@ -81,7 +81,7 @@ describe.skipIf(skip !== undefined)(`SQL job types on real databases${skip ? ` (
         ],
         parameters: { conn_id: 'pg', header: true, vars: { n: 2 }, escapechar: '\\' },
       });
-      expect(r.statuses).toEqual(['starting', 'running', 'complete']);
+      expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
       const prefix = `${t.realm.s3_temp}/sqli/pg/${r.runId}`;
       expect(r.last.output).toEqual({ '0': [`${prefix}/0.4.out`], '1': [`${prefix}/1.0.out`] });
       expect(readUri(`${prefix}/0.4.out`)).toBe('id|name|next\r\n1|Ada|2\r\n2|Grace; Hopper|3\r\n');
@@ -101,7 +101,7 @@ describe.skipIf(skip !== undefined)(`SQL job types on real databases${skip ? ` (
         payload: ['insert into tx values (1);', 'insert into tx values (2);\n-- then\nselect * from no_such_table;'],
         parameters: { conn_id: 'pg', transaction: true },
       });
-      expect(r.statuses).toEqual(['starting', 'running', 'failed']);
+      expect(r.statuses).toEqual(['queued', 'starting', 'running', 'failed']);
       expect(r.last.error).toBe(
         '1: statement 1 ("select * from no_such_table") failed: relation "no_such_table" does not exist (transaction rolled back)',
       );
@@ -225,7 +225,7 @@ describe.skipIf(skip !== undefined)(`SQL job types on real databases${skip ? ` (
         payload: 'sql/my/',
         parameters: { conn_id: 'my', vars: { b: 2 }, escapechar: '\\', quoting: 'minimal', output: 'out' },
       });
-      expect(r.statuses).toEqual(['starting', 'running', 'complete']);
+      expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
       const prefix = `${t.realm.s3_temp}/sql/my/${r.runId}/out`;
       expect(r.last.output).toEqual({
         '01-load.sql': [],
@@ -250,7 +250,7 @@ describe.skipIf(skip !== undefined)(`SQL job types on real databases${skip ? ` (
   describe('connections that cannot be used', () => {
     it('a missing connection names the conn id', async () => {
       const r = await run({ job_id: 'conn/missing', type: 'sqli', payload: 'select 1', parameters: { conn_id: 'nope' } });
-      expect(r.statuses).toEqual(['starting', 'running', 'failed']);
+      expect(r.statuses).toEqual(['queued', 'starting', 'running', 'failed']);
       expect(r.last.error).toMatch(/^No such connection "nope" in realm "test"/);
     });
 
@@ -312,7 +312,7 @@ ls -l "$(dirname "$LAVA_CONN_PG")" | awk 'NR > 1 { print $1 }' | sort | uniq -c 
         payload: 'conn/check.sh',
         parameters: { connections: { pg: 'pg', my: 'my', gen: 'gen' } },
       });
-      expect(r.statuses).toEqual(['starting', 'running', 'complete']);
+      expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
       const out = readUri((r.last.output as { stdout: string }[])[0]?.stdout);
       const linesOut = out.split('\n');
       expect(linesOut.slice(0, 6)).toEqual([
@@ -357,7 +357,7 @@ ls -l "$(dirname "$LAVA_CONN_PG")" | awk 'NR > 1 { print $1 }' | sort | uniq -c 
         payload: 'sqlc/pg/report.sql',
         parameters: { conn_id: 'pg', vars: { n: 2 } },
       });
-      expect(r.statuses).toEqual(['starting', 'running', 'complete']);
+      expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
       const [o] = r.last.output as { payload: string; stdout: string }[];
       expect(o?.payload).toBe('report.sql');
       expect(o?.stdout).toBe(`${t.realm.s3_temp}/sqlc/pg/${r.runId}/report.sql.stdout`);
@@ -418,7 +418,7 @@ ls -l "$(dirname "$LAVA_CONN_PG")" | awk 'NR > 1 { print $1 }' | sort | uniq -c 
         payload: ['sqlv/a.sql', 'sqlv/b.sql'],
         parameters: { conn_id: 'pg', header: true, vars: { word: 'hi' }, delimiter: ',' },
       });
-      expect(r.statuses).toEqual(['starting', 'running', 'complete']);
+      expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
       const [o] = r.last.output as { payload: string; stdout: string; stderr?: string }[];
       expect(o?.payload).toBe('a.sql b.sql');
       expect(o?.stdout).toBe(`${t.realm.s3_temp}/sqlv/pg/${r.runId}/stdout`);
@@ -521,7 +521,7 @@ ls -l "$(dirname "$LAVA_CONN_PG")" | awk 'NR > 1 { print $1 }' | sort | uniq -c 
 
     it('docs/sql/report, docs/sqli/east and docs/sqli/rollback', async () => {
       const report = await run(job('docs/sql/report'));
-      expect(report.statuses).toEqual(['starting', 'running', 'complete']);
+      expect(report.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
       const uri = `${t.realm.s3_temp}/docs/sql/report/${report.runId}/report.sql.3.out`;
       expect(report.last.output).toEqual({ 'report.sql': [uri] });
       expect(readUri(uri)).toBe('region|amount\r\nnorth|10.5\r\nsouth|7\r\n');

@@ -43,7 +43,7 @@ describe('reserved globals', () => {
   it('accepts other globals, and the lava map a dispatching job hands down', async () => {
     const runId = await t.dispatch('in/t', { globals: { la: '1', my_lava: '2' }, lavaGlobals: { master_job_id: 'x' } });
     await t.drain();
-    expect(await t.statuses(runId, 'in/t')).toEqual(['starting', 'running', 'complete']);
+    expect(await t.statuses(runId, 'in/t')).toEqual(['queued', 'starting', 'running', 'complete']);
   });
 
   it('the dispatch job type and the dispatch action refuse a reserved global they would pass on', async () => {

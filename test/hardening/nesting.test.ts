@@ -81,7 +81,7 @@ describe('at run time', () => {
     await t.putJob({ job_id: 'loop/chain', type: 'chain', payload: 'loop/chain' });
     const runId = await t.dispatch('loop/chain');
     await t.drain({ handlers });
-    expect(await t.statuses(runId, 'loop/chain')).toEqual(['starting', 'running', 'failed']);
+    expect(await t.statuses(runId, 'loop/chain')).toEqual(['queued', 'starting', 'running', 'failed']);
     const [rec] = await t.events(runId, 'loop/chain');
     expect(JSON.stringify(rec!.log.at(-1)!.info)).toContain(
       'child job \\"loop/chain\\" is already running in this run as one of its parents (loop/chain → loop/chain)',
@@ -155,7 +155,7 @@ describe('at run time', () => {
     await t.putJob({ job_id: 'ok/leaf', type: 'leaf' });
     const runId = await t.dispatch('ok/top');
     await t.drain({ handlers });
-    expect(await t.statuses(runId, 'ok/top')).toEqual(['starting', 'running', 'complete']);
+    expect(await t.statuses(runId, 'ok/top')).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(leafRuns).toBe(6);
   });
 });

@@ -98,7 +98,7 @@ describe.skipIf(!fs.existsSync('/proc/self/environ'))('job processes when their 
     const second = r.spawn(['worker', '-w', 'w', '--batch', '--wait', '3']);
     expect((await waitExit(second, 30_000)).code, second.stderr()).toBe(0);
     expect(fs.existsSync(firstDir)).toBe(false);
-    expect(await r.statuses(runId as string)).toEqual(['starting', 'running', 'starting', 'running', 'complete']);
+    expect(await r.statuses(runId as string)).toEqual(['queued', 'starting', 'running', 'starting', 'running', 'complete']);
 
     const executions = readExecutions(out).get(runId as string) ?? [];
     expect(executions).toHaveLength(2);

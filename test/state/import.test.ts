@@ -38,7 +38,7 @@ describe('job state import', () => {
         'echo "{{ state.cutoff }} {{ job.state.cutoff }} {{ state.limits.rows }} {{ job.state.token }} {{ state.missing }} {{ job.state.missing }}"',
       state: { cutoff: '1970-01-01', limits: { rows: 1 }, token: 'none', missing: 'dflt' },
     });
-    expect(ran.statuses).toEqual(['starting', 'running', 'complete']);
+    expect(ran.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(stdoutOf(ran)).toBe('2026-11-01 2026-11-01 500 tok-123 dflt dflt\n');
   });
 
@@ -63,7 +63,7 @@ describe('job state import', () => {
       ttl: Math.floor(Date.now() / 1000) + 3600,
     });
     const ran = await t.runOnce({ job_id: 'reader3', type: 'cmd', payload: 'true', state: { broken: 1 } });
-    expect(ran.statuses).toEqual(['starting', 'failed']);
+    expect(ran.statuses).toEqual(['queued', 'starting', 'failed']);
     expect(JSON.stringify(ran.info('failed'))).toMatch(/state item \\"broken\\" cannot be decoded as json/);
   });
 });

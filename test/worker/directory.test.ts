@@ -187,7 +187,7 @@ describe('stop requests', () => {
     const req = await requestStop(t.backend, 'test', runId, 'tester', 'sleeper');
     expect(req).toMatchObject({ run_id: runId, by: 'tester', job_id: 'sleeper' });
     const stop = await t.backend.directory.get('test', STOP_KIND, runId);
-    expect(stop?.expires!.getTime() - stop!.updated.getTime()).toBe(86400_000);
+    expect(stop!.expires!.getTime() - stop!.updated.getTime()).toBe(86400_000);
     const rec = await until(async () => {
       const r = await t.backend.events.get('test', 'sleeper', runId);
       return r?.status === 'failed' ? r : undefined;

@@ -19,7 +19,7 @@ function readUri(uri: string): string {
 describe('run lifecycle statuses', () => {
   it('runs a cmd job: starting, running, complete, with stdout stored under <s3_temp>/<job_id>/<run_id>/stdout', async () => {
     const { runId, statuses, last } = await t.runOnce({ job_id: 'j/hello', type: 'cmd', payload: 'echo hello world' });
-    expect(statuses).toEqual(['starting', 'running', 'complete']);
+    expect(statuses).toEqual(['queued', 'starting', 'running', 'complete']);
     const result = last as { exit_status: number; error: null; output: { stdout: string }[] };
     expect(result.exit_status).toBe(0);
     expect(result.error).toBeNull();
@@ -28,12 +28,15 @@ describe('run lifecycle statuses', () => {
   });
 
   it('skips a statically disabled job with only a skipped event, and treats a missing enabled as disabled', async () => {
-    expect((await t.runOnce({ job_id: 'off', type: 'cmd', payload: 'true', enabled: false })).statuses).toEqual(['skipped']);
+    expect((await t.runOnce({ job_id: 'off', type: 'cmd', payload: 'true', enabled: false })).statuses).toEqual([
+      'queued',
+      'skipped',
+    ]);
     const noFlag = { job_id: 'noflag', type: 'cmd', payload: 'true', worker: 'w' };
     await t.backend.config.put('test', 'jobs', noFlag);
     const runId = await t.dispatch('noflag');
     await t.drain();
-    expect(await t.statuses(runId, 'noflag')).toEqual(['skipped']);
+    expect(await t.statuses(runId, 'noflag')).toEqual(['queued', 'skipped']);
   });
 
   it('renders a string enabled after starting: not "true" means skipped with the rendered value', async () => {
@@ -44,17 +47,17 @@ describe('run lifecycle statuses', () => {
       enabled: '{{ globals.flag }}',
       globals: { flag: 'no' },
     });
-    expect(off.statuses).toEqual(['starting', 'skipped']);
+    expect(off.statuses).toEqual(['queued', 'starting', 'skipped']);
     expect(off.last).toContain('no');
     const on = await t.runOnce({ job_id: 'dyn-on', type: 'cmd', payload: 'true', enabled: ' {{ "TRUE" }} ' });
-    expect(on.statuses).toEqual(['starting', 'running', 'complete']);
+    expect(on.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
   });
 
   it('writes a logging event with the rendered event_log', async () => {
     const r = await t.runOnce({ job_id: 'logged', type: 'log', event_log: { who: '{{ job.job_id }}', n: 3 } });
-    expect(r.statuses).toEqual(['starting', 'logging', 'running', 'complete']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'logging', 'running', 'complete']);
     const rec = await t.backend.events.get('test', 'logged', r.runId);
-    expect(rec?.log[1]?.info).toEqual({ who: 'logged', n: 3 });
+    expect(rec?.log[2]?.info).toEqual({ who: 'logged', n: 3 });
   });
 
   it('rejects a run that waited longer than max_run_delay', async () => {
@@ -63,13 +66,21 @@ describe('run lifecycle statuses', () => {
     const later = { now: () => new Date(Date.now() + 3600_000) };
     await t.drain({ clock: later });
     const rec = await t.backend.events.get('test', 'late', runId);
-    expect(rec?.log.map((e) => e.status)).toEqual(['starting', 'rejected']);
-    expect(String(rec?.log[1]?.info)).toMatch(/max_run_delay/);
+    expect(rec?.log.map((e) => e.status)).toEqual(['queued', 'starting', 'rejected']);
+    expect(String(rec?.log[2]?.info)).toMatch(/max_run_delay/);
   });
 
   it('rejects iteration limits over ITERATION_MAX_LIMIT and delays over ITERATION_MAX_DELAY', async () => {
-    expect((await t.runOnce({ job_id: 'many', type: 'log', iteration_limit: 11 })).statuses).toEqual(['starting', 'rejected']);
-    expect((await t.runOnce({ job_id: 'slow', type: 'log', iteration_delay: '6m' })).statuses).toEqual(['starting', 'rejected']);
+    expect((await t.runOnce({ job_id: 'many', type: 'log', iteration_limit: 11 })).statuses).toEqual([
+      'queued',
+      'starting',
+      'rejected',
+    ]);
+    expect((await t.runOnce({ job_id: 'slow', type: 'log', iteration_delay: '6m' })).statuses).toEqual([
+      'queued',
+      'starting',
+      'rejected',
+    ]);
   });
 
   it('retries a failing job iteration_limit times, then fails, with on_retry and on_fail actions', async () => {
@@ -83,7 +94,7 @@ describe('run lifecycle statuses', () => {
       on_retry: [{ action: 'dispatch', job_id: 'after-retry' }],
       on_fail: [{ action: 'dispatch', job_id: 'after-{{ "fail" }}' }],
     });
-    expect(r.statuses).toEqual(['starting', 'running', 'retrying', 'running', 'failed']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'retrying', 'running', 'failed']);
     const failed = r.last as { error: string; error_data: { exit_status: number; error: string } };
     expect(failed.error).toMatch(/exit status 3/);
     expect(failed.error_data.exit_status).toBe(3);
@@ -112,7 +123,7 @@ describe('run lifecycle statuses', () => {
 
   it('fails an unknown job type with a clear event', async () => {
     const r = await t.runOnce({ job_id: 'odd', type: 'teleport' });
-    expect(r.statuses).toEqual(['starting', 'failed']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'failed']);
     expect(String(r.last)).toMatch(/Unknown job type "teleport": use one of .*cmd, .*exe, .*log, pkg/);
   });
 
@@ -129,7 +140,7 @@ describe('run lifecycle statuses', () => {
       type: 'log',
       on_success: [{ action: 'shout' }, { action: 'dispatch', job_id: 'never' }],
     });
-    expect(r.statuses).toEqual(['starting', 'running', 'complete', 'action_failed']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete', 'action_failed']);
     expect(String(r.last)).toMatch(/unknown action "shout"/);
     expect(await t.backend.events.query('test', { jobId: 'never' })).toHaveLength(0);
   });
@@ -184,7 +195,7 @@ describe('process jobs', () => {
       payload: `sh -c 'sleep 60 & echo $! > ${pidFile}; wait'`,
       parameters: { timeout: '1s' },
     });
-    expect(r.statuses).toEqual(['starting', 'running', 'failed']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'failed']);
     const failed = r.last as { error: string; error_data: { exit_status: number } };
     expect(failed.error_data.exit_status).toBe(28);
     expect(failed.error).toMatch(/Timed out after 1 seconds/);
@@ -200,7 +211,7 @@ describe('process jobs', () => {
       payload: 'bin/greet.sh "two words"',
       parameters: { args: ['{{ job.job_id }}'] },
     });
-    expect(r.statuses).toEqual(['starting', 'running', 'complete']);
+    expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete']);
     const res = r.last as { output: { payload: string; stdout: string }[] };
     expect(res.output[0]?.payload).toBe('greet.sh');
     expect(res.output[0]?.stdout).toMatch(/\/greet\.sh\.stdout$/);
@@ -221,6 +232,7 @@ describe('process jobs', () => {
 
   it('runs the log job type as a no-op that completes', async () => {
     expect((await t.runOnce({ job_id: 'just-log', type: 'log', payload: { anything: 1 } })).statuses).toEqual([
+      'queued',
       'starting',
       'running',
       'complete',

@@ -37,7 +37,7 @@ describe('run ownership', () => {
     await waitFor(() => !alive(pid), 5_000, 'the job to be killed', 10);
     expect(Date.now() - started).toBeLessThan(1000);
     await draining;
-    expect(await t.statuses(runId, 'long')).toEqual(['starting', 'running']);
+    expect(await t.statuses(runId, 'long')).toEqual(['queued', 'starting', 'running']);
   });
 
   it('a worker whose claim was taken over while its job ran drops its result', async () => {
@@ -52,7 +52,7 @@ describe('run ownership', () => {
     expect(await t.backend.runs.claim('test', runId, 'other-worker', 60)).toEqual({ outcome: 'claimed', attempt: 2 });
 
     await draining;
-    expect(await t.statuses(runId, 'slow')).toEqual(['starting', 'running']);
+    expect(await t.statuses(runId, 'slow')).toEqual(['queued', 'starting', 'running']);
     // The claim is still the other worker's, unfinished: its outcome is the one that will count.
     expect(await t.backend.runs.claim('test', runId, 'probe', 60)).toMatchObject({ outcome: 'busy', owner: 'other-worker' });
   });
@@ -70,7 +70,7 @@ describe('run ownership', () => {
     await sleep(1100); // both leases lapse
 
     await t.drain({ waitSeconds: 2 });
-    expect(await t.statuses(runId, 'once')).toEqual(['starting', 'running', 'complete']);
+    expect(await t.statuses(runId, 'once')).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(await t.backend.runs.claim('test', runId, 'probe', 60)).toEqual({ outcome: 'done' });
     expect(await q.counts()).toMatchObject({ visible: 0, inflight: 0 });
   });
@@ -102,13 +102,13 @@ describe('run ownership', () => {
     await t.drain({ backend });
     expect(refused).toBe(1);
     // Nothing of the end was written: no outcome, the claim still held, the message still leased.
-    expect(await t.statuses(runId, 'flaky')).toEqual(['starting', 'running']);
+    expect(await t.statuses(runId, 'flaky')).toEqual(['queued', 'starting', 'running']);
     expect(await t.backend.runs.claim('test', runId, 'probe', 60)).toMatchObject({ outcome: 'busy' });
     expect((await t.backend.queue('test', 'w').counts()).inflight).toBe(1);
 
     await sleep(1100); // the lease lapses
     await t.drain({ backend, waitSeconds: 2 });
-    expect(await t.statuses(runId, 'flaky')).toEqual(['starting', 'running', 'starting', 'running', 'complete']);
+    expect(await t.statuses(runId, 'flaky')).toEqual(['queued', 'starting', 'running', 'starting', 'running', 'complete']);
     expect(await t.backend.runs.claim('test', runId, 'probe', 60)).toEqual({ outcome: 'done' });
   });
 });

@@ -77,7 +77,7 @@ describe('runaway templates in a worker', () => {
     }
     const normal = await record(t, 't/normal', normalRun);
     expect(normal.status).toBe('complete');
-    expect(normal.log.map((e) => e.status)).toEqual(['starting', 'running', 'complete']);
+    expect(normal.log.map((e) => e.status)).toEqual(['queued', 'starting', 'running', 'complete']);
   }, 90_000);
 
   it("stop a render at the job's parameters.timeout, well before the render's own limit", async () => {
