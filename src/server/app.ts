@@ -11,6 +11,7 @@ import { LavaError, ValidationError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { RealmSpec } from '../core/schemas.js';
 import { dispatch } from '../dispatch/dispatch.js';
+import { liveWorkers } from '../dispatch/directory.js';
 import { requestStop } from '../dispatch/stop.js';
 import { listDispatchers, listQueues, listWorkers } from '../observe/fleet.js';
 import { jobDetail, listJobs } from '../observe/jobs.js';
@@ -145,7 +146,7 @@ export function createApp(o: AppOptions): Hono<Env> {
       ...(body.delay !== undefined ? { delay: body.delay } : {}),
     });
     const job = (await backend.config.get(realm, 'jobs', body.job_id)) as { worker: string };
-    const live = (await listWorkers(backend, realm)).some((w) => w.worker === job.worker);
+    const live = (await liveWorkers(backend, realm, job.worker)).length > 0;
     return c.json(
       {
         run_id: runId,

@@ -78,6 +78,7 @@ for (const kind of ['sqlite', 'postgres', 'aws'] as const) {
       await stack.putJob({ job_id: 'demo/broken', type: 'cmd', payload: "sh -c 'echo disk full >&2; exit 2'" });
       await stack.putJob({ job_id: 'demo/slow', type: 'cmd', payload: "sh -c 'echo tick; sleep 60; echo never'" });
       await stack.putJob({ job_id: 'demo/nightly', type: 'log', dispatcher: 'main', schedule: '30 1 * * *' });
+      await stack.putJob({ job_id: 'demo/pipeline', type: 'chain', payload: 'demo/hello, demo/nightly' });
       serve = spawnLava(['serve', '--port', '0'], { env: stack.env, cwd: stack.dir });
       base = (
         await waitFor(() => /serving realm \S+ at (\S+)/.exec(serve.stdout())?.[1], 30_000, 'lava serve to listen')
@@ -151,6 +152,13 @@ for (const kind of ['sqlite', 'postgres', 'aws'] as const) {
       expect(await page.textContent('body')).toContain('Stopped on request');
     }, 90_000);
 
+    it('shows a chain run with its children', async () => {
+      await dispatchFromPage(page, base, 'demo/pipeline');
+      await expect.poll(() => status(page).textContent(), { timeout: 30_000 }).toBe('complete');
+      await expect.poll(() => page.textContent('body'), { timeout: 10_000 }).toContain('demo/nightly');
+      await shot(page, kind, 'run-chain');
+    }, 60_000);
+
     it('shows every section', async () => {
       for (const section of ['runs', 'jobs', 'queues', 'dispatchers', 'state']) {
         await page.getByTestId(`nav-${section}`).click();
@@ -171,6 +179,7 @@ for (const kind of ['sqlite', 'postgres', 'aws'] as const) {
         const token = await page.evaluate<string>("sessionStorage.getItem('lava-token')");
         await phone.goto(base);
         await phone.evaluate(`sessionStorage.setItem('lava-token', ${JSON.stringify(token)})`);
+        await phone.reload(); // signed in now (a hash change alone would not re-check)
         for (const route of ['#/', '#/runs', '#/jobs', '#/queues']) {
           await phone.goto(`${base}${route}`);
           await phone.getByTestId('nav-runs').waitFor({ state: 'attached' });

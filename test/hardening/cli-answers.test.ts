@@ -96,7 +96,7 @@ describe('one realm', () => {
       const res = await r.lava(['events', '--status', 'bogus']);
       expect(res.code).toBe(1);
       expect(res.stdout).toBe('');
-      expect(res.stderr).toContain('--status "bogus" is not a run status: use one of skipped, starting, rejected');
+      expect(res.stderr).toContain('--status "bogus" is not a run status: use one of queued, skipped, starting, rejected');
       expect(res.stderr).toContain('complete, action_failed, discarded, interrupted');
       expect((await r.lava(['events', '--status', 'failed'])).code).toBe(0);
     });

@@ -63,7 +63,7 @@ describe('live output of a running cmd job', () => {
       const text = readOrNull(stdoutPath(realm, jobId, runId));
       return text ? text : undefined; // a file:// write truncates, then writes: skip an empty read
     });
-    expect(statuses).toEqual(['starting', 'running', 'complete']);
+    expect(statuses).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(seen[0]).toBe('first\n'); // published after one interval (2s), before `echo second` (3s)
     expect(seen).toContain('first\nsecond\n'); // and again once it grew
     expect(fs.readFileSync(stdoutPath(realm, jobId, runId), 'utf8')).toBe('first\nsecond\n');
@@ -84,7 +84,7 @@ describe('live output of a running cmd job', () => {
         return Date.now() - t0 < 2500 ? (readOrNull(stdoutPath(realm, jobId, runId)) ?? undefined) : undefined;
       },
     );
-    expect(statuses).toEqual(['starting', 'running', 'complete']);
+    expect(statuses).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(seen).toEqual([]);
     // No live write at all: only the final upload stored the file.
     expect(write.mock.calls.filter(([uri]) => String(uri).includes(runId))).toEqual([]);
@@ -100,7 +100,7 @@ describe('live output of a running cmd job', () => {
       type: 'cmd',
       payload: `sh -c 'echo out; echo err >&2; sleep 1'`,
     });
-    expect(statuses).toEqual(['starting', 'running', 'complete']);
+    expect(statuses).toEqual(['queued', 'starting', 'running', 'complete']);
     expect(write.mock.calls.filter(([uri]) => String(uri).includes(runId))).toEqual([]);
     const uploads = upload.mock.calls.map(([, uri]) => String(uri)).filter((uri) => uri.includes(runId));
     expect(uploads.map((u) => u.split('/').at(-1)).sort()).toEqual(['stderr', 'stdout']);
