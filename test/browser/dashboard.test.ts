@@ -71,6 +71,7 @@ for (const kind of ['sqlite', 'postgres', 'aws'] as const) {
     let worker: LavaProcess | undefined;
     let base: string;
     let page: Page;
+    let token: string;
 
     beforeAll(async () => {
       stack = await makeStack(kind);
@@ -83,7 +84,7 @@ for (const kind of ['sqlite', 'postgres', 'aws'] as const) {
       base = (
         await waitFor(() => /serving realm \S+ at (\S+)/.exec(serve.stdout())?.[1], 30_000, 'lava serve to listen')
       ).replace(/\/$/, '/');
-      const token = (
+      token = (
         await lavaOk(['token', 'create', '--role', 'operator', '--name', 'browser test'], { env: stack.env })
       ).stdout.trim();
       page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
@@ -175,11 +176,9 @@ for (const kind of ['sqlite', 'postgres', 'aws'] as const) {
     it('is usable at phone width (no page-wide sideways scroll)', async () => {
       const phone = await browser.newPage({ viewport: { width: 375, height: 740 } });
       try {
-        // Page scripts run in the browser: passed as text, since this file is type-checked without DOM types.
-        const token = await page.evaluate<string>("sessionStorage.getItem('lava-token')");
         await phone.goto(base);
-        await phone.evaluate(`sessionStorage.setItem('lava-token', ${JSON.stringify(token)})`);
-        await phone.reload(); // signed in now (a hash change alone would not re-check)
+        await phone.getByTestId('login-token').fill(token);
+        await phone.getByTestId('login-submit').click();
         for (const route of ['#/', '#/runs', '#/jobs', '#/queues']) {
           await phone.goto(`${base}${route}`);
           await phone.getByTestId('nav-runs').waitFor({ state: 'attached' });
