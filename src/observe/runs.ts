@@ -57,13 +57,13 @@ export function summarize(record: EventRecord, now = new Date()): RunSummary {
     ts_dispatch: record.ts_dispatch,
     started: startedAt?.toISOString() ?? null,
     ended: endedAt?.toISOString() ?? null,
-    duration: startedAt ? round1(((endedAt ?? now).getTime() - startedAt.getTime()) / 1000) : null,
+    duration: startedAt ? round3(((endedAt ?? now).getTime() - startedAt.getTime()) / 1000) : null,
     ts_event: record.ts_event,
   };
 }
 
-function round1(n: number): number {
-  return Math.max(0, Math.round(n * 10) / 10);
+function round3(n: number): number {
+  return Math.max(0, Math.round(n * 1000) / 1000);
 }
 
 export interface RunFilter {
@@ -75,7 +75,7 @@ export interface RunFilter {
 
 /**
  * Runs newest first. A chain's children share its run id: only the record the run was dispatched
- * as is listed (the others are its children).
+ * as is listed (the children are on its page), unless the filter names a job.
  */
 export async function listRuns(backend: Backend, realm: string, f: RunFilter = {}): Promise<RunSummary[]> {
   const limit = Math.min(f.limit ?? 100, 1000);
@@ -86,15 +86,13 @@ export async function listRuns(backend: Backend, realm: string, f: RunFilter = {
     limit: f.job ? limit : limit * 2,
   });
   const now = new Date();
-  return records
-    .filter((r) => f.job || !isChildRecord(r))
+  if (f.job) return records.map((r) => summarize(r, now));
+  const byRun = new Map<string, EventRecord[]>();
+  for (const r of records) byRun.set(r.run_id, [...(byRun.get(r.run_id) ?? []), r]);
+  return [...byRun.values()]
+    .map(rootOf)
     .slice(0, limit)
     .map((r) => summarize(r, now));
-}
-
-/** A child of a chain/dag/foreach: run under its parent's run id, so never dispatched or queued itself. */
-function isChildRecord(r: EventRecord): boolean {
-  return r.ts_dispatch === null && !r.log.some((e) => e.status === 'queued');
 }
 
 export interface RunDetail extends RunSummary {
@@ -124,12 +122,14 @@ export async function runDetail(backend: Backend, realm: string, runId: string, 
   };
 }
 
-/** The dispatched record: the one with a dispatch time, else the one whose log starts first. */
+/**
+ * Of the records of one run id, the one it was dispatched as: the one with a `queued` entry, else
+ * (a run sent as a raw message) the one whose log starts first — children start after their parent.
+ */
 function rootOf(records: EventRecord[]): EventRecord {
+  const queued = (r: EventRecord) => (r.log.some((e) => e.status === 'queued') ? 0 : 1);
   const firstAt = (r: EventRecord) => r.log[0]?.tu_event ?? r.tu_event;
-  return [...records].sort(
-    (a, b) => Number(isChildRecord(a)) - Number(isChildRecord(b)) || firstAt(a).localeCompare(firstAt(b)),
-  )[0] as EventRecord;
+  return [...records].sort((a, b) => queued(a) - queued(b) || firstAt(a).localeCompare(firstAt(b)))[0] as EventRecord;
 }
 
 export interface WaitOptions {
