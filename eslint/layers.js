@@ -10,10 +10,10 @@ import path from 'node:path';
 export const LAYERS = [
   ['(root)'], // src/index.ts: the package's public face
   ['cli'],
-  ['worker', 'dispatcher', 'server'], // the daemons and the HTTP server
+  ['worker', 'dispatcher', 'server', 'triggers'], // the daemons and the HTTP server
   ['handlers', 'actions'],
   ['run', 'client'],
-  ['observe'], // read models of runs, jobs and fleets for the server, the CLI and the client
+  ['observe', 'events'], // read models for the server, CLI and client · incoming events, rules and object triggers
   ['connections', 'state', 'dispatch'],
   ['template'],
   ['backends'],

@@ -255,6 +255,11 @@ export interface DirectoryEntry {
 export interface Directory {
   /** Create or replace; `ttlSeconds` makes the entry expire unless put again. */
   put(realm: string, entry: { kind: string; id: string; data: Record<string, unknown>; ttlSeconds?: number }): Promise<void>;
+  /**
+   * Create the entry only if there is none (or only an expired one): true for the one caller that
+   * created it. Replicas use it to do something once (fire a trigger for an object, take an event).
+   */
+  claim(realm: string, entry: { kind: string; id: string; data: Record<string, unknown>; ttlSeconds?: number }): Promise<boolean>;
   /** The entry, unless it is missing or expired. */
   get(realm: string, kind: string, id: string): Promise<DirectoryEntry | undefined>;
   /** Unexpired entries of a kind, sorted by id. */

@@ -96,8 +96,11 @@ export type ConnectionSpec = z.infer<typeof connectionSchema>;
 
 const triggerFields = {
   trigger_id: z.string().min(1),
-  bucket: z.string().min(1),
-  prefix: z.string(),
+  /** An object trigger: the bucket (or `file://` area / local directory) and key prefix it watches. */
+  bucket: z.string().min(1).optional(),
+  prefix: z.string().optional(),
+  /** An event rule instead: an EventBridge event pattern that incoming events are matched against. */
+  event_pattern: record.optional(),
   job_id: z.union([z.string(), z.array(z.string())]),
   enabled: z.boolean({ error: 'enabled is required: true or false' }),
   globals: record.optional(),
@@ -107,11 +110,32 @@ const triggerFields = {
   description: z.string().optional(),
   owner: z.string().optional(),
 };
-/** Upstream rejects any trigger field other than these, `if_*`/`if_not_*` conditions and `x-*`. */
+/**
+ * Upstream rejects any trigger field other than these, `if_*`/`if_not_*` conditions and `x-*`. A trigger
+ * is either an object trigger (`bucket` and `prefix`, as upstream's s3triggers) or an event rule
+ * (`event_pattern`, an addition).
+ */
 export const triggerSchema = z.looseObject(triggerFields).superRefine((t, ctx) => {
   for (const k of Object.keys(t)) {
     if (k in triggerFields || /^x-/i.test(k) || /^if_(not_)?\w+$/.test(k)) continue;
     ctx.addIssue({ code: 'custom', path: [k], message: `unknown trigger field "${k}": remove it or prefix it with "x-"` });
+  }
+  const object = t.bucket !== undefined || t.prefix !== undefined;
+  if (object && t.event_pattern !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['event_pattern'],
+      message: 'a trigger has either bucket and prefix (an object trigger) or event_pattern (an event rule), not both',
+    });
+  } else if (!object && t.event_pattern === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['bucket'],
+      message: 'bucket is required (with prefix), or give event_pattern for an event rule',
+    });
+  } else if (object && (t.bucket === undefined || t.prefix === undefined)) {
+    const missing = t.bucket === undefined ? 'bucket' : 'prefix';
+    ctx.addIssue({ code: 'custom', path: [missing], message: `${missing} is required for an object trigger` });
   }
 });
 export type TriggerSpec = z.infer<typeof triggerSchema>;

@@ -20,6 +20,23 @@ export class SqliteDirectory implements Directory {
       .run(realm, e.kind, e.id, JSON.stringify(e.data), now, expires);
   }
 
+  async claim(
+    realm: string,
+    e: { kind: string; id: string; data: Record<string, unknown>; ttlSeconds?: number },
+  ): Promise<boolean> {
+    const now = Date.now();
+    const expires = e.ttlSeconds === undefined ? null : now + e.ttlSeconds * 1000;
+    // One statement: insert, or take over an expired entry; a live one is left alone.
+    const info = this.db
+      .prepare(
+        `INSERT INTO directory (realm, kind, id, data, updated, expires) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (realm, kind, id) DO UPDATE SET data = excluded.data, updated = excluded.updated, expires = excluded.expires
+         WHERE directory.expires IS NOT NULL AND directory.expires <= ?`,
+      )
+      .run(realm, e.kind, e.id, JSON.stringify(e.data), now, expires, now);
+    return info.changes > 0;
+  }
+
   async get(realm: string, kind: string, id: string): Promise<DirectoryEntry | undefined> {
     const row = this.db
       .prepare('SELECT * FROM directory WHERE realm = ? AND kind = ? AND id = ? AND (expires IS NULL OR expires > ?)')
