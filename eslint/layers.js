@@ -13,7 +13,7 @@ export const LAYERS = [
   ['worker', 'dispatcher', 'server', 'triggers'], // the daemons and the HTTP server
   ['handlers', 'actions'],
   ['run', 'client'],
-  ['observe', 'events'], // read models for the server, CLI and client · incoming events, rules and object triggers
+  ['observe', 'events', 'batch'], // read models for the server, CLI and client · incoming events, rules and object triggers · business jobs chunked into tasks
   ['connections', 'state', 'dispatch'],
   ['template'],
   ['backends'],
