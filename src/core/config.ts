@@ -37,6 +37,12 @@ export const CORE_CONFIG_PARAMS = {
     doc: 'maximum dispatch delay on queues without a limit of their own (SQLite, PostgreSQL)',
   },
   EVENT_TTL: { kind: 'duration', default: '2d', doc: 'how long event records are kept; empty keeps them forever' },
+  // Beyond upstream: where event rules and dispatch helper messages arrive on AWS.
+  EVENT_QUEUE: {
+    kind: 'str',
+    default: '',
+    doc: 'SQS queue (name or URL) of EventBridge events and dispatch helper messages; empty: none',
+  },
   STDERR_SIZE: { kind: 'int', default: 2000, doc: "bytes of stderr put into a failed run's result; negative = tail" },
   DEBUG: { kind: 'bool', default: false, doc: 'add a stack trace to failure results' },
   JOB_LOCAL_TMPDIR: { kind: 'bool', default: true, doc: 'give cmd/exe/pkg a private TMPDIR' },

@@ -4,6 +4,7 @@
  * so `lava check` and the worker can warn.
  */
 import { z } from 'zod';
+import { eventPatternProblems } from './event-pattern.js';
 import { isDuration } from './units.js';
 import { jobIdProblem, runIdProblem, stateIdProblem } from './paths.js';
 
@@ -136,6 +137,11 @@ export const triggerSchema = z.looseObject(triggerFields).superRefine((t, ctx) =
   } else if (object && (t.bucket === undefined || t.prefix === undefined)) {
     const missing = t.bucket === undefined ? 'bucket' : 'prefix';
     ctx.addIssue({ code: 'custom', path: [missing], message: `${missing} is required for an object trigger` });
+  }
+  if (t.event_pattern !== undefined) {
+    for (const p of eventPatternProblems(t.event_pattern)) {
+      ctx.addIssue({ code: 'custom', path: ['event_pattern', ...p.path], message: p.message });
+    }
   }
 });
 export type TriggerSpec = z.infer<typeof triggerSchema>;

@@ -24,6 +24,8 @@ export interface DispatchRequest {
   delay?: number | string;
   /** Reuse a run id made earlier (the scheduler claims ticks with one, so a retried dispatch stays one run). */
   runId?: string;
+  /** What caused the dispatch (e.g. `{trigger: {trigger_id, event_id, …}}`): shown as `origin` in the `queued` event. */
+  origin?: Record<string, unknown>;
 }
 
 /**
@@ -96,6 +98,7 @@ export async function dispatch(backend: Backend, req: DispatchRequest, options: 
     ...(delaySeconds > 0 ? { delay: delaySeconds } : {}),
     ...(sent.parameters !== undefined ? { parameters: sent.parameters } : {}),
     ...(sent.globals !== undefined ? { globals: sent.globals } : {}),
+    ...(req.origin ? { origin: req.origin } : {}),
   });
   try {
     await queue.send(body, { delaySeconds });

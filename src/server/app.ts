@@ -13,6 +13,8 @@ import type { RealmSpec } from '../core/schemas.js';
 import { dispatch } from '../dispatch/dispatch.js';
 import { liveWorkers } from '../dispatch/directory.js';
 import { requestStop } from '../dispatch/stop.js';
+import { runDispatchHelper } from '../events/dispatch-helper.js';
+import { routeEvent } from '../events/route.js';
 import { listDispatchers, listQueues, listWorkers } from '../observe/fleet.js';
 import { jobDetail, listJobs } from '../observe/jobs.js';
 import { listOutputs, readOutput } from '../observe/outputs.js';
@@ -157,6 +159,24 @@ export function createApp(o: AppOptions): Hono<Env> {
     );
   });
 
+  app.post('/api/events', need('operator'), async (c) => {
+    const body = await parseBody(c, eventBody);
+    const fired = await routeEvent(backend, realm, body, { logger: o.logger });
+    return c.json({ fired }, 202);
+  });
+
+  app.post('/api/dispatch-helper', need('operator'), async (c) => {
+    const type = c.req.header('content-type') ?? '';
+    const body = type.startsWith('text/plain') ? await c.req.text() : await parseBody(c, helperBody);
+    const result = await runDispatchHelper(backend, realm, body, { logger: o.logger });
+    if (!result.dispatched.length) {
+      const first = result.errors[0];
+      const message = first ? `nothing was dispatched: ${first.request}: ${first.error}` : 'nothing was dispatched';
+      return c.json({ ...errorBody('LAVA_INVALID', message), ...result }, 400);
+    }
+    return c.json(result, 200);
+  });
+
   app.get('/api/queues', need('viewer'), async (c) => c.json({ queues: await listQueues(backend, realm) }));
   app.get('/api/workers', need('viewer'), async (c) => c.json({ workers: await listWorkers(backend, realm) }));
   app.get('/api/dispatchers', need('viewer'), async (c) => c.json({ dispatchers: await listDispatchers(backend, realm) }));
@@ -230,6 +250,21 @@ const dispatchBody = z.strictObject({
   globals: z.record(z.string(), z.unknown()).optional(),
   delay: z.union([z.number(), z.string()]).optional(),
 });
+/** An event as EventBridge delivers it; `detail` is the JSON object (not PutEvents' string). */
+const eventBody = z.strictObject({
+  source: z.string().min(1),
+  'detail-type': z.string().min(1),
+  detail: z.record(z.string(), z.unknown(), { error: 'detail is required: a JSON object' }),
+  id: z.string().min(1).max(200).optional(),
+  time: z.string().optional(),
+  resources: z.array(z.string()).optional(),
+  version: z.string().optional(),
+  account: z.string().optional(),
+  region: z.string().optional(),
+});
+const helperBody = z.union([z.record(z.string(), z.unknown()), z.array(z.unknown()).min(1)], {
+  error: 'the body is a request object such as {"job_id": "demo/hello"}, or a list of them',
+});
 const tokenBody = z.strictObject({ role: z.enum(ROLES), name: z.string().max(200).optional() });
 
 function parseQuery<T extends z.ZodType>(c: Context, schema: T): z.infer<T> {
@@ -238,7 +273,8 @@ function parseQuery<T extends z.ZodType>(c: Context, schema: T): z.infer<T> {
 
 async function parseBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
   if (!(c.req.header('content-type') ?? '').startsWith('application/json')) {
-    throw new ApiError(415, 'LAVA_CONTENT_TYPE', 'send the body as JSON with Content-Type: application/json');
+    const also = c.req.path === '/api/dispatch-helper' ? ' (or text/plain, one request per line)' : '';
+    throw new ApiError(415, 'LAVA_CONTENT_TYPE', `send the body as JSON with Content-Type: application/json${also}`);
   }
   let raw: unknown;
   try {

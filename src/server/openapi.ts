@@ -101,6 +101,15 @@ const schemas: Record<string, Schema> = {
     { state_id: str, type: str, secure: { type: 'boolean' }, value: {}, publisher: nullable(str), timestamp: str, ttl: num },
     ['state_id', 'type', 'secure', 'publisher', 'timestamp', 'ttl'],
   ),
+  HelperRequest: obj(
+    {
+      job_id: str,
+      parameters: { type: 'object' },
+      globals: { type: 'object' },
+      delay: { anyOf: [num, str], description: 'seconds or a duration such as 5m' },
+    },
+    ['job_id'],
+  ),
   Token: obj({ id: str, role: { type: 'string', enum: [...ROLES] }, name: str, created: time }),
 };
 
@@ -112,6 +121,10 @@ interface Route {
   role?: (typeof ROLES)[number];
   params?: { name: string; in: 'path' | 'query'; schema?: Schema; description?: string }[];
   body?: Schema;
+  /** The body may also be text/plain. */
+  textBody?: boolean;
+  /** The success status; default 201 for POST, else 200. */
+  status?: '200' | '202';
   response: Schema | 'text';
 }
 
@@ -224,6 +237,44 @@ export const ROUTES: Route[] = [
     response: obj({ run_id: str, worker: str, warning: str }, ['run_id', 'worker']),
   },
   {
+    method: 'post',
+    path: '/api/events',
+    summary: 'Route an EventBridge-shaped event to the event rules (triggers with event_pattern) that match it',
+    role: 'operator',
+    status: '202',
+    body: obj(
+      {
+        source: str,
+        'detail-type': str,
+        detail: { type: 'object' },
+        id: { type: 'string', description: 'the event id (default: a new UUID)' },
+        time: time,
+        resources: { type: 'array', items: str },
+        version: str,
+        account: str,
+        region: str,
+      },
+      ['source', 'detail-type', 'detail'],
+    ),
+    response: list('fired', obj({ trigger_id: str, job_id: str, run_id: str })),
+  },
+  {
+    method: 'post',
+    path: '/api/dispatch-helper',
+    summary:
+      'Dispatch runs from a dispatch helper message: a JSON request object or list, or text (one `JOB_ID [-d DUR] [-p k=v]... [-g k=v]...` per line)',
+    role: 'operator',
+    status: '200',
+    textBody: true,
+    body: {
+      anyOf: [ref('HelperRequest'), { type: 'array', items: ref('HelperRequest'), minItems: 1 }],
+    },
+    response: obj({
+      dispatched: { type: 'array', items: obj({ job_id: str, run_id: str }) },
+      errors: { type: 'array', items: obj({ request: str, job_id: str, error: str }, ['request', 'error']) },
+    }),
+  },
+  {
     method: 'get',
     path: '/api/queues',
     summary: 'Each worker fleet’s queue: depth, in flight, oldest age, live workers',
@@ -312,9 +363,16 @@ export function openApiDocument(version = '0.1.0'): Record<string, unknown> {
         schema: p.schema ?? str,
         ...(p.description ? { description: p.description } : {}),
       })),
-      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: r.body } } } } : {}),
+      ...(r.body
+        ? {
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: r.body }, ...(r.textBody ? { 'text/plain': { schema: str } } : {}) },
+            },
+          }
+        : {}),
       responses: {
-        [r.method === 'post' && r.path !== '/api/runs/{run_id}/stop' ? '201' : '200']: {
+        [r.status ?? (r.method === 'post' && r.path !== '/api/runs/{run_id}/stop' ? '201' : '200')]: {
           description: 'OK',
           content: r.response === 'text' ? { 'text/plain': { schema: str } } : { 'application/json': { schema: r.response } },
         },

@@ -31,7 +31,7 @@ describe('Config', () => {
     for (const key of ['CMD_TIMEOUT', 'DAG_WORKERS', 'CRONTAB_FILE', 'PG_COPY_TIMEOUT', 'SQL_OUTPUT_SUFFIX', 'TMPDIR']) {
       expect(CONFIG_PARAMS, key).toHaveProperty(key);
     }
-    expect(Object.keys(CONFIG_PARAMS)).toHaveLength(58);
+    expect(Object.keys(CONFIG_PARAMS)).toHaveLength(59);
     expect(Object.keys(new Config({}, {}).dump()).sort()).toEqual(Object.keys(CONFIG_PARAMS).sort());
   });
 
