@@ -65,7 +65,8 @@ export function slackPayload(m: Required<Pick<SlackMessage, 'message' | 'from' |
           {
             ...(colour ? { color: colour } : {}),
             blocks: [
-              ...(m.subject ? [{ type: 'header', text: { type: 'plain_text', text: m.subject } }] : []),
+              // Not a header block: those hold at most 150 characters, a subject up to 250.
+              ...(m.subject ? [{ type: 'section', text: { type: 'mrkdwn', text: `*${m.subject}*` } }] : []),
               { type: 'section', text: { type: 'mrkdwn', text: m.message } },
               { type: 'context', elements: [{ type: 'mrkdwn', text: `From: ${m.from}` }] },
             ],
