@@ -89,6 +89,23 @@ function hostOf(url: string): string {
   }
 }
 
+/**
+ * The parts of a webhook URL to keep out of messages: the URL, its path (with and without the query
+ * and leading slash) and each long path segment, since servers echo paths in their errors.
+ */
+export function urlSecrets(url: string): string[] {
+  const out = [url];
+  try {
+    const u = new URL(url);
+    out.push(`${u.pathname}${u.search}`, u.pathname, u.pathname.replace(/^\/+/, ''));
+    for (const seg of u.pathname.split('/')) if (seg.length >= 8) out.push(seg);
+    if (u.search.length > 1) out.push(u.search.slice(1));
+  } catch {
+    // not a URL: the whole value is the secret
+  }
+  return out.filter((s) => s.length > 1);
+}
+
 /** Check the webhook URL's shape: an http(s) URL with a path. Returns problems, never the URL. */
 export function webhookUrlProblems(url: string): string[] {
   let u: URL;
@@ -140,11 +157,11 @@ export function slackSender(c: ResolvedConnection, o: { realm: string }): SlackS
           e.name === 'TimeoutError'
             ? `no answer within ${timeoutMs / 1000}s`
             : `${e.message ?? String(err)}${e.cause?.code ? ` (${e.cause.code})` : ''}`;
-        throw new ConnectionError(`cannot post to ${label}: ${redact(why, [url])}`);
+        throw new ConnectionError(`cannot post to ${label}: ${redact(why, urlSecrets(url))}`);
       }
       const text = (await res.text().catch(() => '')).slice(0, 200);
       if (!res.ok) {
-        throw new ConnectionError(`${label} answered HTTP ${res.status}: ${redact(text, [url]) || res.statusText}`);
+        throw new ConnectionError(`${label} answered HTTP ${res.status}: ${redact(text, urlSecrets(url)) || res.statusText}`);
       }
     },
   };
