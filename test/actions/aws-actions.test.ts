@@ -173,8 +173,7 @@ describe('email action without email_conn (stand-in SES v2 endpoint: no SES emul
       FromEmailAddress: 'lava@example.com',
       Destination: { ToAddresses: ['ops@example.com'] },
     });
-    const raw = (b: Record<string, unknown>) =>
-      Buffer.from(((b.Content as { Raw: { Data: string } }).Raw.Data as string) ?? '', 'base64');
+    const raw = (b: Record<string, unknown>) => Buffer.from((b.Content as { Raw: { Data: string } }).Raw.Data ?? '', 'base64');
     const plain = await simpleParser(raw(got[0]!.body));
     expect(plain.subject).toBe('aws/ses ok');
     expect(plain.text?.trim()).toBe(`run ${r.runId}`);

@@ -44,7 +44,7 @@ beforeAll(async () => {
     },
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = ((server as unknown as { server: { address(): AddressInfo } }).server.address() as AddressInfo).port;
+  port = (server as unknown as { server: { address(): AddressInfo } }).server.address().port;
 });
 
 afterAll(async () => {

@@ -43,7 +43,7 @@ beforeAll(async () => {
     },
   });
   await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
-  const smtpPort = ((smtp as unknown as { server: { address(): AddressInfo } }).server.address() as AddressInfo).port;
+  const smtpPort = (smtp as unknown as { server: { address(): AddressInfo } }).server.address().port;
   web = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString('utf8')));
