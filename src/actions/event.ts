@@ -1,10 +1,18 @@
 /**
- * event action: upstream puts an event on AWS EventBridge (§5.2 `event`). The embedded backend has
- * no event bus, so the event is appended to this run's record in the events table instead, as a
- * log entry with status `event` whose info is the would-be EventBridge entry. Delivery to
- * EventBridge itself comes with the AWS backend.
+ * event action (upstream §5.2 `event`): announce that something happened.
+ *
+ * - On the AWS backend (`aws://…`) the event is put on EventBridge with PutEvents, as upstream does
+ *   (a failed entry, FailedEntryCount > 0, fails the action).
+ * - On every backend it is delivered to the realm's matching event rules (`routeEvent`, src/events),
+ *   which dispatch their jobs.
+ * - And it is appended to this run's record as an entry with status `event` whose info is the
+ *   EventBridge-shaped entry, so `lava events` and the dashboard show it.
  */
+import { randomUUID } from 'node:crypto';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { isAwsUrl, parseAwsUrl } from '../backends/aws/url.js';
 import { LavaError } from '../core/errors.js';
+import { routeEvent } from '../events/route.js';
 import { renderTemplate } from '../template/index.js';
 import type { Action, ActionContext, ActionSpec } from '../run/action.js';
 
@@ -86,23 +94,95 @@ export function buildEvent(spec: ActionSpec, ctx: ActionContext): EventInfo {
   };
 }
 
+/** The entry's Detail: a string is sent as is (EventBridge wants JSON object text), a map as JSON. */
+function detailText(detail: unknown): string {
+  return typeof detail === 'string' ? detail : JSON.stringify(detail);
+}
+
+/** What rules match on: a detail string that is JSON object text is matched as that object. */
+function detailValue(detail: unknown): unknown {
+  if (typeof detail !== 'string') return detail;
+  try {
+    const v = JSON.parse(detail) as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? v : detail;
+  } catch {
+    return detail;
+  }
+}
+
+/** PutEvents on EventBridge; returns the event id. */
+async function putEvent(ctx: ActionContext, info: EventInfo, time: Date): Promise<string | undefined> {
+  const { region } = parseAwsUrl(ctx.backend.url);
+  const client = new EventBridgeClient(region ? { region } : {});
+  try {
+    const out = await client.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            Source: info.source,
+            DetailType: info.detail_type,
+            Detail: detailText(info.detail),
+            Resources: info.resources,
+            EventBusName: info.event_bus,
+            Time: time,
+          },
+        ],
+      }),
+    );
+    if ((out.FailedEntryCount ?? 0) > 0) {
+      const entry = out.Entries?.[0];
+      fail(`EventBridge refused the event: ${entry?.ErrorCode ?? 'error'}: ${entry?.ErrorMessage ?? 'no message'}`);
+    }
+    return out.Entries?.[0]?.EventId;
+  } catch (err) {
+    if (err instanceof LavaError) throw err;
+    const name = (err as { name?: string }).name;
+    fail(`PutEvents failed: ${name && name !== 'Error' ? `${name}: ` : ''}${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    client.destroy();
+  }
+}
+
 export const eventAction: Action = {
   type: 'event',
   async run(spec, ctx) {
     const info = buildEvent(spec, ctx);
+    const time = new Date();
+    const eventId = isAwsUrl(ctx.backend.url) ? await putEvent(ctx, info, time) : undefined;
+    const triggered = await routeEvent(
+      ctx.backend,
+      ctx.job.realm,
+      {
+        source: info.source,
+        'detail-type': info.detail_type,
+        detail: detailValue(info.detail),
+        resources: info.resources,
+        time: time.toISOString(),
+        id: eventId ?? randomUUID(),
+      },
+      { logger: ctx.logger },
+    );
     await ctx.backend.events.record(ctx.job.realm, {
       job_id: ctx.job.job_id,
       run_id: ctx.job.run_id,
       status: 'event',
       info: JSON.parse(JSON.stringify(info)) as unknown,
-      at: new Date(),
+      at: time,
       ts_dispatch: ctx.job.ts_dispatch,
       worker: ctx.job.worker,
       ttlSeconds: ctx.config.optDuration('EVENT_TTL'),
       keepStatus: true,
     });
     ctx.logger.info(
-      { job_id: ctx.job.job_id, run_id: ctx.job.run_id, action: 'event', source: info.source, detail_type: info.detail_type },
+      {
+        job_id: ctx.job.job_id,
+        run_id: ctx.job.run_id,
+        action: 'event',
+        source: info.source,
+        detail_type: info.detail_type,
+        ...(eventId ? { event_id: eventId } : {}),
+        triggered: triggered.map((t) => ({ trigger_id: t.trigger_id, job_id: t.job_id, run_id: t.run_id })),
+      },
       'event action',
     );
   },

@@ -47,11 +47,17 @@ function registerConnTest(program: Command, g: () => GlobalOptions): void {
   conn
     .command('test')
     .argument('<conn_id>')
-    .description('connect and run SELECT 1 (generic connections: resolve every attribute); prints ok or the error')
+    .description(
+      'connect and run SELECT 1 (generic: resolve every attribute; email: SMTP connect and EHLO, or SES credentials; slack: check the webhook URL, nothing posted; aws: credentials resolve); prints ok or the error',
+    )
     .action(async (connId: string) => {
       await withBackend(g(), async (backend) => {
         const realm = await resolveRealm(backend, g());
         const c = await resolveConnection(connId, { backend, realm: realm.realm, config: new Config(realm.config ?? {}) });
+        if (c.connector.test) {
+          process.stdout.write(`ok: ${await c.connector.test(c)}\n`);
+          return;
+        }
         if (!c.connector.open) {
           const names = Object.keys(genericAttributes(c));
           process.stdout.write(`ok: ${connId} (${c.type}): ${names.length} attributes resolved (${names.join(', ')})\n`);

@@ -16,7 +16,10 @@ import { realmName } from '../backends/realm.js';
 import type { Config } from '../core/config.js';
 import { secretValues } from './client.js';
 import { lavaCommand, makeCliDir } from './cli-dir.js';
+import { awsClientConfig, type AwsClientConfig } from './connectors/aws.js';
+import { emailer, type Emailer, type EmailerOptions } from './connectors/email.js';
 import { genericAttributes } from './connectors/generic.js';
+import { slackSender, type SlackSender } from './connectors/slack.js';
 import { ConnectionError, redact } from './errors.js';
 import { getConnectionSpec as lookupSpec, resolveConnection } from './resolve.js';
 import type { DbClient, ResolvedConnection } from './types.js';
@@ -128,6 +131,21 @@ export async function getGenericConnection(
     if (c.connector.type !== 'generic') throw new ConnectionError(`connection "${connId}" is of type ${c.type}, not generic`);
     return genericAttributes(c);
   });
+}
+
+/** An email connection's sender (SMTP or SES): `send({to, subject, body, …})`, then `close()`. */
+export async function getEmailConnection(connId: string, o: ConnectionApiOptions & EmailerOptions = {}): Promise<Emailer> {
+  return withResolved(connId, o, async (c) => emailer(c, o));
+}
+
+/** A slack connection's sender: `send({message, subject, style, …})` posts to its webhook. */
+export async function getSlackConnection(connId: string, o: ConnectionApiOptions = {}): Promise<SlackSender> {
+  return withResolved(connId, o, async (c) => slackSender(c, { realm: c.realm }));
+}
+
+/** An aws connection as AWS SDK client configuration: `new S3Client(await getAwsConnection('aws'))`. */
+export async function getAwsConnection(connId: string, o: ConnectionApiOptions = {}): Promise<AwsClientConfig> {
+  return withResolved(connId, o, async (c) => awsClientConfig(c));
 }
 
 /** The CLI connectors of a job's `connections` parameter (exe, pkg). */

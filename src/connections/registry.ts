@@ -1,10 +1,13 @@
 /** Connector types by name and alias (type names are matched lower-cased, as upstream does). */
+import { awsConnector } from './connectors/aws.js';
+import { emailConnector } from './connectors/email.js';
 import { genericConnector } from './connectors/generic.js';
 import { mssqlConnector } from './connectors/mssql.js';
 import { mysqlConnector } from './connectors/mysql.js';
 import { oracleConnector } from './connectors/oracle.js';
 import { postgresConnector } from './connectors/postgres.js';
 import { redshiftConnector } from './connectors/redshift.js';
+import { slackConnector } from './connectors/slack.js';
 import { sqliteConnector } from './connectors/sqlite.js';
 import type { Connector } from './types.js';
 
@@ -16,13 +19,16 @@ export const CONNECTORS: readonly Connector[] = [
   mssqlConnector,
   oracleConnector,
   genericConnector,
+  emailConnector,
+  slackConnector,
+  awsConnector,
 ];
 
 const byName = new Map<string, Connector>();
 for (const c of CONNECTORS) for (const name of [c.type, ...c.aliases]) byName.set(name, c);
 
 /** Upstream connector types this port does not have (yet). */
-export const UNSUPPORTED_TYPES = ['aws', 'docker', 'email', 'ses', 'slack', 'sharepoint', 'smb', 'ssh', 'scp', 'sftp', 'git'];
+export const UNSUPPORTED_TYPES = ['docker', 'ses', 'sharepoint', 'smb', 'ssh', 'scp', 'sftp', 'git'];
 
 export function connectorFor(type: string): Connector | undefined {
   return byName.get(type.toLowerCase());

@@ -139,7 +139,10 @@ export async function resolveConnection(connId: string, o: ResolveOptions): Prom
   for (const field of connector.secretFields) {
     const name = spec[field];
     if (typeof name === 'string' && secrets[field] === undefined) {
-      secrets[field] = await getSecret(o.backend, o.realm, name, cache, `field ${field} of ${label}`);
+      secrets[field] =
+        (connector.secretRef?.(field, name) ?? true)
+          ? await getSecret(o.backend, o.realm, name, cache, `field ${field} of ${label}`)
+          : name;
     }
   }
   if (type === 'generic') {

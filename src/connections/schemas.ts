@@ -112,3 +112,56 @@ export const genericSchema = z
 
 export type SqlConnectionSpec = z.infer<typeof postgresSchema> & z.infer<typeof mssqlSchema> & z.infer<typeof oracleSchema>;
 export type GenericConnectionSpec = z.infer<typeof genericSchema>;
+
+const addressList = z.union([z.string().min(1), z.array(z.string().min(1))]);
+
+/** email: SES (the default subtype) or SMTP (type `smtp` is an alias of type email, subtype smtp). */
+export const emailSchema = z.looseObject({
+  ...baseConnectionFields,
+  subtype: z
+    .string()
+    .transform((s) => s.toLowerCase())
+    .refine((s) => s === 'ses' || s === 'smtp', 'subtype must be ses (the default) or smtp')
+    .optional(),
+  from: z.string().min(1).optional(),
+  reply_to: addressList.optional(),
+  // ses
+  region: z.string().min(1).optional(),
+  configuration_set: z.string().min(1).optional(),
+  // smtp
+  host: z.string().min(1).optional(),
+  port: port.optional(),
+  tls: configBool.optional(),
+  user: z.string().min(1).optional(),
+  password: secretName.optional(),
+  /** Connect and greeting timeout (duration, default 10s). */
+  timeout: z.union([z.number(), z.string()]).refine(isDuration, 'bad duration: use seconds or e.g. "30s"').optional(),
+});
+
+/** slack: an incoming webhook. `webhook_url` is the URL itself or the name of a secret holding it. */
+export const slackSchema = z.looseObject({
+  ...baseConnectionFields,
+  webhook_url: z
+    .string({ error: 'webhook_url is required: the incoming webhook URL, or the name of a secret holding it' })
+    .min(1),
+  from: z.string().optional(),
+  colour: z.string().optional(),
+  style: z.enum(['block', 'attachment', 'plain'], { error: 'style must be block (the default), attachment or plain' }).optional(),
+  preamble: z.string().optional(),
+  /** Request timeout (duration, default 10s). */
+  timeout: z.union([z.number(), z.string()]).refine(isDuration, 'bad duration: use seconds or e.g. "30s"').optional(),
+});
+
+/** aws: credentials for the AWS SDK: access keys (a secret holding `key_id,secret`) or a shared-config profile. */
+export const awsSchema = z.looseObject({
+  ...baseConnectionFields,
+  access_keys: secretName.optional(),
+  role_arn: z.string().min(1).optional(),
+  external_id: secretName.optional(),
+  duration: z.union([z.number(), z.string()]).refine(isDuration, 'bad duration: use seconds or e.g. "1h"').optional(),
+  policy_arns: z.array(z.string()).optional(),
+  policy: z.unknown().optional(),
+  tags: z.unknown().optional(),
+  region: z.string().min(1).optional(),
+  profile: z.string().min(1).optional(),
+});

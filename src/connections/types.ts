@@ -85,10 +85,20 @@ export interface Connector {
   readonly required: readonly string[];
   /** Fields holding secret names to fetch. */
   readonly secretFields: readonly string[];
+  /**
+   * Whether the value of secret field `field` names a secret (the default) or is the value itself
+   * (a slack `webhook_url` may be either). Either way the value ends up in `secrets`, so it is redacted.
+   */
+  secretRef?(field: string, value: string): boolean;
   /** Check the resolved spec beyond the schema (e.g. oracle needs sid or service_name). */
   check?(spec: Record<string, unknown>): string[];
   open?(c: ResolvedConnection): Promise<DbClient>;
   kysely?(c: ResolvedConnection): Promise<KyselyDialect>;
+  /**
+   * `lava conn test` for connectors that are not databases: check the connection without side
+   * effects and return the line to print after "ok: ". Never puts a secret in it.
+   */
+  test?(c: ResolvedConnection): Promise<string>;
   /** Write the CLI connector executable into `dir`; returns its path. */
   writeCli(c: ResolvedConnection, dir: CliDir, options: CliOptions): Promise<string>;
 }

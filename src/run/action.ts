@@ -13,6 +13,8 @@ export interface ActionContext {
   readonly config: Config;
   readonly backend: Backend;
   readonly logger: Logger;
+  /** Which list the action is in: after `complete`, a retried attempt, or the final failure. */
+  readonly when?: 'on_success' | 'on_retry' | 'on_fail';
   /** Template variables: the job context plus `result`. */
   readonly templateContext: Record<string, unknown>;
 }

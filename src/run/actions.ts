@@ -20,6 +20,7 @@ export async function runActions(
     config: env.config,
     backend: env.backend,
     logger: env.logger,
+    when: key,
     templateContext: { ...templateContext(), result },
   };
   for (const spec of list) {
