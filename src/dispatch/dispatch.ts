@@ -24,6 +24,16 @@ export interface DispatchRequest {
   delay?: number | string;
   /** Reuse a run id made earlier (the scheduler claims ticks with one, so a retried dispatch stays one run). */
   runId?: string;
+  /** The object trigger that fired this run: recorded in the `queued` event's info as `trigger`. */
+  trigger?: DispatchTrigger;
+}
+
+/** What fired an object trigger, as the `queued` event records it. */
+export interface DispatchTrigger {
+  trigger_id: string;
+  bucket: string;
+  key: string;
+  event_type: string;
 }
 
 /**
@@ -92,6 +102,7 @@ export async function dispatch(backend: Backend, req: DispatchRequest, options: 
       ttlSeconds: config.optDuration('EVENT_TTL'),
     });
   await event('queued', {
+    ...(req.trigger ? { trigger: req.trigger } : {}),
     worker,
     ...(delaySeconds > 0 ? { delay: delaySeconds } : {}),
     ...(sent.parameters !== undefined ? { parameters: sent.parameters } : {}),
