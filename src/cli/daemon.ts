@@ -6,6 +6,7 @@
  */
 import type { Logger } from '../core/logger.js';
 import type { Dispatcher } from '../dispatcher/dispatcher.js';
+import type { TriggerDaemon } from '../triggers/daemon.js';
 import type { Worker } from '../worker/worker.js';
 
 /** What a command runs until it is told to stop. */
@@ -81,5 +82,20 @@ export function dispatcherDaemon(dispatcher: Dispatcher, name: string, logger: L
     kill: () => void stop().catch(() => undefined),
     status: () =>
       logger.info({ dispatcher: name, state: dispatcher.state, dispatched: dispatcher.dispatched }, 'dispatcher status'),
+  };
+}
+
+/**
+ * The object trigger daemon holds no jobs, only dispatches of a moment: its graceful stop stops
+ * watching and receiving and lets those finish; forcing it is the same (an event not yet fired is
+ * fired by a replica, the next scan or SQS's redelivery).
+ */
+export function triggerDaemon(triggers: TriggerDaemon, logger: Logger): Daemon {
+  const stop = () => triggers.stop();
+  return {
+    run: () => triggers.run(),
+    stop,
+    kill: () => void stop().catch(() => undefined),
+    status: () => logger.info(triggers.status(), 'triggers status'),
   };
 }

@@ -22,6 +22,7 @@ import { registerSchedule } from './schedule.js';
 import { registerServe } from './serve.js';
 import { registerState } from './state.js';
 import { registerStop } from './stop.js';
+import { registerTriggers } from './triggers.js';
 import { registerWorker } from './worker.js';
 
 export { VERSION };
@@ -57,6 +58,7 @@ Examples:
   registerCheck(program);
   registerQuickstart(program);
   registerSchedule(program, g);
+  registerTriggers(program, g);
   registerState(program, g);
   registerRun(program, g);
   registerStop(program);

@@ -8,9 +8,10 @@ import { isoLocal } from '../core/time.js';
 import { zoneOffsetMinutes } from '../core/zones.js';
 import { Dispatcher } from '../dispatcher/dispatcher.js';
 import { nextFires, scheduleEntries } from '../dispatch/schedule.js';
+import { TriggerDaemon } from '../triggers/daemon.js';
 import { Worker } from '../worker/worker.js';
 import { collect, dispatcherZone, printJson, printTable, resolveRealm, withBackend, type GlobalOptions } from './context.js';
-import { allOf, dispatcherDaemon, runDaemon, workerDaemon } from './daemon.js';
+import { allOf, dispatcherDaemon, runDaemon, triggerDaemon, workerDaemon } from './daemon.js';
 import { makeServer, serverDaemon, type ServeFlags } from './serve.js';
 
 /** `2026-11-24 09:00:00 +11:00` in a zone. */
@@ -53,13 +54,16 @@ export function registerSchedule(program: Command, g: () => GlobalOptions): void
 
   program
     .command('up')
-    .description('run workers, dispatchers and the HTTP server together in one process (a single-machine deployment)')
+    .description(
+      'run workers, dispatchers, object triggers and the HTTP server together in one process (a single-machine deployment)',
+    )
     .option('-w, --worker <name>', 'a worker to run (repeatable)', collect, [])
     .option('-d, --dispatcher <name>', 'a dispatcher to run (repeatable)', collect, [])
     .option('-t, --threads <n>', 'threads per worker', '5')
     .option('--tz <zone>', 'dispatcher zone')
     .option('-l, --level <level>', 'log level')
     .option('--no-serve', 'do not start the HTTP server (API, dashboard, metrics)')
+    .option('--no-triggers', 'do not fire object triggers (watched directories, S3TRIGGER_QUEUE)')
     .option('--host <host>', 'server address (default LAVA_SERVER_HOST, else 127.0.0.1)')
     .option('--port <n>', 'server port (default LAVA_SERVER_PORT, else 8470)')
     .action((o: UpOptions) => runUp(g(), o));
@@ -133,12 +137,13 @@ interface UpOptions extends ServeFlags {
   tz?: string;
   level?: string;
   serve: boolean;
+  triggers: boolean;
 }
 
-/** `lava up`: workers, dispatchers and the server in one process, under one stop policy. */
+/** `lava up`: workers, dispatchers, object triggers and the server in one process, under one stop policy. */
 async function runUp(opts: GlobalOptions, o: UpOptions): Promise<void> {
-  if (!o.worker.length && !o.dispatcher.length && !o.serve) {
-    throw new ValidationError('name at least one -w WORKER or -d DISPATCHER, or leave the server on');
+  if (!o.worker.length && !o.dispatcher.length && !o.serve && !o.triggers) {
+    throw new ValidationError('name at least one -w WORKER or -d DISPATCHER, or leave the server or triggers on');
   }
   const logger = createLogger(o.level ? { level: o.level } : {});
   const backend = await openBackend(backendUrl(opts.backend));
@@ -154,6 +159,8 @@ async function runUp(opts: GlobalOptions, o: UpOptions): Promise<void> {
       ...workers.map(workerDaemon),
       ...dispatchers.map((d, i) => dispatcherDaemon(d, o.dispatcher[i] as string, logger)),
     ];
+    // Idle while the realm has no object triggers; it rereads the triggers table, so triggers put later fire too.
+    if (o.triggers) daemons.push(triggerDaemon(await TriggerDaemon.create({ backend, realm: realm.realm, logger }), logger));
     if (o.serve) {
       const server = makeServer(backend, realm, o, logger, o.tz);
       process.stdout.write(`serving realm ${realm.realm} at ${await server.start()}\n`);

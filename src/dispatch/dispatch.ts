@@ -24,8 +24,11 @@ export interface DispatchRequest {
   delay?: number | string;
   /** Reuse a run id made earlier (the scheduler claims ticks with one, so a retried dispatch stays one run). */
   runId?: string;
-  /** What caused the dispatch (e.g. `{trigger: {trigger_id, event_id, …}}`): shown as `origin` in the `queued` event. */
-  origin?: Record<string, unknown>;
+  /**
+   * The trigger that fired this run, recorded first in the `queued` event's info as `trigger`: an object
+   * trigger's `{trigger_id, bucket, key, event_type}` or an event rule's `{trigger_id, event_id, source, detail_type}`.
+   */
+  trigger?: Record<string, unknown>;
 }
 
 /**
@@ -94,11 +97,11 @@ export async function dispatch(backend: Backend, req: DispatchRequest, options: 
       ttlSeconds: config.optDuration('EVENT_TTL'),
     });
   await event('queued', {
+    ...(req.trigger ? { trigger: req.trigger } : {}),
     worker,
     ...(delaySeconds > 0 ? { delay: delaySeconds } : {}),
     ...(sent.parameters !== undefined ? { parameters: sent.parameters } : {}),
     ...(sent.globals !== undefined ? { globals: sent.globals } : {}),
-    ...(req.origin ? { origin: req.origin } : {}),
   });
   try {
     await queue.send(body, { delaySeconds });

@@ -84,7 +84,7 @@ export async function routeEvent(
             ...(rendered.parameters ? { parameters: rendered.parameters } : {}),
             ...(rendered.globals ? { globals: rendered.globals } : {}),
             ...(rule.delay !== undefined ? { delay: rule.delay } : {}),
-            origin: { trigger: { trigger_id: id, event_id: eventId, source: event.source, detail_type: event['detail-type'] } },
+            trigger: { trigger_id: id, event_id: eventId, source: event.source, detail_type: event['detail-type'] },
           },
           { config },
         );

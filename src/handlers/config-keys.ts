@@ -14,6 +14,7 @@ import './pkg/config.js';
 import './sql/config.js';
 import './sqlc/config.js';
 import './sqlv/config.js';
+import '../events/trigger-config.js';
 
 /** Every configuration parameter, with its default and a line of documentation. */
 export const CONFIG_PARAMS = declaredParams();

@@ -37,8 +37,8 @@ it('an event action starts the job of the rule its event matches, with the event
   expect(ran.statuses).not.toContain('action_failed');
   const [step] = await t.backend.events.query('test', { jobId: 'next/step' });
   expect(step?.status).toBe('queued');
-  const queued = step?.log[0]?.info as { parameters?: Record<string, unknown>; origin?: { trigger?: { trigger_id?: string } } };
+  const queued = step?.log[0]?.info as { parameters?: Record<string, unknown>; trigger?: { trigger_id?: string } };
   expect(queued.parameters).toEqual({ upstream: 'etl/extract:0' });
-  expect(queued.origin?.trigger?.trigger_id).toBe('after-extract');
+  expect(queued.trigger?.trigger_id).toBe('after-extract');
   expect(await t.backend.events.query('test', { jobId: 'next/never' })).toEqual([]);
 });

@@ -92,6 +92,51 @@ export function runDirectoryConformance(opts: DirectoryConformanceOptions): void
       expect((await d.get(realm, 'worker', 'brief'))?.data).toEqual({ n: 4 });
     }, 10_000);
 
+    test('claim: one winner among concurrent claims', async () => {
+      const realm = await freshRealm('dir-claim-race');
+      const d = backend.directory;
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          d.claim(realm, { kind: 'trigger-fired', id: 'obj', data: { by: i }, ttlSeconds: 60 }),
+        ),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const winner = results.indexOf(true);
+      expect((await d.get(realm, 'trigger-fired', 'obj'))?.data).toEqual({ by: winner });
+      // Another id is its own claim.
+      expect(await d.claim(realm, { kind: 'trigger-fired', id: 'obj-2', data: {} })).toBe(true);
+      expect(await d.claim(realm, { kind: 'trigger-fired', id: 'obj-2', data: {} })).toBe(false);
+    });
+
+    test('claim: a live entry is not taken; an expired one is', async () => {
+      const realm = await freshRealm('dir-claim-ttl');
+      const d = backend.directory;
+      await d.put(realm, { kind: 'k', id: 'kept', data: { n: 1 } });
+      expect(await d.claim(realm, { kind: 'k', id: 'kept', data: { n: 2 } })).toBe(false);
+      expect((await d.get(realm, 'k', 'kept'))?.data).toEqual({ n: 1 });
+      expect(await d.claim(realm, { kind: 'k', id: 'brief', data: { n: 1 }, ttlSeconds: 1 })).toBe(true);
+      expect(await d.claim(realm, { kind: 'k', id: 'brief', data: { n: 2 }, ttlSeconds: 1 })).toBe(false);
+      await sleep(1_500);
+      expect(await d.claim(realm, { kind: 'k', id: 'brief', data: { n: 3 }, ttlSeconds: 60 })).toBe(true);
+      const got = await d.get(realm, 'k', 'brief');
+      expect(got?.data).toEqual({ n: 3 });
+      expect(got?.expires?.getTime()).toBeGreaterThan(Date.now() + 30_000);
+      expect(await d.claim(realm, { kind: 'k', id: 'brief', data: { n: 4 } })).toBe(false);
+    }, 10_000);
+
+    test('put after claim replaces the entry', async () => {
+      const realm = await freshRealm('dir-claim-put');
+      const d = backend.directory;
+      expect(await d.claim(realm, { kind: 'k', id: 'x', data: { n: 1 }, ttlSeconds: 60 })).toBe(true);
+      await d.put(realm, { kind: 'k', id: 'x', data: { n: 2 } });
+      const got = await d.get(realm, 'k', 'x');
+      expect(got?.data).toEqual({ n: 2 });
+      expect(got).not.toHaveProperty('expires');
+      expect(ids(await d.list(realm, 'k'))).toEqual(['x']);
+      expect(await d.delete(realm, 'k', 'x')).toBe(true);
+      expect(await d.claim(realm, { kind: 'k', id: 'x', data: { n: 3 } })).toBe(true);
+    });
+
     test('data of every JSON kind round-trips', async () => {
       const realm = await freshRealm('dir-data');
       const data = {

@@ -100,7 +100,7 @@ describe('the pages’ shell examples', () => {
     expect(rec!.log[0]!.info).toMatchObject({
       delay: 30,
       parameters: { vars: { order: 'A-1017' } },
-      origin: { trigger: { trigger_id: 'orders/placed', source: 'shop.orders', detail_type: 'Order Placed' } },
+      trigger: { trigger_id: 'orders/placed', source: 'shop.orders', detail_type: 'Order Placed' },
     });
   });
 

@@ -1,6 +1,6 @@
 /**
  * routeEvent over an embedded realm: rules match, render with the event, honour enabled, jinja and
- * delay, show their origin in the queued event, and a broken rule does not stop the others.
+ * delay, show their trigger in the queued event, and a broken rule does not stop the others.
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- queued event info is read loosely */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,7 +52,7 @@ async function queuedInfo(jobId: string, runId: string): Promise<any> {
 }
 
 describe('routeEvent', () => {
-  it('fires the matching rules, rendering job ids, parameters and globals, with the delay and origin', async () => {
+  it('fires the matching rules, rendering job ids, parameters and globals, with the delay and trigger', async () => {
     const fired = await routeEvent(t.backend, 'test', {
       id: 'ev-1',
       source: 'shop.orders',
@@ -70,7 +70,7 @@ describe('routeEvent', () => {
       delay: 60,
       parameters: { vars: { order: 'A17', kind: 'Order Placed' } },
       globals: { region: 'EU' },
-      origin: { trigger: { trigger_id: 'orders', event_id: 'ev-1', source: 'shop.orders', detail_type: 'Order Placed' } },
+      trigger: { trigger_id: 'orders', event_id: 'ev-1', source: 'shop.orders', detail_type: 'Order Placed' },
     });
   });
 

@@ -7,22 +7,50 @@
  */
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Directory, DirectoryEntry } from '../ports.js';
+import { isAwsError } from './clients.js';
 import { queryAll, type Tables } from './schema.js';
+
+type NewEntry = { kind: string; id: string; data: Record<string, unknown>; ttlSeconds?: number };
+
+function item(e: NewEntry, now: number): Record<string, unknown> {
+  const expires = e.ttlSeconds === undefined ? undefined : now + e.ttlSeconds * 1000;
+  return {
+    kind: e.kind,
+    id: e.id,
+    data: JSON.stringify(e.data),
+    updated: now,
+    ...(expires === undefined ? {} : { expires, ttl: Math.ceil(expires / 1000) }),
+  };
+}
 
 export class AwsDirectory implements Directory {
   constructor(private readonly t: Tables) {}
 
-  async put(realm: string, e: { kind: string; id: string; data: Record<string, unknown>; ttlSeconds?: number }): Promise<void> {
-    const now = Date.now();
-    const expires = e.ttlSeconds === undefined ? undefined : now + e.ttlSeconds * 1000;
-    const Item = {
-      kind: e.kind,
-      id: e.id,
-      data: JSON.stringify(e.data),
-      updated: now,
-      ...(expires === undefined ? {} : { expires, ttl: Math.ceil(expires / 1000) }),
-    };
+  async put(realm: string, e: NewEntry): Promise<void> {
+    const Item = item(e, Date.now());
     await this.t.use(realm, 'directory', (TableName) => this.t.doc.send(new PutCommand({ TableName, Item })));
+  }
+
+  async claim(realm: string, e: NewEntry): Promise<boolean> {
+    const now = Date.now();
+    try {
+      // A conditional put: only where there is no entry, or only an expired one (TTL reaps late).
+      await this.t.use(realm, 'directory', (TableName) =>
+        this.t.doc.send(
+          new PutCommand({
+            TableName,
+            Item: item(e, now),
+            ConditionExpression: 'attribute_not_exists(#k) OR #e <= :now',
+            ExpressionAttributeNames: { '#k': 'kind', '#e': 'expires' },
+            ExpressionAttributeValues: { ':now': now },
+          }),
+        ),
+      );
+      return true;
+    } catch (err) {
+      if (isAwsError(err, 'ConditionalCheckFailedException')) return false;
+      throw err;
+    }
   }
 
   async get(realm: string, kind: string, id: string): Promise<DirectoryEntry | undefined> {
