@@ -14,10 +14,8 @@ import { GUIDE } from './guide.js';
 import { makeRealm, type TestRealm } from '../helpers.js';
 
 const load = (name: string) => parse(fs.readFileSync(path.join(GUIDE, name), 'utf8')) as Record<string, unknown>[];
-const [s3trigger, pattern] = load('triggers.yaml') as [
-  { trigger: Record<string, unknown> },
-  { event_pattern: Record<string, unknown> },
-];
+const [s3trigger] = load('s3trigger.yaml');
+const [pattern] = load('event-pattern.yaml') as [{ event_pattern: Record<string, unknown> }];
 const actionLists = load('actions.yaml');
 
 describe('upstream guide triggers and actions pass lava check', () => {
