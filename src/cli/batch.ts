@@ -171,7 +171,7 @@ async function status(g: GlobalOptions, batchId: string, o: { json?: boolean }):
       return;
     }
     process.stdout.write(
-      `batch ${batch.batch_id}  job ${batch.job_id}  ${batch.state}  submitted ${localTime(batch.submitted)}\n`,
+      `batch ${batch.batch_id}  job ${batch.job_id}  state ${batch.state}  submitted ${localTime(batch.submitted)}\n`,
     );
     printTable(
       ['STATE', 'TASKS'],
