@@ -267,6 +267,83 @@ export interface Directory {
   delete(realm: string, kind: string, id: string): Promise<boolean>;
 }
 
+/**
+ * Task states of an orchestrated batch (docs/batches.md, "The batch store"). `pending`: written, not
+ * yet admitted; `queued`: admitted, a run dispatched; `running`; `complete`; `failed`: this attempt
+ * failed (may be retried); `dead`: out of attempts; `discarded`: dropped by an operator.
+ */
+export const BATCH_TASK_STATES = ['pending', 'queued', 'running', 'complete', 'failed', 'dead', 'discarded'] as const;
+export type BatchTaskState = (typeof BATCH_TASK_STATES)[number];
+
+/** One orchestrated batch: a business job for a target job, chunked into tasks. */
+export interface BatchRecord {
+  batch_id: string;
+  /** The Lava job each task runs. */
+  job_id: string;
+  /** The business job and chunking options it was submitted with. */
+  options: Item;
+  /** ISO time of the first submission. */
+  submitted: string;
+  /** `submitting` while tasks are written, `submitted` once all are. */
+  state: string;
+  /** Number of tasks, once all are written. */
+  task_count?: number;
+}
+
+/** A task to add: its stable key and what it carries (dates, attributes, payload). */
+export interface NewBatchTask {
+  key: string;
+  task: Item;
+}
+
+export interface BatchTask extends NewBatchTask {
+  state: BatchTaskState;
+  /** ISO time of the last write. */
+  updated: string;
+  /** Fields set by transitions (run id, error…), merged shallowly. */
+  info: Item;
+}
+
+export interface BatchTaskPage {
+  tasks: BatchTask[];
+  /** Pass back to get the next page; absent on the last one. */
+  cursor?: string;
+}
+
+export interface BatchStore {
+  /** Create the batch unless it exists; returns the stored batch (the existing one, unchanged, if it did). */
+  create(realm: string, batch: BatchRecord): Promise<{ batch: BatchRecord; created: boolean }>;
+  get(realm: string, batchId: string): Promise<BatchRecord | undefined>;
+  /** Every batch of the realm, oldest submission first. */
+  list(realm: string): Promise<BatchRecord[]>;
+  /** Set the batch's state and task count. */
+  update(realm: string, batchId: string, patch: { state: string; task_count?: number }): Promise<void>;
+  /** Add tasks in state `pending`; a key already in the batch is left as it is. Returns how many were new. */
+  addTasks(realm: string, batchId: string, tasks: readonly NewBatchTask[]): Promise<number>;
+  /** Tasks per state (every state, zeros included). */
+  counts(realm: string, batchId: string): Promise<Record<BatchTaskState, number>>;
+  /** Tasks in one state, in key order, at most `limit` (default 100) from after `cursor`. */
+  listTasks(
+    realm: string,
+    batchId: string,
+    state: BatchTaskState,
+    page?: { limit?: number; cursor?: string },
+  ): Promise<BatchTaskPage>;
+  getTask(realm: string, batchId: string, key: string): Promise<BatchTask | undefined>;
+  /**
+   * Move one task to `to` if its state is one of `from`, merging `patch` into its `info`; false when
+   * it is missing or in another state (another replica moved it first). Atomic.
+   */
+  transition(
+    realm: string,
+    batchId: string,
+    key: string,
+    from: readonly BatchTaskState[],
+    to: BatchTaskState,
+    patch?: Item,
+  ): Promise<boolean>;
+}
+
 export interface Backend {
   /** The URL it was opened with, for child processes and crontab lines. */
   readonly url: string;
@@ -277,6 +354,8 @@ export interface Backend {
   readonly state: StateStore;
   readonly secrets: SecretStore;
   readonly directory: Directory;
+  /** Orchestrated batches and their tasks. */
+  readonly batches: BatchStore;
   queue(realm: string, worker: string): Queue;
   close(): Promise<void>;
 }

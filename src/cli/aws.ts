@@ -43,7 +43,7 @@ export function registerAws(program: Command, g: () => GlobalOptions): void {
   cmd
     .command('bootstrap')
     .description(
-      "create lava.realms and the realm's tables (jobs, connections, events, s3triggers, state, and the added runs, schedules, directory) " +
+      "create lava.realms and the realm's tables (jobs, connections, events, s3triggers, state, and the added runs, schedules, directory, batches, batch_tasks) " +
         'with their indexes, and turn on TTL; existing tables are kept. Queues are made on first use. Needs --realm',
     )
     .option('--s3-payloads <uri>', 'also create the realm record if missing, with this payload area (s3://bucket/prefix)')

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { LavaError, errorMessage } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
 import { registerAws } from './aws.js';
+import { registerBatch } from './batch.js';
 import { registerCheck } from './check.js';
 import { registerConnections } from './connections.js';
 import type { GlobalOptions } from './context.js';
@@ -58,6 +59,7 @@ Examples:
   registerCheck(program);
   registerQuickstart(program);
   registerSchedule(program, g);
+  registerBatch(program, g);
   registerTriggers(program, g);
   registerState(program, g);
   registerRun(program, g);

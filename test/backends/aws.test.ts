@@ -146,12 +146,12 @@ describe('AWS backend URL and tables', () => {
     }
   });
 
-  it("bootstrap makes upstream's tables with their keys and indexes, plus runs, schedules and directory, idempotently", async () => {
+  it("bootstrap makes upstream's tables with their keys and indexes, plus runs, schedules, directory and batches, idempotently", async () => {
     const realm = unique('boot');
     const first = await bootstrapAws('aws://', realm);
     expect(first.map((t) => t.table)).toEqual([
       'lava.realms',
-      ...['jobs', 'connections', 'events', 's3triggers', 'state', 'runs', 'schedules', 'directory'].map(
+      ...['jobs', 'connections', 'events', 's3triggers', 'state', 'runs', 'schedules', 'directory', 'batches', 'batch_tasks'].map(
         (k) => `lava.${realm}.${k}`,
       ),
     ]);
@@ -193,6 +193,16 @@ describe('AWS backend URL and tables', () => {
       expect((await describe('runs'))?.KeySchema?.[0]?.AttributeName).toBe('run_id');
       expect((await describe('schedules'))?.KeySchema?.map((k) => k.AttributeName)).toEqual(['dispatcher', 'sk']);
       expect((await describe('directory'))?.KeySchema?.map((k) => k.AttributeName)).toEqual(['kind', 'id']);
+      expect((await describe('batches'))?.KeySchema?.map((k) => k.AttributeName)).toEqual(['batch_id']);
+      const tasks = await describe('batch_tasks');
+      expect(tasks?.KeySchema?.map((k) => k.AttributeName)).toEqual(['batch_id', 'key']);
+      expect(tasks?.GlobalSecondaryIndexes?.[0]).toMatchObject({
+        IndexName: 'state-index',
+        KeySchema: [
+          { AttributeName: 'batch_state', KeyType: 'HASH' },
+          { AttributeName: 'key', KeyType: 'RANGE' },
+        ],
+      });
     } finally {
       ddb.destroy();
     }
@@ -216,7 +226,7 @@ describe('AWS backend URL and tables', () => {
     const report = JSON.parse(out.join('')) as { realm: string; realm_record: string; tables: { table: string }[] };
     expect(report.realm).toBe(realm);
     expect(report.realm_record).toBe('created');
-    expect(report.tables).toHaveLength(9);
+    expect(report.tables).toHaveLength(11);
     const b = await openBackend('aws://');
     try {
       expect(await b.config.getRealm(realm)).toMatchObject({ s3_payloads: `s3://${BUCKET}/p`, s3_temp: `s3://${BUCKET}/t` });

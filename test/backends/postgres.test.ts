@@ -129,6 +129,8 @@ if (pgSkipReason) {
         [s1],
       );
       expect(tables.map((t) => t.table_name)).toEqual([
+        'batch_tasks',
+        'batches',
         'directory',
         'events',
         'items',

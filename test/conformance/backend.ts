@@ -1,4 +1,5 @@
 /** Every store suite a backend must pass, run in one call by each backend's test file. */
+import { runBatchStoreConformance } from './batch-store.case.js';
 import { runConfigStoreConformance } from './config-store.case.js';
 import { runDirectoryConformance } from './directory.case.js';
 import { runEventStoreConformance } from './event-store.case.js';
@@ -16,6 +17,7 @@ const SUITES = {
   secrets: runSecretStoreConformance,
   queue: runQueueConformance,
   directory: runDirectoryConformance,
+  batches: runBatchStoreConformance,
 } as const;
 
 export interface BackendConformanceOptions extends Omit<ConformanceOptions, 'skip'> {

@@ -7,6 +7,7 @@
  * URL: `aws://` or `aws://?region=eu-west-1&autocreate=true&expire=auto&ssm_key=alias/lava-{realm}-sys`.
  */
 import { queueName, type Backend, type Queue } from '../ports.js';
+import { AwsBatchStore } from './batch-store.js';
 import { AwsClients } from './clients.js';
 import { AwsConfigStore } from './config-store.js';
 import { AwsDirectory } from './directory.js';
@@ -39,6 +40,7 @@ export async function createAwsBackend(url: string): Promise<Backend> {
     state: new AwsStateStore(tables),
     secrets: new AwsSecretStore(clients),
     directory: new AwsDirectory(tables),
+    batches: new AwsBatchStore(tables),
     queue(realm: string, worker: string): Queue {
       const name = queueName(realm, worker);
       let q = queues.get(name);

@@ -2,7 +2,7 @@
  * The DynamoDB tables of the AWS backend: upstream Lava's own (`lava.realms`, `lava.<realm>.jobs`,
  * `.connections`, `.events`, `.s3triggers`, `.state`) with their keys and indexes, and three that Lava
  * for TypeScript adds (`.runs` for run claims, `.schedules` for dispatcher ticks and marks, `.directory`
- * for live processes, API tokens and stop requests).
+ * for live processes, API tokens and stop requests, `.batches` and `.batch_tasks` for orchestrated batches).
  *
  * `lava aws bootstrap` creates them; with `?autocreate=true` a table is created the first time it is
  * used instead (tests and local emulators). Otherwise a missing table is a ConfigError that says so.
@@ -20,7 +20,17 @@ import { sleep } from '../../core/time.js';
 import { awsErrorName, isAwsError, type AwsClients } from './clients.js';
 
 export type TableKind =
-  'realms' | 'jobs' | 'connections' | 'events' | 's3triggers' | 'state' | 'runs' | 'schedules' | 'directory';
+  | 'realms'
+  | 'jobs'
+  | 'connections'
+  | 'events'
+  | 's3triggers'
+  | 'state'
+  | 'runs'
+  | 'schedules'
+  | 'directory'
+  | 'batches'
+  | 'batch_tasks';
 
 /** Per-realm tables, in the order bootstrap creates them. */
 export const REALM_TABLES: readonly Exclude<TableKind, 'realms'>[] = [
@@ -32,14 +42,17 @@ export const REALM_TABLES: readonly Exclude<TableKind, 'realms'>[] = [
   'runs',
   'schedules',
   'directory',
+  'batches',
+  'batch_tasks',
 ];
 
 /** Tables Lava for TypeScript adds to upstream's layout. */
-export const ADDED_TABLES: readonly TableKind[] = ['runs', 'schedules', 'directory'];
+export const ADDED_TABLES: readonly TableKind[] = ['runs', 'schedules', 'directory', 'batches', 'batch_tasks'];
 
 export const DISPATCHER_INDEX = 'dispatcher-index';
 export const EVENTS_TIME_INDEX = 'job_id-tu_event-index';
 export const S3TRIGGER_INDEX = 's3trigger-index';
+export const BATCH_STATE_INDEX = 'state-index';
 
 export function tableName(realm: string, kind: TableKind): string {
   return kind === 'realms' ? 'lava.realms' : `lava.${realm}.${kind}`;
@@ -97,6 +110,12 @@ const DEFINITIONS: Record<TableKind, { create: TableInput; ttl?: string }> = {
   },
   schedules: { create: table(['dispatcher', 'sk'], 'dispatcher', 'sk') },
   directory: { create: table(['kind', 'id'], 'kind', 'id'), ttl: 'ttl' },
+  batches: { create: table(['batch_id'], 'batch_id') },
+  batch_tasks: {
+    create: table(['batch_id', 'key', 'batch_state'], 'batch_id', 'key', {
+      GlobalSecondaryIndexes: [index(BATCH_STATE_INDEX, ALL, 'batch_state', 'key')],
+    }),
+  },
 };
 
 /** CreateTable input (without the name) and the TTL attribute of each kind. */

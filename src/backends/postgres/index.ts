@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ConfigError, LavaError } from '../../core/errors.js';
 import { keyFromEnv, readOrCreateKeyFile } from '../crypto.js';
 import { queueName, type Backend, type Queue } from '../ports.js';
+import { PostgresBatchStore } from './batch-store.js';
 import { PostgresConfigStore } from './config-store.js';
 import { Db, parsePostgresUrl, redactUrl, type PostgresUrl } from './db.js';
 import { PostgresDirectory } from './directory.js';
@@ -58,6 +59,7 @@ export async function createPostgresBackend(url: string, options: PostgresBacken
     state: new PostgresStateStore(db),
     secrets: new PostgresSecretStore(db, secretKey),
     directory: new PostgresDirectory(db),
+    batches: new PostgresBatchStore(db),
     queue(realm: string, worker: string): Queue {
       const name = queueName(realm, worker);
       let q = queues.get(name);

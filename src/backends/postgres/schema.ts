@@ -80,6 +80,24 @@ const MIGRATIONS: readonly { name: string; sql: string }[] = [
   );
   `,
   },
+  {
+    // Orchestrated batches and their tasks (the BatchStore port).
+    name: 'batches',
+    sql: `
+  CREATE TABLE {s}.batches (
+    realm text COLLATE "C" NOT NULL, batch_id text COLLATE "C" NOT NULL, job_id text NOT NULL,
+    options json NOT NULL, submitted text COLLATE "C" NOT NULL, state text NOT NULL, task_count integer,
+    PRIMARY KEY (realm, batch_id)
+  );
+  CREATE TABLE {s}.batch_tasks (
+    realm text COLLATE "C" NOT NULL, batch_id text COLLATE "C" NOT NULL, key text COLLATE "C" NOT NULL,
+    state text NOT NULL, task json NOT NULL, info jsonb NOT NULL DEFAULT '{}',
+    updated timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (realm, batch_id, key)
+  );
+  CREATE INDEX batch_tasks_by_state ON {s}.batch_tasks (realm, batch_id, state, key);
+  `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length;

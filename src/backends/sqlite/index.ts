@@ -7,6 +7,7 @@ import { fileModes } from '../../core/paths.js';
 import { keyFromEnv, readOrCreateKeyFile } from '../crypto.js';
 import { queueName, type Backend, type Queue } from '../ports.js';
 import { WriteBatcher } from './batch.js';
+import { SqliteBatchStore } from './batch-store.js';
 import { SqliteConfigStore } from './config-store.js';
 import { SqliteDirectory } from './directory.js';
 import { SqliteEventStore } from './event-store.js';
@@ -47,6 +48,7 @@ export function createSqliteBackend(file: string): Backend {
     state: new SqliteStateStore(db),
     secrets: new SqliteSecretStore(db, secretKey),
     directory: new SqliteDirectory(db),
+    batches: new SqliteBatchStore(db),
     queue(realm: string, worker: string): Queue {
       const name = queueName(realm, worker);
       let q = queues.get(name);

@@ -48,6 +48,19 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (realm, kind, id)
   );
   `,
+  `
+  CREATE TABLE batches (
+    realm TEXT NOT NULL, batch_id TEXT NOT NULL, job_id TEXT NOT NULL, options TEXT NOT NULL,
+    submitted TEXT NOT NULL, state TEXT NOT NULL, task_count INTEGER,
+    PRIMARY KEY (realm, batch_id)
+  );
+  CREATE TABLE batch_tasks (
+    realm TEXT NOT NULL, batch_id TEXT NOT NULL, key TEXT NOT NULL, state TEXT NOT NULL,
+    task TEXT NOT NULL, info TEXT NOT NULL DEFAULT '{}', updated TEXT NOT NULL,
+    PRIMARY KEY (realm, batch_id, key)
+  );
+  CREATE INDEX batch_tasks_by_state ON batch_tasks (realm, batch_id, state, key);
+  `,
 ];
 
 export function migrate(db: Database.Database): void {

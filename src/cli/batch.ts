@@ -1,0 +1,207 @@
+/** `lava batch submit/status/ls`: orchestrated batches (docs/batches.md). */
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { BATCH_TASK_STATES, type BatchTaskState } from '../backends/ports.js';
+import type { Branch, BusinessJob, Dimension } from '../batch/chunking.js';
+import { submitBatch } from '../batch/submit.js';
+import { NotFoundError, ValidationError } from '../core/errors.js';
+import { collect, printJson, printTable, resolveRealm, withBackend, type GlobalOptions } from './context.js';
+import { localTime } from './human.js';
+
+interface SubmitOptions {
+  id?: string;
+  period?: string;
+  isolateDays?: boolean;
+  isolateWeeks?: boolean;
+  isolateMonths?: boolean;
+  attr?: string[];
+  isolate?: string[];
+  maxPerBatch?: string[];
+  json?: string;
+  tz?: string;
+  weekStart?: string;
+}
+
+/** States a task no longer leaves on its own: they count as done for progress. */
+const DONE: readonly BatchTaskState[] = ['complete', 'dead', 'discarded'];
+const BAR_WIDTH = 40;
+
+export function registerBatch(program: Command, g: () => GlobalOptions): void {
+  const cmd = program
+    .command('batch')
+    .description('orchestrated batches: a business job chunked into tasks of one job (docs/batches.md)');
+
+  cmd
+    .command('submit')
+    .argument('<job_id>', 'the job each task runs')
+    .description('chunk a business job into tasks and store them as a batch; prints the batch id and the task count')
+    .option('--id <batch_id>', 'the batch id (default: derived from the job, the business job and its dates)')
+    .option('--period <period>', 'dates: today, yesterday, last_7_days, previous_week, current_month, FROM..TO …')
+    .option('--isolate-days', 'one task per date')
+    .option('--isolate-weeks', 'one task per week')
+    .option('--isolate-months', 'one task per calendar month')
+    .option(
+      '--attr <name=a,b,c>',
+      'a chunkable attribute and its values, in nesting order (repeatable); name:plural=… states the plural (default name + "s")',
+      collect,
+    )
+    .option('--isolate <plural>', 'one task per value of this attribute (repeatable)', collect)
+    .option('--max-per-batch <plural=N>', 'at most N values of this attribute per task (repeatable)', collect)
+    .option(
+      '--json <file>',
+      'the business job as JSON: the job itself, or {job, options: {now, timeZone, weekStart}}; the flags add to it',
+    )
+    .option('--tz <zone>', 'time zone whose calendar day is "today" (default: this machine\'s)')
+    .option('--week-start <day>', 'first day of a week, 0 = Sunday … 6 (default 1, Monday)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  lava batch submit sales-report --period previous_week --isolate-days --attr store=s1,s2,s3 --max-per-batch stores=2
+  lava batch submit sales-report --json weekly.json --id weekly-2026-10`,
+    )
+    .action((jobId: string, o: SubmitOptions) => submit(g(), jobId, o));
+
+  cmd
+    .command('status')
+    .argument('<batch_id>')
+    .description('tasks per state, with a progress bar on a terminal')
+    .option('--json', 'print the batch and its counts as JSON')
+    .action((batchId: string, o: { json?: boolean }) => status(g(), batchId, o));
+
+  cmd
+    .command('ls')
+    .description('list the batches of the realm, oldest first')
+    .option('--json', 'print JSON')
+    .action((o: { json?: boolean }) => list(g(), o));
+}
+
+function pairs(list: string[] | undefined, what: string): [string, string][] {
+  return (list ?? []).map((p) => {
+    const i = p.indexOf('=');
+    if (i <= 0) throw new ValidationError(`${what} wants NAME=VALUE, got "${p}"`);
+    return [p.slice(0, i), p.slice(i + 1)];
+  });
+}
+
+/** The --json file and the flags, as one business job and its options. */
+export function businessJobFrom(o: SubmitOptions): { job: BusinessJob; now?: Date; timeZone?: string; weekStart?: number } {
+  let job: Record<string, unknown> = {};
+  let opts: Record<string, unknown> = {};
+  if (o.json) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(fs.readFileSync(o.json, 'utf8'));
+    } catch (err) {
+      throw new ValidationError(`--json ${o.json}: ${(err as Error).message}`);
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new ValidationError(`--json ${o.json}: not a JSON object`);
+    const p = parsed as Record<string, unknown>;
+    if (p.job && typeof p.job === 'object') {
+      job = { ...(p.job as Record<string, unknown>) };
+      opts = (p.options as Record<string, unknown> | undefined) ?? {};
+    } else job = { ...p };
+  }
+  if (o.period !== undefined) {
+    const range = /^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$/.exec(o.period);
+    job.period = range ? { from: range[1], to: range[2] } : o.period;
+  }
+  if (o.isolateDays) job.isolate_days = true;
+  if (o.isolateWeeks) job.isolate_weeks = true;
+  if (o.isolateMonths) job.isolate_months = true;
+  const attrs = pairs(o.attr, '--attr');
+  if (attrs.length) {
+    const dims: Dimension[] = [];
+    const levels: string[][] = [];
+    for (const [name, values] of attrs) {
+      const [singular, plural] = name.includes(':') ? name.split(':', 2) : [name, `${name}s`];
+      dims.push({ name: singular as string, plural: plural as string });
+      levels.push(values.split(',').filter((v) => v !== ''));
+    }
+    // Each value of a level gets every value of the next level below it.
+    let values: Branch['values'] | undefined;
+    for (let i = levels.length - 1; i >= 0; i--) {
+      const below = values;
+      const here = levels[i] as string[];
+      values = below === undefined ? here : Object.fromEntries(here.map((v) => [v, { values: below }]));
+    }
+    job.attrs = dims;
+    job.values = values;
+  }
+  for (const plural of o.isolate ?? []) job.isolate = { ...(job.isolate as object), [plural]: true };
+  for (const [plural, n] of pairs(o.maxPerBatch, '--max-per-batch')) {
+    const v = Number(n);
+    if (!Number.isInteger(v) || v < 1) throw new ValidationError(`--max-per-batch ${plural}=${n}: N must be a positive integer`);
+    job.max_per_batch = { ...(job.max_per_batch as object), [plural]: v };
+  }
+  const now = typeof opts.now === 'string' ? new Date(opts.now) : undefined;
+  if (now && Number.isNaN(now.getTime())) throw new ValidationError(`--json ${o.json}: options.now is not a date`);
+  const timeZone = o.tz ?? (typeof opts.timeZone === 'string' ? opts.timeZone : undefined);
+  const ws = o.weekStart !== undefined ? Number(o.weekStart) : typeof opts.weekStart === 'number' ? opts.weekStart : undefined;
+  if (ws !== undefined && !(Number.isInteger(ws) && ws >= 0 && ws <= 6)) throw new ValidationError('--week-start: a day 0 … 6');
+  return {
+    job: job,
+    ...(now ? { now } : {}),
+    ...(timeZone !== undefined ? { timeZone } : {}),
+    ...(ws !== undefined ? { weekStart: ws } : {}),
+  };
+}
+
+async function submit(g: GlobalOptions, jobId: string, o: SubmitOptions): Promise<void> {
+  const { job, ...options } = businessJobFrom(o);
+  await withBackend(g, async (backend) => {
+    const realm = (await resolveRealm(backend, g)).realm;
+    const r = await submitBatch(backend, realm, { jobId, job, options, ...(o.id ? { batchId: o.id } : {}) });
+    const note = r.created ? '' : r.added ? ` (resumed: ${r.added} written)` : ' (already submitted: nothing written)';
+    process.stdout.write(`${r.batch.batch_id}\t${r.taskCount} tasks${note}\n`);
+  });
+}
+
+async function status(g: GlobalOptions, batchId: string, o: { json?: boolean }): Promise<void> {
+  await withBackend(g, async (backend) => {
+    const realm = (await resolveRealm(backend, g)).realm;
+    const batch = await backend.batches.get(realm, batchId);
+    if (!batch) throw new NotFoundError('batch', batchId, 'list batches with `lava batch ls`');
+    const counts = await backend.batches.counts(realm, batchId);
+    const total = BATCH_TASK_STATES.reduce((n, s) => n + counts[s], 0);
+    const done = DONE.reduce((n, s) => n + counts[s], 0);
+    if (o.json) {
+      printJson({ ...batch, total, done, counts });
+      return;
+    }
+    process.stdout.write(
+      `batch ${batch.batch_id}  job ${batch.job_id}  state ${batch.state}  submitted ${localTime(batch.submitted)}\n`,
+    );
+    printTable(
+      ['STATE', 'TASKS'],
+      BATCH_TASK_STATES.map((s) => [s, String(counts[s])]),
+    );
+    const pct = total ? Math.floor((done / total) * 100) : 0;
+    if (process.stdout.isTTY) {
+      const filled = total ? Math.round((done / total) * BAR_WIDTH) : 0;
+      process.stdout.write(`[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${done}/${total} done (${pct}%)\n`);
+    } else process.stdout.write(`${done}/${total} done (${pct}%)\n`);
+  });
+}
+
+async function list(g: GlobalOptions, o: { json?: boolean }): Promise<void> {
+  await withBackend(g, async (backend) => {
+    const realm = (await resolveRealm(backend, g)).realm;
+    const batches = await backend.batches.list(realm);
+    if (o.json) {
+      printJson(batches);
+      return;
+    }
+    printTable(
+      ['BATCH', 'JOB', 'STATE', 'TASKS', 'SUBMITTED'],
+      batches.map((b) => [
+        b.batch_id,
+        b.job_id,
+        b.state,
+        b.task_count === undefined ? '-' : String(b.task_count),
+        localTime(b.submitted),
+      ]),
+    );
+  });
+}
