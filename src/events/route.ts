@@ -47,7 +47,7 @@ export function eventEnvelope(event: IncomingEvent): Record<string, unknown> {
 export async function routeEvent(
   backend: Backend,
   realm: string,
-  event: { source: string; 'detail-type': string; detail: unknown; resources?: string[]; time?: string; id?: string },
+  event: IncomingEvent,
   options?: { logger?: Logger },
 ): Promise<FiredRule[]> {
   const logger = options?.logger ?? silentLogger;
