@@ -1,10 +1,13 @@
-/** `lava batch submit/status/ls`: orchestrated batches (docs/batches.md). */
+/** `lava batch submit/run/status/ls`: orchestrated batches (docs/batches.md). */
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { BATCH_TASK_STATES, type BatchTaskState } from '../backends/ports.js';
 import type { Branch, BusinessJob, Dimension } from '../batch/chunking.js';
+import { runBatch } from '../batch/admission.js';
 import { submitBatch } from '../batch/submit.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
+import { createLogger } from '../core/logger.js';
+import { parseDuration } from '../core/units.js';
 import { collect, printJson, printTable, resolveRealm, withBackend, type GlobalOptions } from './context.js';
 import { localTime } from './human.js';
 
@@ -61,6 +64,16 @@ Examples:
   lava batch submit sales-report --json weekly.json --id weekly-2026-10`,
     )
     .action((jobId: string, o: SubmitOptions) => submit(g(), jobId, o));
+
+  cmd
+    .command('run')
+    .argument('<batch_id>')
+    .description(
+      "admit the batch's pending tasks, at most --cap in flight, until none is pending, queued or running (replicas may run it at once)",
+    )
+    .option('--cap <n>', 'most tasks queued or running at once', '10')
+    .option('--every <duration>', 'time between admission passes', '1s')
+    .action((batchId: string, o: { cap: string; every: string }) => run(g(), batchId, o));
 
   cmd
     .command('status')
@@ -156,6 +169,49 @@ async function submit(g: GlobalOptions, jobId: string, o: SubmitOptions): Promis
     const note = r.created ? '' : r.added ? ` (resumed: ${r.added} written)` : ' (already submitted: nothing written)';
     process.stdout.write(`${r.batch.batch_id}\t${r.taskCount} tasks${note}\n`);
   });
+}
+
+async function run(g: GlobalOptions, batchId: string, o: { cap: string; every: string }): Promise<void> {
+  const cap = Number(o.cap);
+  if (!Number.isInteger(cap) || cap < 1) throw new ValidationError(`--cap ${o.cap}: a positive integer`);
+  const everyMs = Math.round(parseDuration(o.every, '--every') * 1000);
+  const logger = createLogger();
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, onSignal);
+  try {
+    await withBackend(g, async (backend) => {
+      const realm = (await resolveRealm(backend, g)).realm;
+      const last = await runBatch(backend, realm, batchId, {
+        cap,
+        everyMs,
+        logger,
+        signal: stop.signal,
+        onPass: (r) => {
+          if (r.admitted || r.completed || r.failed) {
+            logger.info(
+              {
+                batch_id: batchId,
+                admitted: r.admitted,
+                completed: r.completed,
+                failed: r.failed,
+                in_flight: r.inFlight,
+                pending: r.pending,
+              },
+              'admission pass',
+            );
+          }
+        },
+      });
+      const c = last.counts;
+      const end = stop.signal.aborted ? 'stopped' : 'done';
+      process.stdout.write(
+        `${batchId}\t${end}: ${c.complete} complete, ${c.failed} failed, ${c.pending} pending, ${last.inFlight} in flight\n`,
+      );
+    });
+  } finally {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.off(sig, onSignal);
+  }
 }
 
 async function status(g: GlobalOptions, batchId: string, o: { json?: boolean }): Promise<void> {
