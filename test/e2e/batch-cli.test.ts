@@ -1,6 +1,6 @@
-/** `lava batch submit/status/ls` against an embedded realm, through the built CLI. */
+/** `lava batch submit/run/status/ls` against an embedded realm, through the built CLI. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, makeCliRealm, tableRows, type CliRealm } from './cli-helpers.js';
+import { ensureBuilt, killSpawned, makeCliRealm, tableRows, waitExit, type CliRealm } from './cli-helpers.js';
 
 describe('lava batch', () => {
   let realm: CliRealm;
@@ -22,7 +22,10 @@ describe('lava batch', () => {
     );
     await realm.lavaOk(['job', 'put', spec]);
   }, 120_000);
-  afterAll(() => realm?.cleanup());
+  afterAll(() => {
+    killSpawned();
+    realm?.cleanup();
+  });
 
   it('submits from flags, idempotently, and reports status and the list', async () => {
     const args = [
@@ -77,6 +80,24 @@ describe('lava batch', () => {
     const ls = JSON.parse((await realm.lavaOk(['batch', 'ls', '--json'])).stdout) as { batch_id: string }[];
     expect(ls.map((b) => b.batch_id)).toContain('weekly');
   });
+
+  it('runs a batch under a cap with a worker, and status shows every task complete', async () => {
+    await realm.lavaOk(['batch', 'submit', 'report', '--id', 'ran', '--attr', 'store=a,b,c,d,e', '--isolate', 'stores']);
+    const worker = realm.spawn(['worker', '-w', 'core', '--wait', '1']);
+    try {
+      const run = await realm.lavaOk(['batch', 'run', 'ran', '--cap', '2', '--every', '0.1s']);
+      expect(run.stdout).toBe('ran\tdone: 5 complete, 0 failed, 0 pending, 0 in flight\n');
+    } finally {
+      worker.child.kill('SIGTERM');
+      await waitExit(worker, 30_000);
+    }
+    const status = await realm.lavaOk(['batch', 'status', 'ran']);
+    expect(tableRows(status.stdout, 'STATE')).toContainEqual(['complete', '5']);
+    expect(status.stdout).toMatch(/^5\/5 done \(100%\)$/m);
+    const bad = await realm.lava(['batch', 'run', 'ran', '--cap', '0']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--cap 0/);
+  }, 120_000);
 
   it('refuses an unknown job, a bad period and an unknown batch', async () => {
     const noJob = await realm.lava(['batch', 'submit', 'nope', '--period', 'today']);
