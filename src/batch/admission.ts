@@ -8,10 +8,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { Backend, BatchRecord, BatchTask, BatchTaskState } from '../backends/ports.js';
+import type { Config } from '../core/config.js';
 import { LavaError, NotFoundError, ValidationError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { sleep } from '../core/time.js';
-import { dispatch } from '../dispatch/dispatch.js';
+import { dispatch, realmConfig } from '../dispatch/dispatch.js';
 
 /** Run statuses that end a run (as observe's FINAL_STATUSES; batch/ may not import observe/). */
 const FINAL_RUN_STATUSES: ReadonlySet<string> = new Set(['complete', 'failed', 'skipped', 'rejected', 'action_failed']);
@@ -118,6 +119,7 @@ export async function admitOnce(backend: Backend, realm: string, batchId: string
   let counts = await backend.batches.counts(realm, batchId);
   let room = cap - counts.queued - counts.running;
   let cursor: string | undefined;
+  let config: Config | undefined; // read once a task is admitted, then shared by every dispatch of the pass
   while (room > 0) {
     const page = await backend.batches.listTasks(realm, batchId, 'pending', {
       limit: Math.max(room, 10),
@@ -125,7 +127,7 @@ export async function admitOnce(backend: Backend, realm: string, batchId: string
     });
     for (const task of page.tasks) {
       if (room <= 0) break;
-      const outcome = await admit(backend, realm, batch, task, cap, now, logger);
+      const outcome = await admit(backend, realm, batch, task, cap, now, logger, (config ??= await realmConfig(backend, realm)));
       if (outcome === 'admitted') {
         result.admitted++;
         room--;
@@ -150,6 +152,7 @@ async function admit(
   cap: number,
   now: () => Date,
   logger: Logger,
+  config: Config,
 ): Promise<'admitted' | 'lost' | 'full' | 'failed'> {
   const batchId = batch.batch_id;
   const prior = (task.info as AdmissionInfo).attempt ?? 0;
@@ -166,7 +169,7 @@ async function admit(
     return 'full';
   }
   try {
-    await dispatch(backend, { realm, jobId: batch.job_id, runId, globals: taskGlobals(batch, task) });
+    await dispatch(backend, { realm, jobId: batch.job_id, runId, globals: taskGlobals(batch, task) }, { config });
     logger.debug({ batch_id: batchId, key: task.key, run_id: runId }, 'task admitted');
     return 'admitted';
   } catch (err) {

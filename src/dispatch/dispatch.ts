@@ -113,7 +113,8 @@ export async function dispatch(backend: Backend, req: DispatchRequest, options: 
   return runId;
 }
 
-async function realmConfig(backend: Backend, realm: string): Promise<Config> {
+/** The realm's configuration, for callers that dispatch many runs with one read. */
+export async function realmConfig(backend: Backend, realm: string): Promise<Config> {
   return new Config((await backend.config.getRealm(realm))?.config ?? {});
 }
 

@@ -7,11 +7,11 @@
  * See docs/dispatch-helper.md.
  */
 import type { Backend } from '../backends/ports.js';
-import { Config } from '../core/config.js';
+import type { Config } from '../core/config.js';
 import { errorMessage, ValidationError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { shlexSplit } from '../core/shlex.js';
-import { dispatch } from '../dispatch/dispatch.js';
+import { dispatch, realmConfig } from '../dispatch/dispatch.js';
 import { expandPairs } from '../dispatch/params.js';
 
 export interface HelperRequest {
@@ -187,7 +187,7 @@ export async function runDispatchHelper(
   if (!parsed.requests.length) {
     if (!result.errors.length) result.errors.push({ request: 'body', error: 'no requests: the body is empty or all comments' });
   } else {
-    const config = options.config ?? new Config((await backend.config.getRealm(realm))?.config ?? {});
+    const config = options.config ?? (await realmConfig(backend, realm));
     for (const { label, request } of parsed.requests) {
       try {
         const runId = await dispatch(

@@ -8,12 +8,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Backend } from '../backends/ports.js';
-import { Config } from '../core/config.js';
 import { errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { checkSpec } from '../core/validate.js';
 import type { TriggerSpec } from '../core/schemas.js';
-import { dispatch } from '../dispatch/dispatch.js';
+import { dispatch, realmConfig } from '../dispatch/dispatch.js';
 import { renderStructure, renderTemplate, utils } from '../template/index.js';
 import { matchesPattern } from './pattern.js';
 
@@ -56,7 +55,7 @@ export async function routeEvent(
   const rules = (await backend.config.list(realm, 'triggers')).filter((t) => t.event_pattern !== undefined);
   const fired: FiredRule[] = [];
   if (!rules.length) return fired;
-  const config = new Config((await backend.config.getRealm(realm))?.config ?? {});
+  const config = await realmConfig(backend, realm);
   for (const raw of rules) {
     const id = String(raw.trigger_id);
     const log = { realm, trigger_id: id, event_id: eventId, source: event.source, detail_type: event['detail-type'] };

@@ -66,7 +66,8 @@ export const dispatchHandler: Handler = {
             ...(parameters ? { parameters: structuredClone(parameters) } : {}),
             delay,
           },
-          limits,
+          // The worker's config: dispatch() need not read the realm record again for each target.
+          { ...limits, config: ctx.config },
         );
         jobs.push(target);
         runIds.push(runId);
