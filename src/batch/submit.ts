@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { Backend, BatchRecord, NewBatchTask } from '../backends/ports.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { resolvePeriod } from './calendar.js';
+import { parsePolicy, type AdmissionPolicy } from './policy.js';
 import { chunkTasks, type BusinessJob, type Dimension } from './chunking.js';
 
 /** Tasks written per store call. */
@@ -28,6 +29,8 @@ export interface SubmitBatchRequest {
     weekStart?: number;
     dimensions?: readonly Dimension[];
   };
+  /** How the batch is admitted (docs/batches.md, "Admission policy"); the defaults when absent. */
+  admission?: unknown;
   /** Tasks per write (default 500). */
   chunkSize?: number;
 }
@@ -45,6 +48,7 @@ export interface SubmitBatchResult {
 /** What the batch record keeps to chunk the job again the same way. */
 interface StoredOptions {
   job: BusinessJob;
+  admission?: AdmissionPolicy;
   now: string;
   timeZone?: string;
   weekStart?: number;
@@ -95,6 +99,7 @@ export async function submitBatch(backend: Backend, realm: string, req: SubmitBa
   const o = req.options ?? {};
   const stored: StoredOptions = {
     job: req.job,
+    ...(req.admission !== undefined ? { admission: parsePolicy(req.admission) } : {}),
     now: (o.now ?? new Date()).toISOString(),
     ...(o.timeZone !== undefined ? { timeZone: o.timeZone } : {}),
     ...(o.weekStart !== undefined ? { weekStart: o.weekStart } : {}),
