@@ -161,7 +161,12 @@ function runError(record: EventRecord): string {
 }
 
 /** One admission pass over a batch; see the file comment. */
-export async function admitOnce(backend: Backend, realm: string, batchId: string, options: AdmitOptions = {}): Promise<AdmitResult> {
+export async function admitOnce(
+  backend: Backend,
+  realm: string,
+  batchId: string,
+  options: AdmitOptions = {},
+): Promise<AdmitResult> {
   if (options.cap !== undefined && !(Number.isInteger(options.cap) && options.cap >= 1)) {
     throw new ValidationError('batch: the cap must be a positive integer');
   }
@@ -305,7 +310,11 @@ class Pass {
       await this.move(task, ['dead'], 'dead', { alarm: 'sent', alarm_tries: tries });
     } catch (err) {
       const alarm_error = errorMessage(err);
-      await this.move(task, ['dead'], 'dead', { alarm: tries >= ALARM_TRIES ? 'failed' : 'pending', alarm_tries: tries, alarm_error });
+      await this.move(task, ['dead'], 'dead', {
+        alarm: tries >= ALARM_TRIES ? 'failed' : 'pending',
+        alarm_tries: tries,
+        alarm_error,
+      });
       this.logger.error({ batch_id: this.id, key: task.key, err: alarm_error }, 'on_dead actions failed');
     }
   }
@@ -433,7 +442,12 @@ export interface RunBatchOptions extends AdmitOptions {
 }
 
 /** Admission passes until the batch has no task left to run (or `signal` aborts). */
-export async function runBatch(backend: Backend, realm: string, batchId: string, options: RunBatchOptions = {}): Promise<AdmitResult> {
+export async function runBatch(
+  backend: Backend,
+  realm: string,
+  batchId: string,
+  options: RunBatchOptions = {},
+): Promise<AdmitResult> {
   const everyMs = options.everyMs ?? 1000;
   for (;;) {
     const result = await admitOnce(backend, realm, batchId, options);

@@ -63,7 +63,7 @@ function seconds(v: unknown, field: string): number {
  * field), over the defaults.
  */
 export function parsePolicy(value: unknown, field = 'admission'): AdmissionPolicy {
-  if (value === undefined || value === null) return structuredClone(DEFAULT_POLICY) as AdmissionPolicy;
+  if (value === undefined || value === null) return structuredClone(DEFAULT_POLICY);
   if (!isObject(value)) throw new ValidationError(`${field}: a map of ${KEYS.join(', ')}`);
   for (const k of Object.keys(value)) {
     if (!(KEYS as readonly string[]).includes(k)) throw new ValidationError(`${field}.${k}: unknown; use ${KEYS.join(', ')}`);

@@ -3,13 +3,17 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { BATCH_TASK_STATES, type BatchTaskState } from '../backends/ports.js';
 import type { Branch, BusinessJob, Dimension } from '../batch/chunking.js';
-import { runBatch } from '../batch/admission.js';
+import { unfinished, type AdmitResult } from '../batch/admission.js';
 import { submitBatch } from '../batch/submit.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
+import { Config } from '../core/config.js';
 import { createLogger } from '../core/logger.js';
+import { sleep } from '../core/time.js';
+import { BatchAdmitter } from '../dispatcher/batches.js';
 import { parseDuration } from '../core/units.js';
 import { collect, printJson, printTable, resolveRealm, withBackend, type GlobalOptions } from './context.js';
 import { localTime } from './human.js';
+import { readYaml } from './yaml-reader.js';
 
 interface SubmitOptions {
   id?: string;
@@ -23,6 +27,11 @@ interface SubmitOptions {
   json?: string;
   tz?: string;
   weekStart?: string;
+  cap?: string;
+  maxAttempts?: string;
+  backoff?: string;
+  jitter?: string;
+  admission?: string;
 }
 
 /** States a task no longer leaves on its own: they count as done for progress. */
@@ -56,12 +65,24 @@ export function registerBatch(program: Command, g: () => GlobalOptions): void {
     )
     .option('--tz <zone>', 'time zone whose calendar day is "today" (default: this machine\'s)')
     .option('--week-start <day>', 'first day of a week, 0 = Sunday … 6 (default 1, Monday)')
+    .option('--cap <n>', 'most tasks of the batch in flight at once (default 10)')
+    .option('--max-attempts <n>', 'attempts a task gets before it is dead (default 3)')
+    .option(
+      '--backoff <base[,factor[,max]]>',
+      'wait before the next attempt: base × factor^(failures − 1), at most max (default 30s,2,1h)',
+    )
+    .option('--jitter <fraction>', 'each wait moves at random by up to this fraction either way (default 0.2)')
+    .option(
+      '--admission <file>',
+      'the admission policy as YAML or JSON: cap, max_attempts, backoff, health, on_dead; the flags override it',
+    )
     .addHelpText(
       'after',
       `
 Examples:
   lava batch submit sales-report --period previous_week --isolate-days --attr store=s1,s2,s3 --max-per-batch stores=2
-  lava batch submit sales-report --json weekly.json --id weekly-2026-10`,
+  lava batch submit sales-report --json weekly.json --id weekly-2026-10
+  lava batch submit sales-report --period yesterday --attr store=s1,s2 --isolate stores --cap 3 --admission policy.yaml`,
     )
     .action((jobId: string, o: SubmitOptions) => submit(g(), jobId, o));
 
@@ -71,9 +92,9 @@ Examples:
     .description(
       "admit the batch's pending tasks, at most --cap in flight, until none is pending, queued or running (replicas may run it at once)",
     )
-    .option('--cap <n>', 'most tasks queued or running at once', '10')
+    .option('--cap <n>', "most tasks queued or running at once (default: the batch's cap)")
     .option('--every <duration>', 'time between admission passes', '1s')
-    .action((batchId: string, o: { cap: string; every: string }) => run(g(), batchId, o));
+    .action((batchId: string, o: { cap?: string; every: string }) => run(g(), batchId, o));
 
   cmd
     .command('status')
@@ -98,8 +119,15 @@ function pairs(list: string[] | undefined, what: string): [string, string][] {
 }
 
 /** The --json file and the flags, as one business job and its options. */
-export function businessJobFrom(o: SubmitOptions): { job: BusinessJob; now?: Date; timeZone?: string; weekStart?: number } {
+export function businessJobFrom(o: SubmitOptions): {
+  job: BusinessJob;
+  admission?: unknown;
+  now?: Date;
+  timeZone?: string;
+  weekStart?: number;
+} {
   let job: Record<string, unknown> = {};
+  let admission: unknown;
   let opts: Record<string, unknown> = {};
   if (o.json) {
     let parsed: unknown;
@@ -111,6 +139,7 @@ export function businessJobFrom(o: SubmitOptions): { job: BusinessJob; now?: Dat
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
       throw new ValidationError(`--json ${o.json}: not a JSON object`);
     const p = parsed as Record<string, unknown>;
+    if (p.admission !== undefined) admission = p.admission;
     if (p.job && typeof p.job === 'object') {
       job = { ...(p.job as Record<string, unknown>) };
       opts = (p.options as Record<string, unknown> | undefined) ?? {};
@@ -153,27 +182,72 @@ export function businessJobFrom(o: SubmitOptions): { job: BusinessJob; now?: Dat
   const timeZone = o.tz ?? (typeof opts.timeZone === 'string' ? opts.timeZone : undefined);
   const ws = o.weekStart !== undefined ? Number(o.weekStart) : typeof opts.weekStart === 'number' ? opts.weekStart : undefined;
   if (ws !== undefined && !(Number.isInteger(ws) && ws >= 0 && ws <= 6)) throw new ValidationError('--week-start: a day 0 … 6');
+  admission = admissionFrom(o, admission);
   return {
     job: job,
+    ...(admission !== undefined ? { admission } : {}),
     ...(now ? { now } : {}),
     ...(timeZone !== undefined ? { timeZone } : {}),
     ...(ws !== undefined ? { weekStart: ws } : {}),
   };
 }
 
+/** The admission policy from --admission (YAML or JSON), the --json file's `admission`, and the flags over them. */
+function admissionFrom(o: SubmitOptions, fromJson: unknown): unknown {
+  let policy = fromJson;
+  if (o.admission) {
+    let text: string;
+    try {
+      text = fs.readFileSync(o.admission, 'utf8');
+    } catch (err) {
+      throw new ValidationError(`--admission ${o.admission}: ${(err as Error).message}`);
+    }
+    const docs = readYaml(text, o.admission);
+    if (docs.length !== 1) throw new ValidationError(`--admission ${o.admission}: one YAML or JSON document, the policy`);
+    policy = docs[0];
+  }
+  const flags: Record<string, unknown> = {};
+  const whole = (v: string, flag: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new ValidationError(`${flag} ${v}: a positive whole number`);
+    return n;
+  };
+  if (o.cap !== undefined) flags.cap = whole(o.cap, '--cap');
+  if (o.maxAttempts !== undefined) flags.max_attempts = whole(o.maxAttempts, '--max-attempts');
+  const backoff: Record<string, unknown> = {};
+  if (o.backoff !== undefined) {
+    const [base, factor, max] = o.backoff.split(',').map((x) => x.trim());
+    if (base) backoff.base = base;
+    if (factor) backoff.factor = Number(factor);
+    if (max) backoff.max = max;
+  }
+  if (o.jitter !== undefined) backoff.jitter = Number(o.jitter);
+  if (Object.keys(backoff).length) flags.backoff = backoff;
+  if (!Object.keys(flags).length) return policy;
+  const base = policy && typeof policy === 'object' && !Array.isArray(policy) ? (policy as Record<string, unknown>) : {};
+  const mergedBackoff = flags.backoff ? { ...(base.backoff as object | undefined), ...backoff } : base.backoff;
+  return { ...base, ...flags, ...(mergedBackoff !== undefined ? { backoff: mergedBackoff } : {}) };
+}
+
 async function submit(g: GlobalOptions, jobId: string, o: SubmitOptions): Promise<void> {
-  const { job, ...options } = businessJobFrom(o);
+  const { job, admission, ...options } = businessJobFrom(o);
   await withBackend(g, async (backend) => {
     const realm = (await resolveRealm(backend, g)).realm;
-    const r = await submitBatch(backend, realm, { jobId, job, options, ...(o.id ? { batchId: o.id } : {}) });
+    const r = await submitBatch(backend, realm, {
+      jobId,
+      job,
+      options,
+      ...(admission !== undefined ? { admission } : {}),
+      ...(o.id ? { batchId: o.id } : {}),
+    });
     const note = r.created ? '' : r.added ? ` (resumed: ${r.added} written)` : ' (already submitted: nothing written)';
     process.stdout.write(`${r.batch.batch_id}\t${r.taskCount} tasks${note}\n`);
   });
 }
 
-async function run(g: GlobalOptions, batchId: string, o: { cap: string; every: string }): Promise<void> {
-  const cap = Number(o.cap);
-  if (!Number.isInteger(cap) || cap < 1) throw new ValidationError(`--cap ${o.cap}: a positive integer`);
+async function run(g: GlobalOptions, batchId: string, o: { cap?: string; every: string }): Promise<void> {
+  const cap = o.cap === undefined ? undefined : Number(o.cap);
+  if (cap !== undefined && !(Number.isInteger(cap) && cap >= 1)) throw new ValidationError(`--cap ${o.cap}: a positive integer`);
   const everyMs = Math.round(parseDuration(o.every, '--every') * 1000);
   const logger = createLogger();
   const stop = new AbortController();
@@ -181,32 +255,31 @@ async function run(g: GlobalOptions, batchId: string, o: { cap: string; every: s
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, onSignal);
   try {
     await withBackend(g, async (backend) => {
-      const realm = (await resolveRealm(backend, g)).realm;
-      const last = await runBatch(backend, realm, batchId, {
-        cap,
-        everyMs,
+      const realm = await resolveRealm(backend, g);
+      if (!(await backend.batches.get(realm.realm, batchId))) {
+        throw new NotFoundError('batch', batchId, 'list batches with `lava batch ls`');
+      }
+      const admitter = new BatchAdmitter({
+        backend,
+        realm: realm.realm,
+        config: new Config(realm.config ?? {}),
         logger,
-        signal: stop.signal,
-        onPass: (r) => {
-          if (r.admitted || r.completed || r.failed) {
-            logger.info(
-              {
-                batch_id: batchId,
-                admitted: r.admitted,
-                completed: r.completed,
-                failed: r.failed,
-                in_flight: r.inFlight,
-                pending: r.pending,
-              },
-              'admission pass',
-            );
-          }
-        },
+        only: batchId,
+        ...(cap !== undefined ? { cap } : {}),
       });
-      const c = last.counts;
+      let last: AdmitResult | undefined;
+      while (!stop.signal.aborted) {
+        const results = await admitter.pass();
+        last = results.get(batchId) ?? last;
+        if (!last || !unfinished(last.counts)) break;
+        if (!admitter.moved(results)) await sleep(everyMs, stop.signal);
+      }
+      const c = last?.counts;
       const end = stop.signal.aborted ? 'stopped' : 'done';
       process.stdout.write(
-        `${batchId}\t${end}: ${c.complete} complete, ${c.failed} failed, ${c.pending} pending, ${last.inFlight} in flight\n`,
+        c
+          ? `${batchId}\t${end}: ${c.complete} complete, ${c.dead} dead, ${c.failed} waiting to retry, ${c.pending} pending, ${c.queued + c.running} in flight\n`
+          : `${batchId}\t${end}\n`,
       );
     });
   } finally {

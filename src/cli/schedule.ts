@@ -153,7 +153,10 @@ async function runUp(opts: GlobalOptions, o: UpOptions): Promise<void> {
       o.worker.map((w) => Worker.create({ backend, realm: realm.realm, worker: w, threads: Number(o.threads), logger })),
     );
     const dispatchers = await Promise.all(
-      o.dispatcher.map((d) => Dispatcher.create({ backend, realm: realm.realm, name: d, tz: dispatcherZone(o.tz), logger })),
+      // One dispatcher per process admits batches: more would only repeat its passes.
+      o.dispatcher.map((d, i) =>
+        Dispatcher.create({ backend, realm: realm.realm, name: d, tz: dispatcherZone(o.tz), logger, batches: i === 0 }),
+      ),
     );
     const daemons = [
       ...workers.map(workerDaemon),

@@ -99,6 +99,24 @@ export const CORE_CONFIG_PARAMS = {
     doc: 'fire times missed by more than DISPATCHER_GRACE: skip, once (the latest) or all',
   },
   DISPATCHER_CATCHUP_WINDOW: { kind: 'duration', default: '1h', doc: 'how far back catch-up looks' },
+  // Beyond upstream: orchestrated batches (docs/batches.md).
+  BATCH_ADMIT_INTERVAL: {
+    kind: 'duration',
+    default: '1s',
+    doc: "how often a dispatcher admits batches' tasks; 0 turns batch admission off in dispatchers",
+  },
+  BATCH_JOB_CAPS: { kind: 'str', default: '', doc: 'tasks in flight per job across batches, as JOB=N,JOB=N' },
+  BATCH_FLEET_CAPS: { kind: 'str', default: '', doc: 'tasks in flight per worker fleet across batches, as FLEET=N,FLEET=N' },
+  BATCH_ORPHAN_TIMEOUT: {
+    kind: 'duration',
+    default: '1m',
+    doc: 'a task admitted this long ago whose run has no record is tried again (its dispatcher stopped)',
+  },
+  BATCH_RESEND_AFTER: {
+    kind: 'duration',
+    default: '15m',
+    doc: "a task's run still queued this long after its dispatch is sent again, with the same run id",
+  },
   SHUTDOWN_GRACE: {
     kind: 'duration',
     default: '30s',

@@ -18,6 +18,7 @@ import { checkZone, localZone } from '../core/zones.js';
 import { dispatch } from '../dispatch/dispatch.js';
 import { Beat, DISPATCHER_KIND, instanceId } from '../dispatch/directory.js';
 import { firesBetween, type Fire } from '../dispatch/schedule.js';
+import { BatchAdmitter } from './batches.js';
 
 export type CatchupPolicy = 'skip' | 'once' | 'all';
 
@@ -35,6 +36,8 @@ export interface DispatcherOptions {
   reloadSeconds?: number;
   /** A claim left undispatched this long (real time) is taken to be from a dead replica. @default 10 */
   staleSeconds?: number;
+  /** Admit the tasks of the realm's batches (every BATCH_ADMIT_INTERVAL). @default true */
+  batches?: boolean;
 }
 
 export class Dispatcher {
@@ -54,6 +57,7 @@ export class Dispatcher {
   private started = '';
   /** This dispatcher's id in the realm's directory. */
   readonly directoryId: string;
+  private admitter?: BatchAdmitter;
 
   private constructor(
     private readonly o: DispatcherOptions & { tz: string; clock: Clock; logger: Logger },
@@ -87,8 +91,16 @@ export class Dispatcher {
       data: () => this.directoryData(),
       logger: this.o.logger,
     });
+    const admitter = new BatchAdmitter({
+      backend: this.o.backend,
+      realm: this.o.realm,
+      config: this.config,
+      logger: this.o.logger,
+    });
+    this.admitter = admitter;
     this.finished = (async () => {
       await beat.start();
+      const admitting = this.o.batches === false ? Promise.resolve() : admitter.run(this.stopper.signal);
       try {
         while (!this.stopper.signal.aborted) {
           try {
@@ -100,6 +112,7 @@ export class Dispatcher {
           await sleep(tickMs - (Date.now() % tickMs) + 5, this.stopper.signal);
         }
       } finally {
+        await admitting;
         await beat.stop();
         this.state = 'stopped';
         this.o.logger.info({ dispatched: this.dispatched }, 'dispatcher stopped');
@@ -126,6 +139,7 @@ export class Dispatcher {
       last_tick: this.lastTick?.toISOString() ?? null,
       lag_seconds: this.mark ? Math.round((now - this.mark.getTime()) / 100) / 10 : null,
       dispatched: this.dispatched,
+      batch_passes: this.admitter?.passes ?? 0,
     };
   }
 
