@@ -267,8 +267,9 @@ interface OpenClient {
 }
 
 /**
- * SQL sources of one realm: one client per connection id, opened on first use and kept for later
- * reads; a client whose query failed or timed out is closed and opened afresh next time.
+ * SQL sources of one realm: one client per source (connection id and query), opened on first use
+ * and kept for later reads, so a slow query holds up no other gate's; a client whose query failed
+ * or timed out is closed and opened afresh next time.
  */
 export class SqlSources {
   private readonly clients = new Map<string, Promise<OpenClient>>();
@@ -278,8 +279,8 @@ export class SqlSources {
     private readonly realm: string,
   ) {}
 
-  private open(connId: string): Promise<OpenClient> {
-    let p = this.clients.get(connId);
+  private open(key: string, connId: string): Promise<OpenClient> {
+    let p = this.clients.get(key);
     if (!p) {
       p = (async () => {
         const c = await resolveConnection(connId, {
@@ -290,22 +291,23 @@ export class SqlSources {
         });
         return { client: await openResolved(c), secrets: secretValues(c) };
       })();
-      this.clients.set(connId, p);
-      p.catch(() => this.clients.get(connId) === p && this.clients.delete(connId));
+      this.clients.set(key, p);
+      p.catch(() => this.clients.get(key) === p && this.clients.delete(key));
     }
     return p;
   }
 
-  private drop(connId: string, p: Promise<OpenClient>): void {
-    if (this.clients.get(connId) !== p) return;
-    this.clients.delete(connId);
+  private drop(key: string, p: Promise<OpenClient>): void {
+    if (this.clients.get(key) !== p) return;
+    this.clients.delete(key);
     void p.then(({ client }) => client.close()).catch(() => {});
   }
 
   /** The first column of the first row of `query`, as a number. Rows after the first are not kept. */
   async read(source: { connection: string; query: string }, timeoutS: number): Promise<number> {
     const where = `connection "${source.connection}"`;
-    const p = this.open(source.connection);
+    const key = canonicalJson([source.connection, source.query]);
+    const p = this.open(key, source.connection);
     let secrets: string[] = [];
     try {
       return await within(
@@ -329,10 +331,10 @@ export class SqlSources {
         })(),
         timeoutS * 1000,
         `${where}: no answer within ${timeoutS} s`,
-        () => this.drop(source.connection, p),
+        () => this.drop(key, p),
       );
     } catch (err) {
-      if (!(err instanceof SourceError) || /no answer within/.test(err.message)) this.drop(source.connection, p);
+      if (!(err instanceof SourceError) || /no answer within/.test(err.message)) this.drop(key, p);
       if (err instanceof SourceError) throw err;
       throw new SourceError(redact(`${where}: ${errorMessage(err)}`, secrets));
     }
