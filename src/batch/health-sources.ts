@@ -142,9 +142,11 @@ export async function fetchHttp(
   const u = new URL(source.url);
   if (u.username) secrets.push(decodeURIComponent(u.username));
   if (u.password) secrets.push(decodeURIComponent(u.password));
-  const headers: Record<string, string> = { accept: 'application/json, text/plain;q=0.9', ...source.headers };
+  const headers: Record<string, string> = { ...source.headers };
+  const has = (name: string) => Object.keys(headers).some((h) => h.toLowerCase() === name);
+  if (!has('accept')) headers.accept = 'application/json, text/plain;q=0.9';
   // fetch() refuses URLs with userinfo: send it as Basic authentication instead.
-  if ((u.username || u.password) && !Object.keys(headers).some((h) => h.toLowerCase() === 'authorization')) {
+  if ((u.username || u.password) && !has('authorization')) {
     const basic = `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`;
     headers.authorization = `Basic ${Buffer.from(basic).toString('base64')}`;
     secrets.push(headers.authorization);
