@@ -20,6 +20,7 @@ import { silentLogger, type Logger } from '../core/logger.js';
 import { parseSpec } from '../core/validate.js';
 import { sleep } from '../core/time.js';
 import { dispatch, realmConfig } from '../dispatch/dispatch.js';
+import { allowedInFlight, type HealthMonitor } from './health.js';
 import { backoffSeconds, parsePolicy, type AdmissionPolicy } from './policy.js';
 
 /** Run statuses that end a run (as observe's FINAL_STATUSES, plus the worker's `discarded`). */
@@ -53,9 +54,7 @@ export interface SharedLimit {
 }
 
 /** What health gates tell admission: the fraction of the cap allowed now (docs/health-gates.md). */
-export interface HealthReader {
-  read(gates: readonly unknown[]): Promise<{ level: number; factor: number }>;
-}
+export type HealthReader = Pick<HealthMonitor, 'read'>;
 
 export interface AdmitOptions {
   /** Overrides the batch policy's cap. */
@@ -175,6 +174,19 @@ export async function admitOnce(
   return new Pass(backend, realm, batch, options).run();
 }
 
+/** One admission pass over a batch record the caller has just read. */
+export function admitBatch(
+  backend: Backend,
+  realm: string,
+  batch: BatchRecord,
+  options: AdmitOptions = {},
+): Promise<AdmitResult> {
+  if (options.cap !== undefined && !(Number.isInteger(options.cap) && options.cap >= 1)) {
+    throw new ValidationError('batch: the cap must be a positive integer');
+  }
+  return new Pass(backend, realm, batch, options).run();
+}
+
 /** One pass over one batch: the steps of the file comment, with what they moved. */
 class Pass {
   private readonly logger: Logger;
@@ -207,12 +219,13 @@ class Pass {
     await this.returnDue();
     await this.resendAlarms();
     let health = 4;
-    let factor = 1;
+    let allowed = this.cap;
     if (this.policy.health.length) {
       if (!this.o.health) throw new ValidationError(`batch ${this.id} has health gates: admission needs a health reader`);
-      ({ level: health, factor } = await this.o.health.read(this.policy.health));
+      const reading = await this.o.health.read(this.policy.health);
+      health = reading.level;
+      allowed = allowedInFlight(this.cap, reading);
     }
-    const allowed = Math.floor(this.cap * factor);
     await this.admit(allowed);
     const counts = await this.backend.batches.counts(this.realm, this.id);
     let state = this.batch.state;
@@ -343,10 +356,21 @@ class Pass {
     }
   }
 
+  /**
+   * The batch's tasks in flight, counted up to `upTo` + 1: two short index reads rather than a count
+   * over every task of a large batch, since it is asked again after each claim.
+   */
+  private async inFlight(upTo: number): Promise<number> {
+    let n = 0;
+    for (const state of ['queued', 'running'] as const) {
+      n += (await this.backend.batches.listTasks(this.realm, this.id, state, { limit: Math.max(1, upTo + 1) })).tasks.length;
+    }
+    return n;
+  }
+
   /** The room left under the batch's allowance and every shared cap. */
   private async room(allowed: number): Promise<number> {
-    const counts = await this.backend.batches.counts(this.realm, this.id);
-    let room = allowed - counts.queued - counts.running;
+    let room = allowed - (await this.inFlight(allowed));
     for (const limit of this.o.limits ?? []) room = Math.min(room, limit.cap - (await limit.inFlight()));
     return room;
   }

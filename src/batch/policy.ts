@@ -6,6 +6,7 @@
  */
 import { ValidationError } from '../core/errors.js';
 import { parseDuration } from '../core/units.js';
+import { parseGates, type HealthGate } from './health.js';
 
 export interface Backoff {
   /** Seconds before the second attempt. */
@@ -24,8 +25,8 @@ export interface AdmissionPolicy {
   /** Attempts a task gets before it is dead. */
   max_attempts: number;
   backoff: Backoff;
-  /** Health gates (docs/health-gates.md), checked as given by the health module. */
-  health: unknown[];
+  /** Health gates (docs/health-gates.md). */
+  health: HealthGate[];
   /** Actions run when a task dies (any action type, as in `on_fail`). */
   on_dead: Array<Record<string, unknown> & { action: string }>;
 }
@@ -94,10 +95,7 @@ export function parsePolicy(value: unknown, field = 'admission'): AdmissionPolic
       p.backoff.jitter = b.jitter;
     }
   }
-  if (value.health !== undefined) {
-    if (!Array.isArray(value.health)) throw new ValidationError(`${field}.health: a list of health gates`);
-    p.health = value.health;
-  }
+  if (value.health !== undefined) p.health = parseGates(value.health, `${field}.health`);
   if (value.on_dead !== undefined) {
     const list = value.on_dead;
     if (!Array.isArray(list)) throw new ValidationError(`${field}.on_dead: a list of actions, as in on_fail`);

@@ -268,11 +268,15 @@ async function run(g: GlobalOptions, batchId: string, o: { cap?: string; every: 
         ...(cap !== undefined ? { cap } : {}),
       });
       let last: AdmitResult | undefined;
-      while (!stop.signal.aborted) {
-        const results = await admitter.pass();
-        last = results.get(batchId) ?? last;
-        if (!last || !unfinished(last.counts)) break;
-        if (!admitter.moved(results)) await sleep(everyMs, stop.signal);
+      try {
+        while (!stop.signal.aborted) {
+          const results = await admitter.pass();
+          last = results.get(batchId) ?? last;
+          if (!last || !unfinished(last.counts)) break;
+          if (!admitter.moved(results)) await sleep(everyMs, stop.signal);
+        }
+      } finally {
+        await admitter.close();
       }
       const c = last?.counts;
       const end = stop.signal.aborted ? 'stopped' : 'done';

@@ -15,9 +15,10 @@ import { silentLogger, type Logger } from '../core/logger.js';
 import { realmSchema, type JobSpec, type RealmSpec } from '../core/schemas.js';
 import { sleep } from '../core/time.js';
 import { parseSpec } from '../core/validate.js';
-import { admitOnce, type AdmissionInfo, type AdmitResult, type HealthReader, type SharedLimit } from '../batch/admission.js';
+import { admitBatch, type AdmissionInfo, type AdmitResult, type HealthReader, type SharedLimit } from '../batch/admission.js';
 import type { AdmissionPolicy } from '../batch/policy.js';
 import { parseCaps } from '../batch/policy.js';
+import { HealthMonitor } from '../batch/health.js';
 import type { ActionRegistry } from '../run/action.js';
 import type { RunJob } from '../run/handler.js';
 
@@ -43,18 +44,34 @@ interface Entry {
 export class BatchAdmitter {
   private readonly logger: Logger;
   private readonly actions: ActionRegistry;
+  /** One monitor per realm, so batches sharing a metric fetch it once per pass. */
+  private readonly health: HealthReader & { close?: () => Promise<void> };
   /** Passes made, for tests and the directory entry. */
   passes = 0;
 
   constructor(private readonly o: BatchAdmitterOptions) {
     this.logger = o.logger ?? silentLogger;
     this.actions = o.actions ?? builtinActions();
+    this.health = o.health ?? new HealthMonitor({ backend: o.backend, realm: o.realm, logger: this.logger });
+  }
+
+  /** Closes the health monitor's database clients (when it made the monitor). */
+  async close(): Promise<void> {
+    if (!this.o.health) await this.health.close?.();
   }
 
   /** Passes every BATCH_ADMIT_INTERVAL until `signal` aborts; a pass in progress finishes first. */
   async run(signal: AbortSignal): Promise<void> {
     const everyMs = this.o.config.duration('BATCH_ADMIT_INTERVAL') * 1000;
     if (!(everyMs > 0)) return;
+    try {
+      await this.loop(everyMs, signal);
+    } finally {
+      await this.close();
+    }
+  }
+
+  private async loop(everyMs: number, signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       let moved = false;
       try {
@@ -76,10 +93,14 @@ export class BatchAdmitter {
   async pass(): Promise<Map<string, AdmitResult>> {
     const { backend, realm, config } = this.o;
     const results = new Map<string, AdmitResult>();
-    const batches = (await backend.batches.list(realm)).filter((b) => b.state !== 'finished' || b.batch_id === this.o.only);
-    if (!batches.length) return results;
     const jobCaps = parseCaps(config.str('BATCH_JOB_CAPS'), 'BATCH_JOB_CAPS');
     const fleetCaps = parseCaps(config.str('BATCH_FLEET_CAPS'), 'BATCH_FLEET_CAPS');
+    // One batch is read alone unless caps shared with other batches need them counted too.
+    const alone = this.o.only !== undefined && !jobCaps.size && !fleetCaps.size;
+    const batches = alone
+      ? [await backend.batches.get(realm, this.o.only as string)].filter((b) => b !== undefined)
+      : (await backend.batches.list(realm)).filter((b) => b.state !== 'finished' || b.batch_id === this.o.only);
+    if (!batches.length) return results;
     const entries: Entry[] = [];
     for (const batch of batches) entries.push({ batch, fleet: await this.fleetOf(batch.job_id) });
     const inFlight = async (of: Entry[]) => {
@@ -104,14 +125,14 @@ export class BatchAdmitter {
         limits.push({ name: `fleet ${entry.fleet}`, cap: fleetCap, inFlight: () => inFlight(same) });
       }
       try {
-        const r = await admitOnce(backend, realm, entry.batch.batch_id, {
+        const r = await admitBatch(backend, realm, entry.batch, {
           config,
           limits,
           logger: this.logger,
           orphanSeconds: config.duration('BATCH_ORPHAN_TIMEOUT'),
           resendSeconds: config.duration('BATCH_RESEND_AFTER'),
           onDead: (batch, task, policy) => this.onDead(batch, task, policy),
-          ...(this.o.health ? { health: this.o.health } : {}),
+          health: this.health,
           ...(this.o.cap !== undefined ? { cap: this.o.cap } : {}),
         });
         this.report(entry.batch, r);

@@ -55,6 +55,14 @@ export class SqliteBatchStore implements BatchStore {
     (realm: string, batchId: string, key: string, from: readonly BatchTaskState[], to: BatchTaskState, patch: Item) => boolean
   >;
 
+  /** Statements prepared once: preparing is a good part of a short query's cost. */
+  private readonly statements = new Map<string, Database.Statement>();
+  private sql(text: string): Database.Statement {
+    let st = this.statements.get(text);
+    if (!st) this.statements.set(text, (st = this.db.prepare(text)));
+    return st;
+  }
+
   constructor(private readonly db: Database.Database) {
     const insert = db.prepare(
       `INSERT OR IGNORE INTO batch_tasks (realm, batch_id, key, state, task, info, updated)
@@ -83,38 +91,38 @@ export class SqliteBatchStore implements BatchStore {
 
   async create(realm: string, batch: BatchRecord): Promise<{ batch: BatchRecord; created: boolean }> {
     const created =
-      this.db
-        .prepare(
-          `INSERT OR IGNORE INTO batches (realm, batch_id, job_id, options, submitted, state, task_count)
+      this.sql(
+        `INSERT OR IGNORE INTO batches (realm, batch_id, job_id, options, submitted, state, task_count)
            VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          realm,
-          batch.batch_id,
-          batch.job_id,
-          JSON.stringify(batch.options),
-          batch.submitted,
-          batch.state,
-          batch.task_count ?? null,
-        ).changes > 0;
+      ).run(
+        realm,
+        batch.batch_id,
+        batch.job_id,
+        JSON.stringify(batch.options),
+        batch.submitted,
+        batch.state,
+        batch.task_count ?? null,
+      ).changes > 0;
     return { batch: (await this.get(realm, batch.batch_id)) as BatchRecord, created };
   }
 
   async get(realm: string, batchId: string): Promise<BatchRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM batches WHERE realm = ? AND batch_id = ?').get(realm, batchId) as
-      BatchRow | undefined;
+    const row = this.sql('SELECT * FROM batches WHERE realm = ? AND batch_id = ?').get(realm, batchId) as BatchRow | undefined;
     return row ? toBatch(row) : undefined;
   }
 
   async list(realm: string): Promise<BatchRecord[]> {
-    const rows = this.db.prepare('SELECT * FROM batches WHERE realm = ? ORDER BY submitted, batch_id').all(realm) as BatchRow[];
+    const rows = this.sql('SELECT * FROM batches WHERE realm = ? ORDER BY submitted, batch_id').all(realm) as BatchRow[];
     return rows.map(toBatch);
   }
 
   async update(realm: string, batchId: string, patch: { state: string; task_count?: number }): Promise<void> {
-    this.db
-      .prepare('UPDATE batches SET state = ?, task_count = coalesce(?, task_count) WHERE realm = ? AND batch_id = ?')
-      .run(patch.state, patch.task_count ?? null, realm, batchId);
+    this.sql('UPDATE batches SET state = ?, task_count = coalesce(?, task_count) WHERE realm = ? AND batch_id = ?').run(
+      patch.state,
+      patch.task_count ?? null,
+      realm,
+      batchId,
+    );
   }
 
   async addTasks(realm: string, batchId: string, tasks: readonly NewBatchTask[]): Promise<number> {
@@ -123,9 +131,10 @@ export class SqliteBatchStore implements BatchStore {
 
   async counts(realm: string, batchId: string): Promise<Record<BatchTaskState, number>> {
     const out = Object.fromEntries(BATCH_TASK_STATES.map((s) => [s, 0])) as Record<BatchTaskState, number>;
-    const rows = this.db
-      .prepare('SELECT state, count(*) AS n FROM batch_tasks WHERE realm = ? AND batch_id = ? GROUP BY state')
-      .all(realm, batchId) as { state: BatchTaskState; n: number }[];
+    const rows = this.sql('SELECT state, count(*) AS n FROM batch_tasks WHERE realm = ? AND batch_id = ? GROUP BY state').all(
+      realm,
+      batchId,
+    ) as { state: BatchTaskState; n: number }[];
     for (const r of rows) out[r.state] = r.n;
     return out;
   }
@@ -137,20 +146,18 @@ export class SqliteBatchStore implements BatchStore {
     page: { limit?: number; cursor?: string } = {},
   ): Promise<BatchTaskPage> {
     const limit = page.limit ?? 100;
-    const rows = this.db
-      .prepare(
-        `SELECT key, state, task, info, updated FROM batch_tasks
+    const rows = this.sql(
+      `SELECT key, state, task, info, updated FROM batch_tasks
          WHERE realm = ? AND batch_id = ? AND state = ? AND key > ? ORDER BY key LIMIT ?`,
-      )
-      .all(realm, batchId, state, page.cursor ?? '', limit + 1) as TaskRow[];
+    ).all(realm, batchId, state, page.cursor ?? '', limit + 1) as TaskRow[];
     const tasks = rows.slice(0, limit).map(toTask);
     return rows.length > limit ? { tasks, cursor: tasks.at(-1)?.key as string } : { tasks };
   }
 
   async getTask(realm: string, batchId: string, key: string): Promise<BatchTask | undefined> {
-    const row = this.db
-      .prepare('SELECT key, state, task, info, updated FROM batch_tasks WHERE realm = ? AND batch_id = ? AND key = ?')
-      .get(realm, batchId, key) as TaskRow | undefined;
+    const row = this.sql(
+      'SELECT key, state, task, info, updated FROM batch_tasks WHERE realm = ? AND batch_id = ? AND key = ?',
+    ).get(realm, batchId, key) as TaskRow | undefined;
     return row ? toTask(row) : undefined;
   }
 
