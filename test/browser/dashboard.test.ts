@@ -2,7 +2,7 @@
  * The dashboard in headless Chromium (Debian's /usr/bin/chromium through playwright-core) against
  * `lava serve` and `lava worker` child processes, on each backend: sign in with an operator token,
  * dispatch from the job page, watch the run go from queued to complete live, open its output, see a
- * failure on the overview, tail a running job's output and stop it. Screenshots of every page go to
+ * failure on the overview, tail a running job's output and stop it, retry a batch's dead tasks. Screenshots of every page go to
  * artifacts/screenshots/ (and to docs/images/ with LAVA_DOCS_SCREENSHOTS=1).
  */
 import fs from 'node:fs';

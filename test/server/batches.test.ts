@@ -1,15 +1,20 @@
 /**
  * The batches routes and batch metrics on a real server (port 0) over an embedded realm: listing
  * with progress, tasks by state in pages, retrying and discarding dead tasks (by key and all), bad
- * input naming the field, roles (a viewer reads, an operator acts) and the Prometheus gauges.
+ * input naming the field, roles (a viewer reads, an operator acts), the Prometheus gauges, and the
+ * batch examples of docs/api.md run as written (sh, curl, jq).
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- the JSON answers are read loosely in assertions */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { submitBatch } from '../../src/batch/submit.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { Server } from '../../src/server/server.js';
 import { createToken } from '../../src/server/tokens.js';
+import { REPO_ROOT } from '../e2e/cli-helpers.js';
 import { makeRealm, type TestRealm } from '../helpers.js';
 
 const require = createRequire(import.meta.url);
@@ -195,5 +200,42 @@ describe('batch metrics and roles', () => {
     const batches = families.get('lava_batches')?.metrics ?? [];
     expect(batches.find((m) => m.labels?.state === 'submitted')?.value).toBe('2');
     expect(batches.find((m) => m.labels?.state === 'finished')?.value).toBe('1');
+  });
+});
+
+describe('docs/api.md batch examples', () => {
+  const blocks = [...fs.readFileSync(path.join(REPO_ROOT, 'docs/api.md'), 'utf8').matchAll(/```bash\n([\s\S]*?)```/g)].map(
+    (m) => m[1] as string,
+  );
+
+  it('run as written', async () => {
+    expect(blocks).toHaveLength(3);
+    const token = (await createToken(t.backend, 'test', 'operator', 'docs')).token;
+    await t.backend.batches.create('test', {
+      batch_id: 'docs-batch',
+      job_id: 'rep/fails',
+      options: {},
+      submitted: new Date().toISOString(),
+      state: 'finished',
+      task_count: 3,
+    });
+    await t.backend.batches.addTasks(
+      'test',
+      'docs-batch',
+      ['k1', 'k2', 'k3'].map((key) => ({ key, task: {} })),
+    );
+    await kill('docs-batch', ['k1', 'k2']);
+    await t.backend.batches.transition('test', 'docs-batch', 'k3', ['pending'], 'complete');
+    const env = { PATH: process.env.PATH, LAVA_URL: base, TOKEN: token, batch: 'docs-batch' };
+    const sh = (script: string) =>
+      new Promise<string>((resolve, reject) =>
+        execFile('sh', ['-ec', script], { env, timeout: 30_000 }, (err, stdout, stderr) =>
+          err ? reject(new Error(`${script}\nfailed: ${stderr || err.message}`)) : resolve(stdout),
+        ),
+      );
+    expect((await sh(blocks[0]!)).split('\n')[0]).toBe('{"batch_id":"docs-batch","state":"finished","done":3,"total":3}');
+    expect(await sh(blocks[1]!)).toBe('k1 exit 3 on k1\nk2 exit 3 on k2\n');
+    expect(await sh(blocks[2]!)).toBe('{"batch_id":"docs-batch","moved":2,"unknown":[],"skipped":[]}\n');
+    expect(await t.backend.batches.get('test', 'docs-batch')).toMatchObject({ state: 'submitted' });
   });
 });
