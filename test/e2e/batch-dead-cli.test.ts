@@ -3,10 +3,16 @@
  * built CLI on an embedded realm. Tasks are made dead with the store's transition from this process
  * (admission's retries are covered elsewhere), as a worker would leave them.
  */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBackend } from '../../src/backends/index.js';
 import type { Backend } from '../../src/backends/ports.js';
-import { ensureBuilt, killSpawned, makeCliRealm, tableRows, waitExit, waitFor, type CliRealm } from './cli-helpers.js';
+import { LAVA_BIN, ensureBuilt, killSpawned, makeCliRealm, tableRows, waitExit, waitFor, type CliRealm } from './cli-helpers.js';
+
+/** util-linux `script` runs a command on a pseudo-terminal (Debian's bsdutils, always installed there). */
+const SCRIPT = '/usr/bin/script';
+const scriptSkip = fs.existsSync(SCRIPT) ? undefined : `${SCRIPT} (util-linux) is not installed: no pseudo-terminal to test with`;
 
 describe('lava batch dead, tasks and status --watch', () => {
   let realm: CliRealm;
@@ -131,4 +137,36 @@ describe('lava batch dead, tasks and status --watch', () => {
     expect(both.code).not.toBe(0);
     expect(both.stderr).toMatch(/--watch and --json/);
   }, 60_000);
+
+  it.skipIf(scriptSkip)(
+    `status --watch on a terminal redraws the table and bar in place${scriptSkip ? ` [skipped: ${scriptSkip}]` : ''}`,
+    async () => {
+      await realm.lavaOk(['batch', 'submit', 'report', '--id', 'b4', '--attr', 'store=a,b', '--isolate', 'stores']);
+      const keys = (await backend.batches.listTasks(name, 'b4', 'pending')).tasks.map((t) => t.key);
+      // The command line is fixed text (no input from outside), as `script -c` wants one.
+      const command = `'${process.execPath}' '${LAVA_BIN}' batch status b4 --watch --every 0.1s`;
+      const child = spawn(SCRIPT, ['-qec', command, '/dev/null'], {
+        env: realm.env,
+        cwd: realm.dir,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      try {
+        await waitFor(() => out.includes('0/2 done (0%)'), 20_000, 'the first drawing');
+        expect(out).toContain(`[${'.'.repeat(40)}] 0/2 done (0%)`);
+        await backend.batches.transition(name, 'b4', keys[0]!, ['pending'], 'complete');
+        await backend.batches.transition(name, 'b4', keys[1]!, ['pending'], 'discarded');
+        expect(await exited).toBe(0);
+      } finally {
+        child.kill('SIGKILL');
+      }
+      // Ten lines (the batch, the header, seven states, the bar), each redraw moving up over them and clearing.
+      expect(out).toContain('\x1b[10A\x1b[J');
+      expect(out).toMatch(/discarded +1/);
+      expect(out).toContain(`[${'#'.repeat(40)}] 2/2 done (100%)`);
+    },
+    60_000,
+  );
 });

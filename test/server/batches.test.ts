@@ -71,6 +71,7 @@ beforeAll(async () => {
   t = await makeRealm();
   await t.putJob({ job_id: 'rep/fails', type: 'cmd', payload: "sh -c 'exit 3'" });
   await submitBatch(t.backend, 'test', { batchId: 'older', jobId: 'rep/fails', job: storeJob(4) });
+  await new Promise((r) => setTimeout(r, 5)); // a later submission time, for the newest-first order
   await submitBatch(t.backend, 'test', { batchId: 'b1', jobId: 'rep/fails', job: storeJob(6) });
   await kill('b1', (await keysOf('b1', 'pending')).slice(0, 4));
   const [first] = await keysOf('older', 'pending');
@@ -203,6 +204,49 @@ describe('batch metrics and roles', () => {
   });
 });
 
+describe('lava_batch_tasks bounds', () => {
+  const scrape = async () => {
+    const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
+    const family = parsePrometheus(await res.text()).find((f) => f.name === 'lava_batch_tasks');
+    return new Set((family?.metrics ?? []).map((m) => m.labels?.batch_id));
+  };
+  let metricsToken: string;
+  const old = new Date(Date.now() - 3 * 24 * 3600 * 1000).toISOString();
+  const record = (batch_id: string, state: string, submitted = old) => ({
+    batch_id,
+    job_id: 'rep/fails',
+    options: {},
+    submitted,
+    state,
+    task_count: 0,
+  });
+
+  beforeAll(async () => {
+    metricsToken = (await createToken(t.backend, 'test', 'viewer', 'metrics')).token;
+  });
+
+  it('leaves out batches finished more than a day ago, but keeps one it saw unfinished today', async () => {
+    await t.backend.batches.create('test', record('ancient', 'finished'));
+    await t.backend.batches.create('test', record('long-running', 'submitted'));
+    let shown = await scrape();
+    expect(shown.has('ancient')).toBe(false);
+    expect(shown.has('long-running')).toBe(true);
+    await t.backend.batches.update('test', 'long-running', { state: 'finished', task_count: 0 });
+    shown = await scrape();
+    expect(shown.has('long-running')).toBe(true);
+    expect(shown.has('ancient')).toBe(false);
+  });
+
+  it('has series for at most 100 batches, unfinished first', async () => {
+    for (let i = 0; i < 105; i++) {
+      await t.backend.batches.create('test', record(`many-${String(i).padStart(3, '0')}`, 'submitted', new Date().toISOString()));
+    }
+    const shown = await scrape();
+    expect(shown.size).toBe(100);
+    expect([...shown].every((id) => id?.startsWith('many-'))).toBe(true);
+  });
+});
+
 describe('docs/api.md batch examples', () => {
   const blocks = [...fs.readFileSync(path.join(REPO_ROOT, 'docs/api.md'), 'utf8').matchAll(/```bash\n([\s\S]*?)```/g)].map(
     (m) => m[1] as string,
@@ -233,7 +277,7 @@ describe('docs/api.md batch examples', () => {
           err ? reject(new Error(`${script}\nfailed: ${stderr || err.message}`)) : resolve(stdout),
         ),
       );
-    expect((await sh(blocks[0]!)).split('\n')[0]).toBe('{"batch_id":"docs-batch","state":"finished","done":3,"total":3}');
+    expect((await sh(blocks[0]!)).split('\n')).toContain('{"batch_id":"docs-batch","state":"finished","done":3,"total":3}');
     expect(await sh(blocks[1]!)).toBe('k1 exit 3 on k1\nk2 exit 3 on k2\n');
     expect(await sh(blocks[2]!)).toBe('{"batch_id":"docs-batch","moved":2,"unknown":[],"skipped":[]}\n');
     expect(await t.backend.batches.get('test', 'docs-batch')).toMatchObject({ state: 'submitted' });
