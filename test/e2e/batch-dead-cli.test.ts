@@ -87,7 +87,7 @@ describe('lava batch dead, tasks and status --watch', () => {
     const missing = await realm.lava(['batch', 'dead', 'ls', 'nope']);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(/batch "nope" not found: list batches with `lava batch ls`/);
-  });
+  }, 120_000);
 
   it('lists closed tasks with their outcome, by state', async () => {
     await realm.lavaOk(['batch', 'submit', 'report', '--id', 'b2', '--attr', 'store=a,b,c', '--isolate', 'stores']);
@@ -116,7 +116,7 @@ describe('lava batch dead, tasks and status --watch', () => {
     const bad = await realm.lava(['batch', 'tasks', 'b2', '--state', 'done']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/--state "done" is not a task state: use one of pending, queued/);
-  });
+  }, 120_000);
 
   it('status --watch prints a line per change and ends when the batch is finished', async () => {
     await realm.lavaOk(['batch', 'submit', 'report', '--id', 'b3', '--attr', 'store=a,b', '--isolate', 'stores']);
@@ -136,7 +136,7 @@ describe('lava batch dead, tasks and status --watch', () => {
     const both = await realm.lava(['batch', 'status', 'b3', '--watch', '--json']);
     expect(both.code).not.toBe(0);
     expect(both.stderr).toMatch(/--watch and --json/);
-  }, 60_000);
+  }, 120_000);
 
   it.skipIf(scriptSkip)(
     `status --watch on a terminal redraws the table and bar in place${scriptSkip ? ` [skipped: ${scriptSkip}]` : ''}`,
