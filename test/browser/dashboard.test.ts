@@ -229,7 +229,7 @@ for (const kind of ['sqlite', 'postgres', 'aws'] as const) {
         await phone.goto(base);
         await phone.getByTestId('login-token').fill(token);
         await phone.getByTestId('login-submit').click();
-        for (const route of ['#/', '#/runs', '#/jobs', '#/queues']) {
+        for (const route of ['#/', '#/runs', '#/jobs', '#/queues', '#/batches', '#/batches/stores-nightly']) {
           await phone.goto(`${base}${route}`);
           await phone.getByTestId('nav-runs').waitFor({ state: 'attached' });
           await phone.waitForLoadState('networkidle');
