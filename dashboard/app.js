@@ -5,12 +5,14 @@ import { h, replace } from './dom.js';
 import { renderOverview } from './page-overview.js';
 import { renderRun, renderRuns } from './page-runs.js';
 import { renderJob, renderJobs } from './page-jobs.js';
+import { renderBatch, renderBatches } from './page-batches.js';
 import { renderDispatchers, renderQueues, renderState } from './page-system.js';
 
 const SECTIONS = [
   ['overview', '#/', 'Overview'],
   ['runs', '#/runs', 'Runs'],
   ['jobs', '#/jobs', 'Jobs'],
+  ['batches', '#/batches', 'Batches'],
   ['queues', '#/queues', 'Queues'],
   ['dispatchers', '#/dispatchers', 'Dispatchers'],
   ['state', '#/state', 'State'],
@@ -23,6 +25,8 @@ const ROUTES = [
   ['runs', /^\/runs\/(.+)$/, renderRun],
   ['jobs', /^\/jobs\/?$/, renderJobs],
   ['jobs', /^\/jobs\/(.+)$/, renderJob],
+  ['batches', /^\/batches\/?$/, renderBatches],
+  ['batches', /^\/batches\/(.+)$/, renderBatch],
   ['queues', /^\/queues\/?$/, renderQueues],
   ['dispatchers', /^\/dispatchers\/?$/, renderDispatchers],
   ['state', /^\/state\/?$/, renderState],

@@ -11,6 +11,8 @@ import { createLogger } from '../core/logger.js';
 import { sleep } from '../core/time.js';
 import { BatchAdmitter } from '../dispatcher/batches.js';
 import { parseDuration } from '../core/units.js';
+import { registerBatchDead } from './batch-dead.js';
+import { watchStatus } from './batch-watch.js';
 import { collect, printJson, printTable, resolveRealm, withBackend, type GlobalOptions } from './context.js';
 import { localTime } from './human.js';
 import { readYaml } from './yaml-reader.js';
@@ -101,13 +103,19 @@ Examples:
     .argument('<batch_id>')
     .description('tasks per state, with a progress bar on a terminal')
     .option('--json', 'print the batch and its counts as JSON')
-    .action((batchId: string, o: { json?: boolean }) => status(g(), batchId, o));
+    .option('--watch', 'show it again every --every until the batch is finished (one line per change when not a terminal)')
+    .option('--every <duration>', 'time between refreshes with --watch', '2s')
+    .action((batchId: string, o: { json?: boolean; watch?: boolean; every: string }) =>
+      o.watch ? watchStatus(g(), batchId, o) : status(g(), batchId, o),
+    );
 
   cmd
     .command('ls')
     .description('list the batches of the realm, oldest first')
     .option('--json', 'print JSON')
     .action((o: { json?: boolean }) => list(g(), o));
+
+  registerBatchDead(cmd, g);
 }
 
 function pairs(list: string[] | undefined, what: string): [string, string][] {

@@ -6,7 +6,9 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
 import { z } from 'zod';
-import type { Backend } from '../backends/ports.js';
+import { BATCH_TASK_STATES, type Backend, type BatchTaskState } from '../backends/ports.js';
+import { discardDead, retryDead } from '../batch/dead.js';
+import { CLOSED_STATES, MAX_TASK_PAGE, batchSummary, listBatchTasks, summarize } from '../batch/tasks.js';
 import { LavaError, ValidationError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { RealmSpec } from '../core/schemas.js';
@@ -177,6 +179,36 @@ export function createApp(o: AppOptions): Hono<Env> {
     return c.json(result, 200);
   });
 
+  app.get('/api/batches', need('viewer'), async (c) => {
+    const q = parseQuery(c, batchesQuery);
+    const all = (await backend.batches.list(realm)).filter((b) => !q.state || b.state === q.state).reverse();
+    const shown = all.slice(0, q.limit);
+    const batches = await Promise.all(shown.map(async (b) => summarize(b, await backend.batches.counts(realm, b.batch_id))));
+    return c.json({ batches, ...(all.length > shown.length ? { more: all.length - shown.length } : {}) });
+  });
+  app.get('/api/batches/:batch_id', need('viewer'), async (c) =>
+    c.json({ batch: await batchSummary(backend, realm, c.req.param('batch_id')) }),
+  );
+  app.get('/api/batches/:batch_id/tasks', need('viewer'), async (c) => {
+    const q = parseQuery(c, tasksQuery);
+    return c.json(
+      await listBatchTasks(backend, realm, c.req.param('batch_id'), q.state ?? CLOSED_STATES, {
+        limit: q.limit,
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+      }),
+    );
+  });
+  app.post('/api/batches/:batch_id/dead/retry', need('operator'), async (c) => {
+    const batchId = c.req.param('batch_id');
+    const body = await parseBody(c, deadBody);
+    return c.json({ batch_id: batchId, ...(await retryDead(backend, realm, batchId, body.all ? 'all' : body.keys!)) });
+  });
+  app.post('/api/batches/:batch_id/dead/discard', need('operator'), async (c) => {
+    const batchId = c.req.param('batch_id');
+    const body = await parseBody(c, deadBody);
+    return c.json({ batch_id: batchId, ...(await discardDead(backend, realm, batchId, body.all ? 'all' : body.keys!)) });
+  });
+
   app.get('/api/queues', need('viewer'), async (c) => c.json({ queues: await listQueues(backend, realm) }));
   app.get('/api/workers', need('viewer'), async (c) => c.json({ workers: await listWorkers(backend, realm) }));
   app.get('/api/dispatchers', need('viewer'), async (c) => c.json({ dispatchers: await listDispatchers(backend, realm) }));
@@ -265,6 +297,30 @@ const eventBody = z.strictObject({
 const helperBody = z.union([z.record(z.string(), z.unknown()), z.array(z.unknown()).min(1)], {
   error: 'the body is a request object such as {"job_id": "demo/hello"}, or a list of them',
 });
+const batchesQuery = z.strictObject({
+  state: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+const tasksQuery = z.strictObject({
+  state: z
+    .string()
+    .refine((s) => s.split(',').every((x) => (BATCH_TASK_STATES as readonly string[]).includes(x)), {
+      message: `task states separated by commas, each one of ${BATCH_TASK_STATES.join(', ')}`,
+    })
+    .transform((s) => s.split(',') as BatchTaskState[])
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_TASK_PAGE).default(100),
+  cursor: z.string().min(1).max(2000).optional(),
+});
+const deadBody = z
+  .strictObject({
+    keys: z.array(z.string().min(1).max(1000)).min(1).max(1000).optional(),
+    all: z.literal(true).optional(),
+  })
+  .refine((b) => (b.keys === undefined) !== (b.all === undefined), {
+    message: 'give either "keys" (a list of task keys) or "all": true, not both and not neither',
+    path: ['keys'],
+  });
 const tokenBody = z.strictObject({ role: z.enum(ROLES), name: z.string().max(200).optional() });
 
 function parseQuery<T extends z.ZodType>(c: Context, schema: T): z.infer<T> {

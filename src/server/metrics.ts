@@ -4,11 +4,15 @@
  * dispatcher figures are read when scraped.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Backend } from '../backends/ports.js';
+import { BATCH_TASK_STATES, type Backend, type BatchRecord } from '../backends/ports.js';
 import type { Logger } from '../core/logger.js';
 import { sleep } from '../core/time.js';
 import { listDispatchers, listQueues, listWorkers } from '../observe/fleet.js';
 import { FINAL_STATUSES, entryTime } from '../observe/runs.js';
+
+/** Most batches `lava_batch_tasks` has series for. */
+export const MAX_BATCH_SERIES = 100;
+const DAY_MS = 24 * 3600 * 1000;
 
 export class Metrics {
   readonly registry = new Registry();
@@ -16,6 +20,8 @@ export class Metrics {
   private readonly ended: Counter<'job_id' | 'status'>;
   private readonly durations: Histogram<'job_id' | 'status'>;
   private readonly follower: EventFollower;
+  /** Batch id → when a scrape last saw the batch unfinished (to keep showing it for a day once finished). */
+  private readonly seenUnfinished = new Map<string, number>();
 
   constructor(
     private readonly backend: Backend,
@@ -45,6 +51,7 @@ export class Metrics {
     });
     this.follower = new EventFollower(backend, realm, (e) => this.count(e));
     this.fleetGauges(registers);
+    this.batchGauges(registers);
   }
 
   private count(e: FollowedEntry): void {
@@ -135,6 +142,64 @@ export class Metrics {
           for (const r of d.replicas) ticks.set({ dispatcher: d.name, replica: r.id }, r.ticks);
           const lags = d.replicas.map((r) => r.lag_seconds).filter((l): l is number => l !== null);
           if (lags.length) lag.set({ dispatcher: d.name }, Math.min(...lags));
+        }
+      },
+    });
+  }
+
+  /**
+   * Batch gauges, read at each scrape: `lava_batches` per batch state, and `lava_batch_tasks` per task
+   * state for at most MAX_BATCH_SERIES batches (unfinished ones first, newest first, then those
+   * finished within the last day). A batch record keeps no finishing time, so a finished batch counts
+   * as recent when it was submitted within the last day or this server saw it unfinished within it.
+   */
+  private batchGauges(registers: Registry[]): void {
+    const { backend, realm } = this;
+    const seenUnfinished = this.seenUnfinished;
+    // Both gauges are collected at once (a scrape starts every collect before awaiting any), so they share one read.
+    let reading: Promise<{ all: BatchRecord[]; shown: { batch: BatchRecord; counts: Record<string, number> }[] }> | undefined;
+    const read = () =>
+      (reading ??= (async () => {
+        const all = await backend.batches.list(realm);
+        const now = Date.now();
+        const recent = (b: BatchRecord) =>
+          now - Date.parse(b.submitted) < DAY_MS || now - (seenUnfinished.get(b.batch_id) ?? 0) < DAY_MS;
+        const newestFirst = [...all].reverse();
+        const chosen = [
+          ...newestFirst.filter((b) => b.state !== 'finished'),
+          ...newestFirst.filter((b) => b.state === 'finished' && recent(b)),
+        ].slice(0, MAX_BATCH_SERIES);
+        const shown = [];
+        for (const batch of chosen) {
+          shown.push({ batch, counts: await backend.batches.counts(realm, batch.batch_id) });
+          if (batch.state !== 'finished') seenUnfinished.set(batch.batch_id, now);
+        }
+        for (const [id, t] of seenUnfinished) if (now - t >= DAY_MS) seenUnfinished.delete(id);
+        return { all, shown };
+      })().finally(() => (reading = undefined)));
+    new Gauge({
+      name: 'lava_batches',
+      help: 'Batches of the realm per state (submitting, submitted, finished)',
+      labelNames: ['state'],
+      registers,
+      async collect() {
+        const { all } = await read();
+        this.reset();
+        for (const b of all) this.inc({ state: b.state });
+      },
+    });
+    new Gauge({
+      name: 'lava_batch_tasks',
+      help: `Tasks of a batch per state, for batches not finished and those finished in the last 24 h (at most ${MAX_BATCH_SERIES} batches)`,
+      labelNames: ['batch_id', 'job_id', 'state'],
+      registers,
+      async collect() {
+        const { shown } = await read();
+        this.reset();
+        for (const { batch, counts } of shown) {
+          for (const state of BATCH_TASK_STATES) {
+            this.set({ batch_id: batch.batch_id, job_id: batch.job_id, state }, counts[state] ?? 0);
+          }
         }
       },
     });

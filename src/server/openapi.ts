@@ -2,6 +2,7 @@
  * The published OpenAPI 3.1 document of the HTTP API. A test checks that every route of the app is
  * described here and nothing else, so the two cannot drift apart.
  */
+import { BATCH_TASK_STATES } from '../backends/ports.js';
 import { ROLES } from './tokens.js';
 import { STATUSES } from '../observe/runs.js';
 
@@ -110,6 +111,38 @@ const schemas: Record<string, Schema> = {
     },
     ['job_id'],
   ),
+  TaskState: { type: 'string', enum: [...BATCH_TASK_STATES] },
+  Batch: obj(
+    {
+      batch_id: str,
+      job_id: str,
+      options: { type: 'object', description: 'the business job and the chunking options it was submitted with' },
+      submitted: time,
+      state: { type: 'string', description: 'submitting, submitted or finished' },
+      task_count: int,
+      counts: obj(Object.fromEntries(BATCH_TASK_STATES.map((st) => [st, int]))),
+      total: int,
+      done: { type: 'integer', description: 'tasks complete, dead or discarded' },
+      fraction: { type: 'number', minimum: 0, maximum: 1, description: 'done / total' },
+    },
+    ['batch_id', 'job_id', 'options', 'submitted', 'state', 'counts', 'total', 'done', 'fraction'],
+  ),
+  BatchTask: obj({
+    key: str,
+    state: ref('TaskState'),
+    task: { type: 'object', description: 'what the task carries: dates, attributes, payload' },
+    info: {
+      type: 'object',
+      description: 'set by admission and operators: run_id, attempt, attempts_from, run_status, error, died_at, discarded_at…',
+    },
+    updated: time,
+  }),
+  DeadResult: obj({
+    batch_id: str,
+    moved: { type: 'integer', description: 'tasks this request moved' },
+    unknown: { type: 'array', items: str, description: 'named keys that are not tasks of the batch' },
+    skipped: { type: 'array', items: str, description: 'named keys of tasks that were not dead' },
+  }),
   Token: obj({ id: str, role: { type: 'string', enum: [...ROLES] }, name: str, created: time }),
 };
 
@@ -130,6 +163,14 @@ interface Route {
 
 const jobParam = { name: 'job_id', in: 'path' as const, description: 'URL-encoded (job ids may contain /)' };
 const runParam = { name: 'run_id', in: 'path' as const };
+const batchParam = { name: 'batch_id', in: 'path' as const };
+const deadBody = obj(
+  {
+    keys: { type: 'array', items: str, minItems: 1, maxItems: 1000, description: 'task keys' },
+    all: { type: 'boolean', enum: [true], description: 'every dead task of the batch' },
+  },
+  [],
+);
 
 export const ROUTES: Route[] = [
   { method: 'get', path: '/healthz', summary: 'Liveness', response: obj({ ok: { type: 'boolean' } }) },
@@ -273,6 +314,58 @@ export const ROUTES: Route[] = [
       dispatched: { type: 'array', items: obj({ job_id: str, run_id: str }) },
       errors: { type: 'array', items: obj({ request: str, job_id: str, error: str }, ['request', 'error']) },
     }),
+  },
+  {
+    method: 'get',
+    path: '/api/batches',
+    summary: 'Orchestrated batches, newest first, with tasks per state and progress',
+    role: 'viewer',
+    params: [
+      { name: 'state', in: 'query', description: 'only batches in this state (submitting, submitted, finished)' },
+      { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+    ],
+    response: obj({ batches: { type: 'array', items: ref('Batch') }, more: { type: 'integer' } }, ['batches']),
+  },
+  {
+    method: 'get',
+    path: '/api/batches/{batch_id}',
+    summary: 'One batch: its record, tasks per state and progress',
+    role: 'viewer',
+    params: [batchParam],
+    response: obj({ batch: ref('Batch') }),
+  },
+  {
+    method: 'get',
+    path: '/api/batches/{batch_id}/tasks',
+    summary: 'Tasks of a batch by state (default: the closed ones, complete, dead and discarded), in pages',
+    role: 'viewer',
+    params: [
+      batchParam,
+      { name: 'state', in: 'query', description: 'a task state, or several separated by commas' },
+      { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+      { name: 'cursor', in: 'query', description: 'the `cursor` of the previous page' },
+    ],
+    response: obj({ tasks: { type: 'array', items: ref('BatchTask') }, cursor: str }, ['tasks']),
+  },
+  {
+    method: 'post',
+    path: '/api/batches/{batch_id}/dead/retry',
+    summary: 'Put dead tasks back to pending with a fresh allowance of attempts (a finished batch is reopened)',
+    role: 'operator',
+    status: '200',
+    params: [batchParam],
+    body: deadBody,
+    response: ref('DeadResult'),
+  },
+  {
+    method: 'post',
+    path: '/api/batches/{batch_id}/dead/discard',
+    summary: 'Discard dead tasks: they count as done and never run again',
+    role: 'operator',
+    status: '200',
+    params: [batchParam],
+    body: deadBody,
+    response: ref('DeadResult'),
   },
   {
     method: 'get',

@@ -2,13 +2,14 @@
  * The dashboard in headless Chromium (Debian's /usr/bin/chromium through playwright-core) against
  * `lava serve` and `lava worker` child processes, on each backend: sign in with an operator token,
  * dispatch from the job page, watch the run go from queued to complete live, open its output, see a
- * failure on the overview, tail a running job's output and stop it. Screenshots of every page go to
+ * failure on the overview, tail a running job's output and stop it, retry a batch's dead tasks. Screenshots of every page go to
  * artifacts/screenshots/ (and to docs/images/ with LAVA_DOCS_SCREENSHOTS=1).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { submitBatch } from '../../src/batch/submit.js';
 import { pgSkipReason } from '../support/pg.js';
 import { REPO_ROOT, killSpawned, lavaOk, spawnLava, waitFor, type LavaProcess } from '../e2e/cli-helpers.js';
 import { makeStack, type BackendKind, type Stack } from './stack.js';
@@ -173,13 +174,62 @@ for (const kind of ['sqlite', 'postgres', 'aws'] as const) {
       await shot(page, kind, 'job');
     }, 60_000);
 
+    it('shows a batch with dead tasks; an operator retries them and sees them pending', async () => {
+      await submitBatch(stack.backend, stack.realm, {
+        batchId: 'stores-nightly',
+        jobId: 'demo/broken',
+        job: { attrs: [{ name: 'store', plural: 'stores' }], values: ['s1', 's2', 's3', 's4'], isolate: { stores: true } },
+      });
+      // As admission leaves tasks after their last failed attempt (no admission runs in this stack).
+      const keys = (await stack.backend.batches.listTasks(stack.realm, 'stores-nightly', 'pending')).tasks.map((x) => x.key);
+      expect(keys).toHaveLength(4);
+      for (const key of keys.slice(0, 3)) {
+        await stack.backend.batches.transition(stack.realm, 'stores-nightly', key, ['pending'], 'dead', {
+          attempt: 3,
+          run_id: `0000000${keys.indexOf(key)}-0000-5000-8000-000000000000`,
+          run_status: 'failed',
+          error: `disk full (${key})`,
+          died_at: new Date().toISOString(),
+        });
+      }
+      await stack.backend.batches.transition(stack.realm, 'stores-nightly', keys[3]!, ['pending'], 'complete', {
+        attempt: 1,
+        run_status: 'complete',
+      });
+      await stack.backend.batches.update(stack.realm, 'stores-nightly', { state: 'finished', task_count: 4 });
+
+      await page.getByTestId('nav-batches').click();
+      await expect.poll(() => page.getByTestId('batches-table').textContent(), { timeout: 10_000 }).toContain('stores-nightly');
+      expect(await page.getByTestId('batches-table').textContent()).toContain('4/4 (100%)');
+      await shot(page, kind, 'batches');
+      await page.getByRole('link', { name: 'stores-nightly' }).click();
+      await expect.poll(() => page.getByTestId('batch-count-dead').textContent(), { timeout: 10_000 }).toBe('3');
+      expect(await page.getByTestId('dead-table').textContent()).toContain(`disk full (${keys[0]})`);
+      expect(await page.getByTestId('batch-state').textContent()).toBe('finished');
+      await shot(page, kind, 'batch');
+
+      await page.getByTestId(`retry-${keys[0]}`).click();
+      await expect.poll(() => page.getByTestId('batch-count-dead').textContent(), { timeout: 10_000 }).toBe('2');
+      expect(await page.getByTestId('notice-banner').textContent()).toContain('1 task retried');
+      expect(await page.getByTestId('batch-state').textContent()).toBe('submitted');
+      await page.getByTestId('retry-all').click();
+      await expect.poll(() => page.getByTestId('batch-count-pending').textContent(), { timeout: 10_000 }).toBe('3');
+      expect(await page.getByTestId('batch-count-dead').textContent()).toBe('0');
+      expect(await page.getByTestId('dead-table').textContent()).toContain('Nothing to show.');
+      const after = await stack.backend.batches.listTasks(stack.realm, 'stores-nightly', 'pending');
+      expect(after.tasks.map((x) => [x.key, x.info.attempts_from])).toEqual(keys.slice(0, 3).map((k) => [k, 3]));
+      // The tasks table lists them by state.
+      await page.getByTestId('task-state').selectOption('pending');
+      await expect.poll(() => page.getByTestId('tasks-table').textContent(), { timeout: 10_000 }).toContain(keys[2]!);
+    }, 60_000);
+
     it('is usable at phone width (no page-wide sideways scroll)', async () => {
       const phone = await browser.newPage({ viewport: { width: 375, height: 740 } });
       try {
         await phone.goto(base);
         await phone.getByTestId('login-token').fill(token);
         await phone.getByTestId('login-submit').click();
-        for (const route of ['#/', '#/runs', '#/jobs', '#/queues']) {
+        for (const route of ['#/', '#/runs', '#/jobs', '#/queues', '#/batches', '#/batches/stores-nightly']) {
           await phone.goto(`${base}${route}`);
           await phone.getByTestId('nav-runs').waitFor({ state: 'attached' });
           await phone.waitForLoadState('networkidle');
