@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend, BatchTaskState, EventRecord } from '../../src/backends/ports.js';
 import type { AdmissionInfo } from '../../src/batch/admission.js';
 import type { BusinessJob } from '../../src/batch/chunking.js';
+import { retryDead } from '../../src/batch/dead.js';
 import { HealthMonitor } from '../../src/batch/health.js';
 import { submitBatch } from '../../src/batch/submit.js';
 import { Config } from '../../src/core/config.js';
@@ -319,16 +320,8 @@ describe.each(backends)('orchestrated batches on the %s backend', (_name, makeEn
 
     // Fixed: retried from dead (each with a fresh allowance of attempts), they succeed.
     fs.writeFileSync(path.join(env.dir, 'fixed'), '');
-    for (const t of dead.tasks) {
-      const info = t.info as AdmissionInfo;
-      await env.backend.batches.transition(REALM, id, t.key, ['dead'], 'pending', {
-        attempts_from: info.attempt ?? 0,
-        retry_at: null,
-        died_at: null,
-        error: null,
-      });
-    }
-    await env.backend.batches.update(REALM, id, { state: 'submitted' });
+    expect((await retryDead(env.backend, REALM, id, 'all')).moved).toBe(5);
+    expect((await env.backend.batches.get(REALM, id))?.state).toBe('submitted');
     const again = await drive(a, id);
     expect(again.counts.complete).toBe(5);
     expect(again.counts.dead).toBe(0);
