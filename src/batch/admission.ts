@@ -411,6 +411,10 @@ class Pass {
       await this.move(task, ['queued'], 'pending', { run_id: null, attempt: prior });
       return 'full';
     }
+    // A replica that stalled past BATCH_ORPHAN_TIMEOUT may have lost its claim to the orphan check:
+    // dispatch only while the claim is still this attempt's.
+    const held = await this.backend.batches.getTask(this.realm, this.id, task.key);
+    if (held?.state !== 'queued' || (held.info as AdmissionInfo).run_id !== runId) return 'lost';
     try {
       await this.send(task, runId);
       this.r.admitted++;
