@@ -3,6 +3,7 @@ import { chainHandler, chainSpecProblems } from './chain/index.js';
 import { cmdHandler } from './cmd/index.js';
 import { dagHandler, dagSpecProblems } from './dag/index.js';
 import { dbFromS3Handler } from './db-from-s3/index.js';
+import { batchHandler } from './batch/index.js';
 import { dispatchHandler } from './dispatch/index.js';
 import { exeHandler } from './exe/index.js';
 import { foreachHandler, foreachSpecProblems } from './foreach/index.js';
@@ -38,6 +39,7 @@ export function builtinHandlers(): Map<string, Handler> {
       sqlcHandler,
       sqlvHandler,
       dbFromS3Handler,
+      batchHandler,
     ].map((h) => [h.type, h]),
   );
 }
