@@ -1,10 +1,16 @@
 /** The `batch` job type: submits a batch of its payload's job, idempotently, and with `wait` lasts until it is finished. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Config } from '../../src/core/config.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { BatchAdmitter } from '../../src/dispatcher/batches.js';
 import { Worker } from '../../src/worker/worker.js';
 import { makeRealm, type TestRealm } from '../helpers.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 describe('batch job type', () => {
   let t: TestRealm;
@@ -20,11 +26,11 @@ describe('batch job type', () => {
   const business = { attrs: [{ name: 'store', plural: 'stores' }], values: ['a', 'b', 'c', 'd', 'e'], isolate: { stores: true } };
 
   /** A worker and a dispatcher's admitter in-process until `until` settles. */
-  async function withFleet<T>(until: () => Promise<T>): Promise<T> {
+  async function withFleet<T>(until: () => Promise<T>, fleet = 'w'): Promise<T> {
     const worker = await Worker.create({
       backend: t.backend,
       realm: 'test',
-      worker: 'w',
+      worker: fleet,
       threads: 4,
       waitSeconds: 0.02,
       heartbeatSeconds: 0,
@@ -101,6 +107,23 @@ describe('batch job type', () => {
     });
     expect(record.status).toBe('failed');
     expect(JSON.stringify(record.log.at(-1)?.info)).toMatch(/finished with 5 dead of 5 tasks/);
+  }, 60_000);
+
+  it('runs the example of docs/job-types/batch.md', async () => {
+    const specs = YAML.parse(fs.readFileSync(path.join(ROOT, 'examples/docs/batch.yaml'), 'utf8')) as Record<string, unknown>[];
+    for (const spec of specs) await t.backend.config.put('test', 'jobs', spec);
+    const runId = await t.dispatch('docs/batch/weekly');
+    const record = await withFleet(async () => {
+      for (;;) {
+        const r = await t.backend.events.get('test', 'docs/batch/weekly', runId);
+        if (r && ['complete', 'failed'].includes(r.status)) return r;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    }, 'core');
+    expect(record.status).toBe('complete');
+    expect(record.log.at(-1)?.info).toMatchObject({ batch_id: 'sales-2026-48', task_count: 21, counts: { complete: 21 } });
+    const runs = await t.backend.events.query('test', { jobId: 'docs/batch/report', limit: 100 });
+    expect(runs).toHaveLength(21);
   }, 60_000);
 
   it('refuses a missing business job, a bad admission policy and an unknown target', async () => {

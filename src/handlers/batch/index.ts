@@ -23,12 +23,12 @@ export const batchHandler: Handler = {
     const target = typeof ctx.job.payload === 'string' ? ctx.job.payload.trim() : '';
     if (!target) throw new JobError('batch job payload must name the job each task runs, e.g. "sales/report"');
     if (target === ctx.job.job_id) throw new JobError(`batch job "${target}" cannot run itself as its tasks`);
+    // `admission` is not rendered here: its on_dead templates are for the alarm, when a task dies.
+    const raw = { job: params.job, batch_id: params.batch_id };
     const rendered = boolParam(params, 'jinja', true)
-      ? (renderStructure(
-          { job: params.job, admission: params.admission, batch_id: params.batch_id },
-          ctx.templateContext(),
-        ) as Record<string, unknown>)
-      : { job: params.job, admission: params.admission, batch_id: params.batch_id };
+      ? (renderStructure(raw, ctx.templateContext()) as Record<string, unknown>)
+      : raw;
+    const admission = params.admission;
     if (!isPlainObject(rendered.job)) {
       throw new JobError(
         `parameters.job must be the business job (a map of period, attrs, values…), not ${describe(rendered.job)}`,
@@ -43,7 +43,7 @@ export const batchHandler: Handler = {
       submitted = await submitBatch(ctx.backend, ctx.job.realm, {
         jobId: target,
         job: rendered.job,
-        ...(rendered.admission !== undefined && rendered.admission !== null ? { admission: rendered.admission } : {}),
+        ...(admission !== undefined && admission !== null ? { admission } : {}),
         ...(typeof rendered.batch_id === 'string' && rendered.batch_id ? { batchId: rendered.batch_id } : {}),
         options: {
           ...(typeof params.time_zone === 'string' ? { timeZone: params.time_zone } : {}),
