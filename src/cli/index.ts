@@ -3,16 +3,22 @@ import { Command, CommanderError } from 'commander';
 import { LavaError, errorMessage } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
 import { registerAws } from './aws.js';
+import { registerBackup } from './backup.js';
 import { registerBatch } from './batch.js';
 import { registerCheck } from './check.js';
+import { registerChecksum } from './checksum.js';
+import { registerConnUsage } from './conn-usage.js';
 import { registerConnections } from './connections.js';
 import type { GlobalOptions } from './context.js';
 import { registerDagGen } from './dag-gen.js';
 import { registerDb } from './db.js';
 import { registerDispatch } from './dispatch.js';
+import { registerDump } from './dump.js';
 import { registerEvents } from './events.js';
 import { registerInit } from './init.js';
 import { registerItemCommands } from './items.js';
+import { registerJobActivity } from './job-activity.js';
+import { registerNew } from './new.js';
 import { registerPayload } from './payload.js';
 import { registerPs } from './ps.js';
 import { registerQuickstart } from './quickstart.js';
@@ -68,6 +74,12 @@ Examples:
   registerDb(program, g);
   registerServe(program, g);
   registerAws(program, g);
+  registerDump(program, g);
+  registerBackup(program, g);
+  registerChecksum(program, g);
+  registerConnUsage(program, g);
+  registerJobActivity(program, g);
+  registerNew(program);
   return program;
 }
 
