@@ -46,7 +46,7 @@ export function tableNamed(name: string): TableInfo {
 
 /** The items of a table: for realms, every realm record; else the current realm's items. */
 export async function tableItems(backend: Backend, g: GlobalOptions, t: TableInfo): Promise<Record<string, unknown>[]> {
-  if (!t.table) return (await backend.config.listRealms());
+  if (!t.table) return await backend.config.listRealms();
   const realm = await resolveRealm(backend, g);
   return backend.config.list(realm.realm, t.table);
 }
@@ -215,7 +215,7 @@ export async function restoreDir(backend: Backend, g: GlobalOptions, dir: string
     const item = { ...spec };
     for (const [field, value] of Object.entries(item)) {
       if (value !== NOT_DUMPED) continue;
-      const old = (stored)?.[field];
+      const old = stored?.[field];
       if (old === undefined || old === NOT_DUMPED) {
         throw new ValidationError(
           `${where}: ${field} was not dumped (a secret) and connection ${id} has none stored: put its value in the file first`,
