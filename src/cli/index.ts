@@ -70,7 +70,7 @@ Examples:
   registerState(program, g);
   registerRun(program, g);
   registerStop(program);
-  registerDagGen(program);
+  registerDagGen(program, g);
   registerDb(program, g);
   registerServe(program, g);
   registerAws(program, g);
