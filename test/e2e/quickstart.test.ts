@@ -102,9 +102,10 @@ describe('lava quickstart', () => {
     expect(records[0]?.run_id).toBe(runOf.get('demo/flaky'));
     expect(records[0]?.status).toBe('failed');
     expect(records[0]?.log.map((e) => e.status)).toEqual(statuses.get('demo/flaky'));
-    const failed = records[0]?.log.at(-1)?.info as { error?: string; error_data?: { exit_status?: number } };
+    const failed = records[0]?.log.at(-1)?.info as { error?: string; error_data?: { exit_status?: number; error?: string } };
     expect(failed.error_data?.exit_status).toBe(3);
-    expect(failed.error).toContain('disk full (not really)');
+    expect(failed.error).toBe('Failed with exit status 3');
+    expect(failed.error_data?.error).toContain('disk full (not really)');
   });
 });
 
