@@ -242,7 +242,7 @@ export const NOT_IN_THIS_BUILD: Readonly<Record<string, string>> = (() => {
   const cloudwatch =
     'CloudWatch metrics (cw_metrics) are not in this build; `lava serve` exposes run counts and durations at /metrics';
   const s3trigger =
-    'the s3trigger lambda and its caches are not in this build: `lava triggers` reads the triggers table for each object event, and fires each object event once (TRIGGER_FIRED_TTL)';
+    'the s3trigger lambda and its cache of the triggers table are not in this build: `lava triggers` reads the triggers table for each object event, so a trigger put is used at once';
   return {
     CW_NAMESPACE: cloudwatch,
     CW_METRICS_JOB: cloudwatch,
@@ -257,8 +257,6 @@ export const NOT_IN_THIS_BUILD: Readonly<Record<string, string>> = (() => {
     SP_LIST_QUOTING: sharepoint,
     SP_LOGGING: sharepoint,
     S3TRIGGER_CACHE_TTL: s3trigger,
-    S3TRIGGER_DEDUP_TTL: s3trigger,
-    S3TRIGGER_DEDUP_CACHE_SIZE: s3trigger,
     RS_PASSWORD_DURATION: 'IAM-generated Redshift passwords (GetClusterCredentials) are not in this build',
     AWS_ACCESS_KEY_CACHE_TTL:
       'aws connections here read their keys through the secret cache (PARAM_CACHE_SIZE, PARAM_CACHE_TTL); this cache is not in this build',
