@@ -25,13 +25,13 @@ describe('parameters not in this build', () => {
   afterAll(() => fs.rmSync(cwd, { recursive: true, force: true }));
 
   it('lava check warns about a realm config entry and a LAVA_<NAME> variable, and still passes', async () => {
-    const r = await runCli(['check', 'realm.json'], { cwd, env: { LAVA_S3TRIGGER_DEDUP_TTL: '30s' } });
+    const r = await runCli(['check', 'realm.json'], { cwd, env: { LAVA_S3TRIGGER_CACHE_TTL: '30s' } });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(
       'warning: realm.json[0] (default): config.sp_logging: a Lava parameter that nothing reads here: the SharePoint job types (sharepoint_get_doc, …) are not in this build; remove it',
     );
     expect(r.stderr).toMatch(
-      /^warning: LAVA_S3TRIGGER_DEDUP_TTL: a Lava parameter that nothing reads here: the s3trigger lambda .*; unset it$/m,
+      /^warning: LAVA_S3TRIGGER_CACHE_TTL: a Lava parameter that nothing reads here: the s3trigger lambda .*; unset it$/m,
     );
     expect(r.stdout).toBe('1 spec(s) checked, 0 error(s), 2 warning(s)\n');
   });
