@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Command } from 'commander';
+import { blobStoreFor } from '../backends/blob/index.js';
 import { backendUrl } from '../backends/index.js';
 import type { Backend } from '../backends/ports.js';
 import { isPostgresUrl, parsePostgresUrl } from '../backends/postgres/db.js';
@@ -65,7 +66,7 @@ export function registerBackup(program: Command, g: () => GlobalOptions): void {
   program
     .command('backup')
     .argument('<realm>', 'realm name')
-    .argument('<zip-file>', 'the zip file to write (replaced when it exists, as upstream)')
+    .argument('<zip-file>', 'the zip file to write: a path, file:// or s3:// URI (replaced when it exists, as upstream)')
     .description('zip every config table of a realm (jobs, connections without secret values, s3triggers, the realm)')
     .option('-y, --yaml', 'entries in YAML instead of JSON')
     .option('--snapshot <file>', 'embedded backend: also write a consistent copy of the whole database to FILE')
@@ -78,8 +79,13 @@ export function registerBackup(program: Command, g: () => GlobalOptions): void {
       if (o.pgDump && !isPostgresUrl(url)) throw new ValidationError('--pg-dump is for the PostgreSQL backend');
       await withBackend(g(), async (backend) => {
         const entries = await backupEntries(backend, realm, o.yaml);
+        const zip = zipFiles(entries);
         try {
-          fs.writeFileSync(zipFile, zipFiles(entries), { mode: 0o600 });
+          if (/^(s3|file):\/\//.test(zipFile)) {
+            // As upstream, the zip can go to S3 (encrypted with the realm's s3_key, as its payloads are).
+            const s3Key = (await backend.config.getRealm(realm))?.s3_key;
+            await blobStoreFor(zipFile, s3Key ? { s3Key } : {}).write(zipFile, zip);
+          } else fs.writeFileSync(zipFile, zip, { mode: 0o600 });
         } catch (err) {
           throw new ValidationError(`cannot write ${zipFile}: ${errorMessage(err)}`);
         }

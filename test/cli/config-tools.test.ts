@@ -166,6 +166,13 @@ describe('config tools', () => {
       expect(r.stdout).not.toContain('stored');
     });
 
+    it('writes to a file:// URI through the blob store, as to s3://', async () => {
+      const uri = `file://${path.join(cwd, 'areas', 'backup-uri.zip')}`;
+      fs.mkdirSync(path.join(cwd, 'areas'));
+      expect((await ok('backup', 'default', uri)).stdout).toBe(`6 entries --> ${uri}\n`);
+      expect([...(await zipEntries(path.join(cwd, 'areas', 'backup-uri.zip'))).keys()]).toHaveLength(6);
+    });
+
     it('takes a consistent SQLite snapshot that opens and holds the realm', async () => {
       await runPage('cli/backup.md', 1, 1);
       const db = new Database(path.join(cwd, 'lava-copy.db'), { readonly: true });
