@@ -133,10 +133,8 @@ export async function runChecksum(
         continue;
       }
       try {
-        add(
-          validFor(parseChecksum(stored), item) ? 'OK' : 'Invalid checksum',
-          validFor(parseChecksum(stored), item) ? 'INFO' : 'ERROR',
-        );
+        if (validFor(parseChecksum(stored), item)) add('OK', 'INFO');
+        else add('Invalid checksum', 'ERROR');
       } catch (err) {
         add((err as Error).message, 'ERROR');
       }
