@@ -25,8 +25,8 @@ export async function runCli(args: string[], o: { cwd: string; env?: Record<stri
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
-  process.stdout.write = ((chunk: string | Uint8Array) => (out.push(String(chunk)), true));
-  process.stderr.write = ((chunk: string | Uint8Array) => (err.push(String(chunk)), true));
+  process.stdout.write = (chunk: string | Uint8Array) => (out.push(String(chunk)), true);
+  process.stderr.write = (chunk: string | Uint8Array) => (err.push(String(chunk)), true);
   process.exitCode = 0;
   process.chdir(o.cwd);
   try {
