@@ -132,6 +132,11 @@ describe('config tools', () => {
       expect(s.stderr).toMatch(/webhook_url was not dumped \(a secret\) and connection new-slack has none stored/);
     });
 
+    it('matches in any case with -i', async () => {
+      expect((await ok('dump', '-d', 'ci', 'ETL/LOAD')).stdout).toBe('');
+      expect((await ok('dump', '-d', 'ci', '-i', 'ETL/LOAD')).stdout).toBe('etl/load --> ci/etl.load.json\n');
+    });
+
     it('refuses an unknown table, accepts a unique start, and names files as upstream does', async () => {
       const r = await lava('dump', '-t', 'bogus');
       expect(r.code).toBe(1);
@@ -164,6 +169,13 @@ describe('config tools', () => {
       const r = await ok('restore', unzipped);
       expect(r.stdout.split('\n').filter(Boolean)).toHaveLength(6);
       expect(r.stdout).not.toContain('stored');
+    });
+
+    it('writes YAML entries with -y', async () => {
+      await ok('backup', 'default', 'yaml.zip', '-y');
+      const entries = await zipEntries(path.join(cwd, 'yaml.zip'));
+      expect(entries.get('jobs/etl.load.yaml')).toMatch(/^description: Load the day's files\n/);
+      expect(entries.get('realms/default.yaml')).toMatch(/^realm: default\n/m);
     });
 
     it('writes to a file:// URI through the blob store, as to s3://', async () => {
@@ -319,6 +331,20 @@ describe('config tools', () => {
       expect(loaded.stdout.replace(/\r\n/g, '\n')).toBe(
         'Job ID,2026-11-23 06:00:00,2026-11-23 06:30:00\netl/load,0,900\n\nWorker,2026-11-23 06:00:00,2026-11-23 06:30:00\ncore,0,900\n',
       );
+      const failedOnly = await ok(
+        'job',
+        'activity',
+        '-s',
+        '2026-11-23T06:00:00Z',
+        '-e',
+        '2026-11-23T07:00:00Z',
+        '-i',
+        '60',
+        '--status',
+        'failed',
+        '-q',
+      );
+      expect(shown(failedOnly.stdout)).toBe('Job ID,2026-11-23 06:00:00\netl/load,900\n\nWorker,2026-11-23 06:00:00\ncore,900\n');
       const bad = await lava('job', 'activity', '-s', 'yesterday');
       expect(bad.code).toBe(1);
       expect(bad.stderr).toMatch(/--start yesterday: bad timestamp/);
