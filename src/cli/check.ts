@@ -1,6 +1,7 @@
 /** `lava check` (validate spec files) and `lava schema` (JSON Schema for editors and CI). */
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { notInThisBuildWarnings } from '../core/config.js';
 import { SCHEMAS, type SchemaKind } from '../core/schemas.js';
 import { checkSpec } from '../core/validate.js';
 import { ValidationError, errorMessage } from '../core/errors.js';
@@ -52,6 +53,8 @@ export function registerCheck(program: Command): void {
       if (o.type && !(o.type in SCHEMAS))
         throw new ValidationError(`--type ${o.type}: use one of ${Object.keys(SCHEMAS).join(', ')}`);
       const report = checkFiles(files, o.type as SchemaKind | undefined);
+      // Upstream parameters set in this process's environment that this build does not have.
+      report.warnings.push(...notInThisBuildWarnings(undefined, process.env));
       for (const e of report.errors) process.stderr.write(`error: ${e}\n`);
       if (!o.quiet) for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
       process.stdout.write(

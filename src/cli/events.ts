@@ -49,10 +49,17 @@ function summarise(info: unknown): string {
   if (typeof info === 'string') return oneLine(info);
   if (typeof info === 'object') {
     const o = info as Record<string, unknown>;
-    if (typeof o.error === 'string') return oneLine(`error: ${o.error}`);
+    if (typeof o.error === 'string') return oneLine(`error: ${errorWithStderr(o)}`);
     if ('exit_status' in o) return `exit_status ${String(o.exit_status)}`;
   }
   return oneLine(JSON.stringify(info));
+}
+
+/** A result's error (upstream's "Failed with exit status 3") and the first line of its stderr excerpt. */
+function errorWithStderr(result: Record<string, unknown>): string {
+  const data = result.error_data as Record<string, unknown> | null | undefined;
+  const stderr = typeof data?.error === 'string' ? (data.error.split('\n')[0] ?? '') : '';
+  return `${String(result.error)}${stderr ? `: ${stderr}` : ''}`;
 }
 
 function oneLine(s: string, max = 100): string {
@@ -163,7 +170,7 @@ function failureText(r: EventRecord): string {
   const last = [...r.log].reverse().find((e) => e.status === r.status) ?? r.log.at(-1);
   const info = last?.info;
   if (info && typeof info === 'object' && typeof (info as Record<string, unknown>).error === 'string') {
-    return oneLine((info as Record<string, unknown>).error as string, 500);
+    return oneLine(errorWithStderr(info as Record<string, unknown>), 500);
   }
   return info === undefined || info === null
     ? '(no error recorded)'

@@ -249,3 +249,55 @@ export class Config {
     return Object.fromEntries([...declared.keys()].map((k) => [k, this.raw(k as ConfigKey)]));
   }
 }
+
+/**
+ * Upstream Lava parameters whose feature is not in this build, with the reason. They are not
+ * declared (nothing can read them); setting one in a realm's `config` or as `LAVA_<NAME>` is
+ * reported by `lava check` and `lava realm put` as a warning, so a realm copied from Lava still loads.
+ */
+export const NOT_IN_THIS_BUILD: Readonly<Record<string, string>> = (() => {
+  const sharepoint = 'the SharePoint job types (sharepoint_get_doc, …) are not in this build';
+  const cloudwatch =
+    'CloudWatch metrics (cw_metrics) are not in this build; `lava serve` exposes run counts and durations at /metrics';
+  const s3trigger =
+    'the s3trigger lambda and its cache of the triggers table are not in this build: `lava triggers` reads the triggers table for each object event, so a trigger put is used at once';
+  return {
+    CW_NAMESPACE: cloudwatch,
+    CW_METRICS_JOB: cloudwatch,
+    CW_METRICS_WORKER: cloudwatch,
+    CW_METRICS_PERIOD: cloudwatch,
+    PAYLOAD_DOWNLOADER: 'this build has one payload downloader, so there is none to choose',
+    SMB_TIMEOUT: 'the SMB job types (smb_get, smb_put) are not in this build',
+    SP_LIST_DELIMITER: sharepoint,
+    SP_LIST_DOUBLEQUOTE: sharepoint,
+    SP_LIST_ESCAPECHAR: sharepoint,
+    SP_LIST_QUOTECHAR: sharepoint,
+    SP_LIST_QUOTING: sharepoint,
+    SP_LOGGING: sharepoint,
+    S3TRIGGER_CACHE_TTL: s3trigger,
+    RS_PASSWORD_DURATION: 'IAM-generated Redshift passwords (GetClusterCredentials) are not in this build',
+    AWS_ACCESS_KEY_CACHE_TTL:
+      'aws connections here read their keys through the secret cache (PARAM_CACHE_SIZE, PARAM_CACHE_TTL); this cache is not in this build',
+    AWS_ACCESS_KEY_CACHE_SIZE:
+      'aws connections here read their keys through the secret cache (PARAM_CACHE_SIZE, PARAM_CACHE_TTL); this cache is not in this build',
+  };
+})();
+
+/**
+ * One warning per upstream parameter that is set but not in this build: `realmConfig` keys (any
+ * case) and `LAVA_<NAME>` variables of `env`.
+ */
+export function notInThisBuildWarnings(realmConfig: unknown, env?: NodeJS.ProcessEnv): string[] {
+  const out: string[] = [];
+  if (realmConfig && typeof realmConfig === 'object' && !Array.isArray(realmConfig)) {
+    for (const key of Object.keys(realmConfig)) {
+      const why = NOT_IN_THIS_BUILD[key.toUpperCase()];
+      if (why !== undefined) out.push(`config.${key}: a Lava parameter that nothing reads here: ${why}; remove it`);
+    }
+  }
+  for (const name of Object.keys(env ?? {})) {
+    const why = name.startsWith('LAVA_') ? NOT_IN_THIS_BUILD[name.slice(5)] : undefined;
+    if (why !== undefined) out.push(`${name}: a Lava parameter that nothing reads here: ${why}; unset it`);
+  }
+  return out;
+}

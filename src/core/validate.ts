@@ -1,5 +1,6 @@
 /** Turn schema failures into errors that name every field and say how to fix it. */
 import type { z } from 'zod';
+import { notInThisBuildWarnings } from './config.js';
 import { ValidationError } from './errors.js';
 import { scheduleProblems } from './schedule-check.js';
 import { KNOWN_JOB_FIELDS, SCHEMAS, unknownFields, type SchemaKind } from './schemas.js';
@@ -39,6 +40,9 @@ export function checkSpec<K extends SchemaKind>(
     const r = raw as Record<string, unknown>;
     if (r.description === undefined) warnings.push('description: missing: say what the job does');
     if (r.owner === undefined) warnings.push('owner: missing: name who to ask about the job');
+  }
+  if (kind === 'realm' && raw && typeof raw === 'object') {
+    warnings.push(...notInThisBuildWarnings((raw as Record<string, unknown>).config));
   }
   const errors = parsed.success ? [] : formatIssues(parsed.error);
   if (kind === 'job' && options.schedules !== false && raw && typeof raw === 'object' && 'schedule' in raw) {

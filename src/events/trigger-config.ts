@@ -22,6 +22,16 @@ export const TRIGGER_CONFIG = defineKeys({
     default: '7d',
     doc: 'how long a firing is remembered, so that replicas and redelivered events fire an object event once',
   },
+  S3TRIGGER_DEDUP_TTL: {
+    kind: 'duration',
+    default: '30s',
+    doc: 'with S3TRIGGER_DEDUP_CACHE_SIZE above 0: an event of the same bucket, key, event type and size this soon after one that fired is dropped',
+  },
+  S3TRIGGER_DEDUP_CACHE_SIZE: {
+    kind: 'int',
+    default: 0,
+    doc: 'most object events remembered for S3TRIGGER_DEDUP_TTL; 0 turns that dedup off',
+  },
 });
 
 declare module '../core/config.js' {

@@ -7,6 +7,7 @@ import type { ConfigKey } from '../core/config.js';
 import { JobError } from '../core/errors.js';
 import { parseDuration } from '../core/units.js';
 import { renderTemplate } from '../template/index.js';
+import { floatRepr } from '../template/py-object.js';
 import { liveOutput } from '../run/live-output.js';
 import { excerpt, runProcess, type ProcessResult } from '../run/process.js';
 import type { HandlerContext } from '../run/handler.js';
@@ -149,9 +150,21 @@ export async function runOne(
   const message = r.aborted
     ? `${o.payload}: killed because the worker is stopping`
     : r.timedOut
-      ? `${o.payload}: Timed out after ${o.timeout} seconds`
-      : `${o.payload}: exit status ${r.exitStatus}${error ? `: ${error.split('\n')[0]}` : ''}`;
+      ? timedOutMessage(o.timeout)
+      : r.spawnError // could not start: say why (upstream fails with a Python exception here)
+        ? `${o.payload}: ${r.spawnError}`
+        : failedMessage(r.exitStatus);
   return { run, error, message };
+}
+
+/** Upstream's text for a program that exited non-zero (the stderr excerpt is in `error_data.error`). */
+export function failedMessage(exitStatus: number): string {
+  return `Failed with exit status ${exitStatus}`;
+}
+
+/** Upstream's text for a timeout: the seconds as a Python float prints them (`1.0`, `2.5`). */
+export function timedOutMessage(seconds: number): string {
+  return `Timed out after ${floatRepr(seconds)} seconds`;
 }
 
 /** Run a list of programs in order, stopping at the first failure; the result upstream returns. */
@@ -164,7 +177,7 @@ export async function runSequence(
     const { run, error, message } = await step();
     output.push(run);
     if (run.exit_status !== 0) {
-      throw new JobError(message ?? `exit status ${run.exit_status}`, { exit_status: run.exit_status, output, error });
+      throw new JobError(message ?? failedMessage(run.exit_status), { exit_status: run.exit_status, output, error });
     }
   }
   return { exit_status: 0, output };

@@ -26,16 +26,13 @@ export async function runActions(
   for (const spec of list) {
     const action = env.actions.get(spec.action);
     try {
-      if (!action) {
-        throw new LavaError(
-          'LAVA_ACTION',
-          `unknown action "${spec.action}": use one of ${[...env.actions.keys()].sort().join(', ')}`,
-        );
-      }
+      if (!action) throw new LavaError('LAVA_ACTION', 'unknown action');
       await action.run(spec, ctx);
     } catch (err) {
-      const message = `${key} action ${spec.action}: ${errorMessage(err)}`;
-      env.logger.error({ job_id: job.job_id, run_id: job.run_id }, message);
+      // Upstream's text: "<key> action: <action>: <reason>".
+      const message = `${key} action: ${spec.action}: ${errorMessage(err)}`;
+      const hint = action ? '' : ` (use one of ${[...env.actions.keys()].sort().join(', ')})`;
+      env.logger.error({ job_id: job.job_id, run_id: job.run_id }, message + hint);
       await recordEvent(env, job, 'action_failed', message);
       return; // the first failing action stops the rest
     }

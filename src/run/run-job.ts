@@ -54,7 +54,7 @@ export async function runJob(env: RunEnvironment, job: RunJob, options: RunJobOp
 
   // Static disable: boolean false, or no `enabled` at all (upstream's default).
   if (job.enabled === false || job.enabled === undefined) {
-    await recorder.outcome('skipped', 'not enabled (static)');
+    await recorder.outcome('skipped', 'Job not enabled (static)');
     return { status: 'skipped' };
   }
 
@@ -124,9 +124,9 @@ async function prepare({ env, job, log, recorder, templateContext }: Run): Promi
     }
 
     if (typeof job.enabled === 'string') {
-      const rendered = renderTemplate(job.enabled, templateContext()).trim();
-      if (rendered.toLowerCase() !== 'true') {
-        await recorder.outcome('skipped', `not enabled (dynamic): ${rendered}`);
+      const rendered = renderTemplate(job.enabled, templateContext()).trim().toLowerCase();
+      if (rendered !== 'true') {
+        await recorder.outcome('skipped', `Job not enabled (enabled="${rendered}")`);
         return { status: 'skipped' };
       }
     }

@@ -57,6 +57,8 @@ export class TriggerDaemon {
     config.duration('TRIGGER_SCAN_INTERVAL');
     config.duration('TRIGGER_SETTLE');
     config.duration('TRIGGER_FIRED_TTL');
+    config.int('S3TRIGGER_DEDUP_CACHE_SIZE');
+    config.duration('S3TRIGGER_DEDUP_TTL');
     const logger = (o.logger ?? silentLogger).child({ realm: o.realm, component: 'triggers' });
     return new TriggerDaemon(o, config, logger);
   }
@@ -68,13 +70,48 @@ export class TriggerDaemon {
 
   /** Fire an object event's triggers; false when it should be tried again. */
   readonly fire = async (event: ObjectEvent): Promise<boolean> => {
+    const repeat = this.recentKey(event);
+    if (repeat !== undefined && (this.recent.get(repeat) ?? 0) > Date.now()) {
+      this.counts.duplicate++;
+      this.logger.debug({ ...event.info }, 'object triggers: the same object event came within S3TRIGGER_DEDUP_TTL: dropped');
+      return true;
+    }
     const firings = await fireObjectEvent(this.o.backend, this.o.realm, event, { config: this.config, logger: this.logger });
+    if (repeat !== undefined && !firings.some((f) => f.outcome === 'retry')) this.remember(repeat);
     for (const f of firings) this.counts[f.outcome]++;
     if (firings.length === 1 && firings[0]?.outcome === 'none') {
       this.logger.debug({ ...event.info }, 'object triggers: no trigger for this object');
     }
     return !firings.some((f) => f.outcome === 'retry');
   };
+
+  /**
+   * Upstream's s3trigger dedup: with S3TRIGGER_DEDUP_CACHE_SIZE above 0, an event of the same bucket,
+   * key, event type and size within S3TRIGGER_DEDUP_TTL of one that fired is dropped.
+   */
+  private readonly recent = new Map<string, number>();
+
+  private recentKey(event: ObjectEvent): string | undefined {
+    if (this.config.int('S3TRIGGER_DEDUP_CACHE_SIZE') <= 0) return undefined;
+    const { bucket, key, event_type, size } = event.info;
+    return JSON.stringify([bucket, key, event_type, size]);
+  }
+
+  private remember(key: string): void {
+    const now = Date.now();
+    // One TTL for all, so entries expire in the order they were made.
+    for (const [k, until] of this.recent) {
+      if (until > now) break;
+      this.recent.delete(k);
+    }
+    this.recent.delete(key);
+    this.recent.set(key, now + this.config.duration('S3TRIGGER_DEDUP_TTL') * 1000);
+    const max = this.config.int('S3TRIGGER_DEDUP_CACHE_SIZE');
+    for (const k of this.recent.keys()) {
+      if (this.recent.size <= max) break;
+      this.recent.delete(k);
+    }
+  }
 
   async run(): Promise<void> {
     if (this.state !== 'created') throw new Error('a trigger daemon runs once');

@@ -97,7 +97,7 @@ describe('sqs action on the AWS backend (local-aws-sqs)', () => {
       on_success: [{ action: 'sqs', queue: 'no-such-queue', message: 'x' }],
     });
     expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete', 'action_failed']);
-    expect(String(r.last)).toMatch(/^on_success action sqs: sqs action: send to queue no-such-queue failed: /);
+    expect(String(r.last)).toMatch(/^on_success action: sqs: sqs action: send to queue no-such-queue failed: /);
   });
 
   it('upstream quirk: a value containing .amazonaws.com/ is a URL, https:// added when missing', () => {
@@ -226,7 +226,7 @@ describe('event action on the AWS backend (stand-in EventBridge endpoint: no emu
     const r = await runOnAws({ job_id: 'aws/event-fail', type: 'log', on_success: [{ action: 'event' }] });
     expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete', 'action_failed']);
     expect(String(r.last)).toBe(
-      'on_success action event: event action: EventBridge refused the event: MalformedDetail: Detail is malformed.',
+      'on_success action: event: event action: EventBridge refused the event: MalformedDetail: Detail is malformed.',
     );
   });
 });

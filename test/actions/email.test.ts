@@ -186,7 +186,7 @@ describe('email action over SMTP', () => {
     });
     expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete', 'action_failed']);
     expect(String(r.last)).toMatch(
-      /^on_success action email: cannot send through email connection "mail-wrong" \(smtp:\/\/127\.0\.0\.1:\d+ as mailer\): /,
+      /^on_success action: email: cannot send through email connection "mail-wrong" \(smtp:\/\/127\.0\.0\.1:\d+ as mailer\): /,
     );
     const everything = JSON.stringify(await t.events(r.runId)) + logs.join('');
     expect(everything).not.toContain('not-the-password-XYZ');

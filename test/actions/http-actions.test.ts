@@ -169,7 +169,7 @@ describe('slack action', () => {
     });
     expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete', 'action_failed']);
     expect(String(r.last)).toBe(
-      `on_success action slack: slack connection "slack" (${base.slice('http://'.length)}) answered HTTP 500: error at ***`,
+      `on_success action: slack: slack connection "slack" (${base.slice('http://'.length)}) answered HTTP 500: error at ***`,
     );
     const everything = JSON.stringify(await t.events(r.runId)) + logs.join('');
     expect(everything).not.toContain(HOOK_TOKEN);
@@ -242,12 +242,12 @@ describe('webhook action', () => {
     });
     expect(r.statuses).toEqual(['queued', 'starting', 'running', 'failed']);
     const [fail, map, text] = received;
-    expect(JSON.parse(fail!.body)).toMatchObject({ status: 'failed', exit_status: 4, error: "sh -c 'exit 4': exit status 4" });
+    expect(JSON.parse(fail!.body)).toMatchObject({ status: 'failed', exit_status: 4, error: 'Failed with exit status 4' });
     expect(fail!.headers['x-team']).toBe('hook/fail');
     expect(fail!.headers['x-lava-signature']).toBeUndefined();
     expect(JSON.parse(map!.body)).toEqual({ job: 'hook/fail', n: 2 });
     expect(text!.headers['content-type']).toBe('text/plain; charset=utf-8');
-    expect(text!.body).toBe("failed: sh -c 'exit 4': exit status 4");
+    expect(text!.body).toBe('failed: Failed with exit status 4');
   });
 
   it('retries a 500 and succeeds on the next 200, re-signing each attempt', async () => {
@@ -273,7 +273,7 @@ describe('webhook action', () => {
     expect(r.statuses).toEqual(['queued', 'starting', 'running', 'complete', 'action_failed']);
     expect(received).toHaveLength(1);
     expect(String(r.last)).toBe(
-      `on_success action webhook: webhook action: POST ${base}/bad failed: HTTP 400: error at /bad?token=abc (a 4xx answer is not retried)`,
+      `on_success action: webhook: webhook action: POST ${base}/bad failed: HTTP 400: error at /bad?token=abc (a 4xx answer is not retried)`,
     );
     expect(JSON.stringify(await t.events(r.runId)) + logs.join('')).not.toContain(SIGNING);
   });
@@ -286,7 +286,7 @@ describe('webhook action', () => {
       on_success: [{ action: 'webhook', url: `${base}/down`, retries: 1 }],
     });
     expect(String(r.last)).toBe(
-      `on_success action webhook: webhook action: POST ${base}/down failed after 2 attempts: HTTP 503: error at /down`,
+      `on_success action: webhook: webhook action: POST ${base}/down failed after 2 attempts: HTTP 503: error at /down`,
     );
 
     answers.set('/slow', ['hang']);
@@ -296,7 +296,7 @@ describe('webhook action', () => {
       type: 'log',
       on_success: [{ action: 'webhook', url: `${base}/slow`, timeout: 1, retries: 0 }],
     });
-    expect(String(s.last)).toBe(`on_success action webhook: webhook action: POST ${base}/slow failed: no answer within 1s`);
+    expect(String(s.last)).toBe(`on_success action: webhook: webhook action: POST ${base}/slow failed: no answer within 1s`);
     expect(Date.now() - started).toBeLessThan(8_000);
   });
 

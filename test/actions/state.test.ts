@@ -93,7 +93,7 @@ describe('state action', () => {
       ],
     });
     expect(ran.statuses).toEqual(['queued', 'starting', 'running', 'complete', 'action_failed']);
-    expect(ran.info('action_failed')).toMatch(/on_success action state: state action: unknown field "tll"/);
+    expect(ran.info('action_failed')).toMatch(/on_success action: state: state action: unknown field "tll"/);
     expect(await t.backend.state.list('test')).toEqual([]);
   });
 

@@ -261,7 +261,7 @@ describe('the examples do what the docs say', () => {
       const { runId, rec } = await run('docs/cmd/fail');
       expect(statuses(rec)).toEqual(['queued', 'starting', 'running', 'failed']);
       const failure = last(rec);
-      expect(failure.error).toBe(`sh -c "echo 'no such table' >&2; exit 3": exit status 3: no such table`);
+      expect(failure.error).toBe('Failed with exit status 3');
       const data = failure.error_data as Record<string, unknown>;
       expect(data.exit_status).toBe(3);
       expect(data.error).toBe('no such table');
@@ -276,7 +276,7 @@ describe('the examples do what the docs say', () => {
       const { rec } = await run('docs/cmd/timeout');
       expect(statuses(rec)).toEqual(['queued', 'starting', 'running', 'failed']);
       const failure = last(rec);
-      expect(failure.error).toBe('sleep 30: Timed out after 1 seconds');
+      expect(failure.error).toBe('Timed out after 1.0 seconds');
       expect((failure.error_data as Record<string, unknown>).exit_status).toBe(28);
     });
   });
@@ -338,7 +338,7 @@ describe('the examples do what the docs say', () => {
     it('docs/actions/stops records action_failed and skips the rest of the list', async () => {
       const { runId, rec } = await run('docs/actions/stops');
       expect(statuses(rec)).toEqual(['queued', 'starting', 'running', 'complete', 'action_failed']);
-      expect(String(rec.log.at(-1)?.info)).toMatch(/^on_success action dispatch: job "docs\/no\/such\/job" not found: /);
+      expect(String(rec.log.at(-1)?.info)).toMatch(/^on_success action: dispatch: job "docs\/no\/such\/job" not found: /);
       expect(messages(runId)).not.toContain('not reached');
     });
 
@@ -383,7 +383,7 @@ describe('the examples do what the docs say', () => {
       const off = await run('docs/concepts/gated', { globals: { run_it: 'false', who: 'me' } });
       expect(statuses(off.rec)).toEqual(['queued', 'starting', 'logging', 'skipped']);
       expect(off.rec.log[2]?.info).toEqual({ asked_by: 'me' });
-      expect(off.rec.log[3]?.info).toBe('not enabled (dynamic): false');
+      expect(off.rec.log[3]?.info).toBe('Job not enabled (enabled="false")');
     });
   });
 

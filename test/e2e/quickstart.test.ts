@@ -58,7 +58,7 @@ describe('lava quickstart', () => {
 
     // The flaky job's failure reason is in the INFO column.
     const flakyRows = tableRows(qs.stdout, 'TS_EVENT').filter((r) => r[1] === 'demo/flaky' && r[3] === 'failed');
-    expect(flakyRows[0]?.[4]).toMatch(/error: .*exit status 3/);
+    expect(flakyRows[0]?.[4]).toMatch(/error: Failed with exit status 3/);
     // The hint names demo/hello's run.
     expect(qs.stdout).toContain(`lava output ${runOf.get('demo/hello')}`);
   });
@@ -90,7 +90,7 @@ describe('lava quickstart', () => {
     // It prints what the failed run wrote, then says on stderr that it failed (exit status 1).
     expect(flakyErr.code).toBe(1);
     expect(flakyErr.stdout).toContain('disk full (not really)');
-    expect(flakyErr.stderr).toMatch(/of demo\/flaky ended failed: .*exit status 3/);
+    expect(flakyErr.stderr).toMatch(/of demo\/flaky ended failed: Failed with exit status 3: disk full \(not really\)/);
   });
 
   it('events --json of the realm agree with the table', async () => {
@@ -102,9 +102,10 @@ describe('lava quickstart', () => {
     expect(records[0]?.run_id).toBe(runOf.get('demo/flaky'));
     expect(records[0]?.status).toBe('failed');
     expect(records[0]?.log.map((e) => e.status)).toEqual(statuses.get('demo/flaky'));
-    const failed = records[0]?.log.at(-1)?.info as { error?: string; error_data?: { exit_status?: number } };
+    const failed = records[0]?.log.at(-1)?.info as { error?: string; error_data?: { exit_status?: number; error?: string } };
     expect(failed.error_data?.exit_status).toBe(3);
-    expect(failed.error).toContain('disk full (not really)');
+    expect(failed.error).toBe('Failed with exit status 3');
+    expect(failed.error_data?.error).toContain('disk full (not really)');
   });
 });
 

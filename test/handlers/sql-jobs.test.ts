@@ -368,7 +368,8 @@ ls -l "$(dirname "$LAVA_CONN_PG")" | awk 'NR > 1 { print $1 }' | sort | uniq -c 
       t.writePayload('sqlc/pg-bad.sql', 'select 1;\nselect * from nowhere;\nselect 2;\n');
       const r = await run({ job_id: 'sqlc/pg-bad', type: 'sqlc', payload: 'sqlc/pg-bad.sql', parameters: { conn_id: 'pg' } });
       expect(r.statuses.at(-1)).toBe('failed');
-      expect(r.last.error).toMatch(/^pg-bad\.sql: exit status 3: .*relation "nowhere" does not exist/);
+      expect(r.last.error).toBe('Failed with exit status 3');
+      expect((r.last.error_data as { error: string }).error).toMatch(/relation "nowhere" does not exist/);
       const [o] = (r.last.error_data as { output: { stdout: string }[] }).output;
       expect(readUri(o?.stdout)).not.toContain('2\n(1 row)');
     });
@@ -396,7 +397,8 @@ ls -l "$(dirname "$LAVA_CONN_PG")" | awk 'NR > 1 { print $1 }' | sort | uniq -c 
       expect(r.statuses.at(-1)).toBe('failed');
       const [o] = (r.last.error_data as { output: { stdout: string }[] }).output;
       expect(readUri(o?.stdout)).toBe('3\n');
-      expect(r.last.error).toMatch(/no such table: nothing_here/);
+      expect(r.last.error).toBe('Failed with exit status 1');
+      expect((r.last.error_data as { error: string }).error).toMatch(/no such table: nothing_here/);
     });
 
     it('a template error fails the file with exit status 1 without running it', async () => {
@@ -440,8 +442,9 @@ ls -l "$(dirname "$LAVA_CONN_PG")" | awk 'NR > 1 { print $1 }' | sort | uniq -c 
       t.writePayload('sqlv/bad.sql', 'select 1;\nselect * from nowhere_v;\n');
       const bad = await run({ job_id: 'sqlv/bad', type: 'sqlv', payload: 'sqlv/bad.sql', parameters: { conn_id: 'pg' } });
       expect(bad.statuses.at(-1)).toBe('failed');
-      expect(bad.last.error).toMatch(
-        /^lava sql: exit status 1: lava: bad\.sql: statement 1 \("select \* from nowhere_v"\) failed: relation "nowhere_v" does not exist/,
+      expect(bad.last.error).toBe('Failed with exit status 1');
+      expect((bad.last.error_data as { error: string }).error).toMatch(
+        /^lava: bad\.sql: statement 1 \("select \* from nowhere_v"\) failed: relation "nowhere_v" does not exist/,
       );
     });
   });

@@ -69,7 +69,7 @@ describe('one realm', () => {
       const res = await r.lava(['output', runId!]);
       expect(res.code).toBe(1);
       expect(res.stdout).toBe('partial\n');
-      expect(res.stderr).toMatch(new RegExp(`run ${runId} of a/partial ended failed: .*exit status 3: broken`));
+      expect(res.stderr).toMatch(new RegExp(`run ${runId} of a/partial ended failed: Failed with exit status 3: broken`));
       expect(res.stderr).toContain(`lava events --run ${runId} --json`);
       expect(res.stderr).not.toMatch(NO_STACK);
     });
@@ -80,7 +80,7 @@ describe('one realm', () => {
       const res = await r.lava(['output', runId!]);
       expect(res.code).toBe(1);
       expect(res.stdout).toBe('');
-      expect(res.stderr).toMatch(/ended failed: false: exit status 1/);
+      expect(res.stderr).toMatch(/ended failed: Failed with exit status 1$/m);
     });
 
     it('a complete run prints its output and exits 0 with nothing on stderr', async () => {

@@ -1,8 +1,9 @@
 /** The settings resolver: one order for configuration keys, process settings and the realm; dispatch's delay bounds. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveRealm, realmName, RealmNotChosenError } from '../../src/backends/realm.js';
-import { Config, defineKeys, type ConfigKey } from '../../src/core/config.js';
+import { Config, defineKeys, NOT_IN_THIS_BUILD, notInThisBuildWarnings, type ConfigKey } from '../../src/core/config.js';
 import { ConfigError } from '../../src/core/errors.js';
+import { checkSpec } from '../../src/core/validate.js';
 import { processSetting } from '../../src/core/settings.js';
 import { getConnectionSpec } from '../../src/connections/api.js';
 import { dispatch } from '../../src/dispatch/dispatch.js';
@@ -39,8 +40,8 @@ describe('Config', () => {
     ]) {
       expect(CONFIG_PARAMS, key).toHaveProperty(key);
     }
-    // Core keys, the keys job types declare, email (SES_*, EMAIL_MAX_*), EVENT_QUEUE and the four of object triggers.
-    expect(Object.keys(CONFIG_PARAMS)).toHaveLength(75);
+    // Core keys (BATCH_* among them), the keys job types declare, email (SES_*, EMAIL_MAX_*), EVENT_QUEUE and the six of object triggers.
+    expect(Object.keys(CONFIG_PARAMS)).toHaveLength(77);
     expect(Object.keys(new Config({}, {}).dump()).sort()).toEqual(Object.keys(CONFIG_PARAMS).sort());
   });
 
@@ -116,5 +117,112 @@ describe('dispatch() delay bounds', () => {
     await expect(
       dispatch(t.backend, { realm: 'test', jobId: 'j', delay: '2h' }, { maxDelayMinutes: 15, maxDispatchDelaySeconds: 60 }),
     ).rejects.toThrow(/use 0 to 1m/);
+  });
+});
+
+/** Upstream Lava's configuration parameters (lava/config.py), all 68. */
+const UPSTREAM_KEYS = [
+  'AWS_ACCESS_KEY_CACHE_SIZE',
+  'AWS_ACCESS_KEY_CACHE_TTL',
+  'AWS_CONN_DURATION',
+  'CHECK_FOR_ZOMBIES',
+  'CMD_TIMEOUT',
+  'CONN_APP_NAME',
+  'CW_METRICS_JOB',
+  'CW_METRICS_PERIOD',
+  'CW_METRICS_WORKER',
+  'CW_NAMESPACE',
+  'DAG_MAX_WORKERS',
+  'DAG_WORKERS',
+  'DEBUG',
+  'DISPATCHER',
+  'DOCKER_TIMEOUT',
+  'EMAIL_MAX_ATTACHMENTS',
+  'EMAIL_MAX_ATTACHMENT_SIZE',
+  'EMAIL_MAX_SIZE',
+  'EVENT_TTL',
+  'EXE_MAX_PAYLOAD_SIZE',
+  'EXE_TIMEOUT',
+  'FOREACH_LIMIT',
+  'FOREACH_MAX_LIMIT',
+  'HEARTBEAT_FILE',
+  'ITERATION_MAX_DELAY',
+  'ITERATION_MAX_LIMIT',
+  'JOB_LOCAL_TMPDIR',
+  'JUMPSTART_DELAY',
+  'NO_DISPATCH',
+  'PARAM_CACHE_SIZE',
+  'PARAM_CACHE_TTL',
+  'PAYLOAD_DOWNLOADER',
+  'PAYLOAD_SETTLING_TIME',
+  'PG_COPY_TIMEOUT',
+  'PKG_MAX_PAYLOAD_SIZE',
+  'PKG_TIMEOUT',
+  'PKG_UNPACK_TIMEOUT',
+  'RS_PASSWORD_DURATION',
+  'S3TRIGGER_CACHE_TTL',
+  'S3TRIGGER_DEDUP_CACHE_SIZE',
+  'S3TRIGGER_DEDUP_TTL',
+  'SES_CONFIGURATION_SET',
+  'SES_FROM',
+  'SES_REGION',
+  'SMB_TIMEOUT',
+  'SP_LIST_DELIMITER',
+  'SP_LIST_DOUBLEQUOTE',
+  'SP_LIST_ESCAPECHAR',
+  'SP_LIST_QUOTECHAR',
+  'SP_LIST_QUOTING',
+  'SP_LOGGING',
+  'SQLC_MAX_PAYLOAD_SIZE',
+  'SQLC_TIMEOUT',
+  'SQLV_TIMEOUT',
+  'SQL_BATCH_SIZE',
+  'SQL_DELIMITER',
+  'SQL_DIALECT',
+  'SQL_DOUBLEQUOTE',
+  'SQL_ESCAPECHAR',
+  'SQL_MAX_PAYLOAD_SIZE',
+  'SQL_OUTPUT_SUFFIX',
+  'SQL_QUOTECHAR',
+  'SQL_QUOTING',
+  'SQS_MAX_DELAY_MINS',
+  'STATE_MAX_TTL',
+  'STATE_TTL',
+  'STDERR_SIZE',
+  'TMPDIR',
+];
+
+describe('upstream parameters', () => {
+  it('has all 68: each declared here, or listed as not in this build with the reason', () => {
+    expect(UPSTREAM_KEYS).toHaveLength(68);
+    // DOCKER_TIMEOUT belongs to the docker job type, declared beside it when that type is built.
+    const missing = UPSTREAM_KEYS.filter((k) => !(k in CONFIG_PARAMS) && !(k in NOT_IN_THIS_BUILD) && k !== 'DOCKER_TIMEOUT');
+    expect(missing).toEqual([]);
+    expect(Object.keys(NOT_IN_THIS_BUILD)).toHaveLength(16);
+    for (const k of Object.keys(NOT_IN_THIS_BUILD)) {
+      expect(UPSTREAM_KEYS, k).toContain(k);
+      expect(CONFIG_PARAMS, k).not.toHaveProperty(k);
+    }
+  });
+
+  it('warns about one set in a realm config (any case) or as LAVA_<NAME>, naming why', () => {
+    const realm = {
+      realm: 'r',
+      s3_payloads: 'file:///p',
+      s3_temp: 'file:///t',
+      config: { smb_timeout: '5m', CMD_TIMEOUT: '1m' },
+    };
+    const r = checkSpec('realm', realm);
+    expect(r.errors).toEqual([]);
+    expect(r.warnings).toEqual([
+      'config.smb_timeout: a Lava parameter that nothing reads here: the SMB job types (smb_get, smb_put) are not in this build; remove it',
+    ]);
+    expect(notInThisBuildWarnings(undefined, { LAVA_CW_NAMESPACE: 'X', LAVA_CMD_TIMEOUT: '1m', CW_METRICS_JOB: 'true' })).toEqual(
+      [
+        expect.stringMatching(
+          /^LAVA_CW_NAMESPACE: a Lava parameter that nothing reads here: CloudWatch metrics .* not in this build.*; unset it$/,
+        ),
+      ],
+    );
   });
 });

@@ -50,7 +50,7 @@ function jobContext(globalsOverride?: Record<string, unknown>): Record<string, u
     state,
     start: START,
     vars: { level: 'INFO', wait_mins: 5, cmd: 'echo hi', list: ['a', 'b', 'c'], empty_list: [] },
-    result: { error: 'exit status 1', exit_status: 1 },
+    result: { error: 'Failed with exit status 1', exit_status: 1 },
     extra: {
       schema: 'public',
       relation: 'sales',
@@ -141,9 +141,9 @@ const CASES: Case[] = [
   // Actions (result is available)
   [
     'Job {{job.job_id}}@{{realm.realm}} ({{job.run_id}}) failed: {{result.error}}',
-    'Job demo/daily-load@prod (a1b2c3) failed: exit status 1',
+    'Job demo/daily-load@prod (a1b2c3) failed: Failed with exit status 1',
   ],
-  ['{{result | tojson}}', '{"error": "exit status 1", "exit_status": 1}'],
+  ['{{result | tojson}}', '{"error": "Failed with exit status 1", "exit_status": 1}'],
 
   // utils helpers (user guide: "Jinja Utility Functions")
   ['{{ utils.path.basename(key) }}', 'file_20261123.csv'],

@@ -11,7 +11,7 @@ import { renderTemplate } from '../../template/index.js';
 import { downloadJobPayload, payloadItems } from '../../run/payload.js';
 import { liveOutput } from '../../run/live-output.js';
 import { excerpt, runProcess, type ProcessResult } from '../../run/process.js';
-import { renderingOn, vars, type FileRun, lavaEnv, paramTimeout } from '../process-job.js';
+import { failedMessage, renderingOn, timedOutMessage, vars, type FileRun, lavaEnv, paramTimeout } from '../process-job.js';
 import { batchSizeParam, boolParam, connIdParam, CSV_PARAMS, csvParams } from '../sql/common.js';
 import type { Handler, HandlerContext } from '../../run/handler.js';
 
@@ -121,10 +121,10 @@ export const sqlvHandler: Handler = {
     if (r.exitStatus === 0) return { exit_status: 0, output: [run] };
     const error = r.spawnError ?? (await excerpt(stderrFile, ctx.config.int('STDERR_SIZE')));
     const message = r.timedOut
-      ? `Timed out after ${timeout} seconds`
+      ? timedOutMessage(timeout)
       : r.aborted
         ? 'killed because the worker is stopping'
-        : `lava sql: exit status ${r.exitStatus}${error ? `: ${error.split('\n')[0]}` : ''}`;
+        : failedMessage(r.exitStatus);
     throw new JobError(message, { exit_status: r.exitStatus, output: [run], error });
   },
 };
