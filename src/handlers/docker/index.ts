@@ -60,7 +60,7 @@ function statusOf(err: unknown): number | undefined {
 
 /** Pull an image; the daemon's in-stream failures count as failures (upstream then finds no image: 404). */
 async function pull(conn: DockerConnection, ref: string): Promise<void> {
-  const stream = (await conn.untimed.pull(ref, conn.auth ? { authconfig: conn.auth } : {})) as NodeJS.ReadableStream;
+  const stream = await conn.untimed.pull(ref, conn.auth ? { authconfig: conn.auth } : {});
   await new Promise<void>((resolve, reject) => {
     conn.untimed.modem.followProgress(stream, (err: Error | null, output: Array<{ error?: string }>) => {
       const failed = err ?? output.find((o) => o.error);
@@ -183,7 +183,7 @@ async function followLogs(container: Dockerode.Container, modem: Dockerode['mode
   };
   let stream: NodeJS.ReadableStream;
   try {
-    stream = (await container.logs({ follow: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
+    stream = await container.logs({ follow: true, stdout: true, stderr: true });
   } catch (err) {
     close();
     throw err;
