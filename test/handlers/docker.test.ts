@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
+import YAML from 'yaml';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { getDockerConnection } from '../../src/connections/api.js';
 import { requestStop } from '../../src/dispatch/stop.js';
@@ -72,6 +73,10 @@ describe('docker payload and host_config (no engine needed)', () => {
     expect(checkSpec('job', spec).errors).toEqual([]);
     expect(checkJobType(spec)).toEqual({ errors: [], warnings: [] });
     expect(checkJobType({ ...spec, parameters: { entrypoint: 'x' } }).errors.join('\n')).toMatch(/entrypoint/);
+    // The upstream user guide's docker jobs pass the type check too (checkSpec: test/compat/upstream-guide.test.ts).
+    const guide = YAML.parse(fs.readFileSync('test/fixtures/upstream-guide/docker.yaml', 'utf8')) as Record<string, unknown>[];
+    expect(guide).toHaveLength(4);
+    for (const g of guide) expect(checkJobType(g), String(g.job_id)).toEqual({ errors: [], warnings: [] });
   });
 });
 
@@ -369,5 +374,27 @@ describe.skipIf(skip !== undefined)(`docker jobs on a real engine${skip ? ` (ski
     expect((wrong.last as { error: string }).error).toBe(
       'connection "gen" (parameters.docker) is of type generic: it must be of type "docker"',
     );
+  }, 60_000);
+
+  it('runs the examples of docs/job-types/docker.md (examples/docs/docker.yaml) as the page says', async () => {
+    const specs = YAML.parse(fs.readFileSync('examples/docs/docker.yaml', 'utf8')) as Record<string, unknown>[];
+    const byId = new Map(specs.map((s) => [String(s.job_id), { ...s, worker: 'w' }]));
+    const saved = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = engine.url; // no "docker" parameter or realm default: the local daemon
+    try {
+      const hello = await t.runOnce(byId.get('docs/docker/hello')!);
+      const out = readUri((hello.last as { output: string }).output);
+      expect(out).toMatch(new RegExp(`^hello from docs/docker/hello in ${t.tmpRoot}/test/\\S+ as ${process.geteuid!()}\n$`));
+      const scratch = await t.runOnce(byId.get('docs/docker/scratch')!);
+      expect(readUri((scratch.last as { output: string }).output)).toBe('hello world\n');
+      const slow = await t.runOnce(byId.get('docs/docker/timeout')!);
+      expect(slow.last).toMatchObject({
+        error: 'busybox: Timed out after 2 seconds',
+        error_data: { exit_status: 28, error: 'Timed out after 2 seconds' },
+      });
+    } finally {
+      if (saved === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = saved;
+    }
   }, 60_000);
 });

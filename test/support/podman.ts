@@ -2,7 +2,7 @@
  * A container engine for tests: Debian's podman (with runc) serving the Docker Engine API on a private
  * socket, with its own storage, run and config directories under a temp dir, so nothing touches the
  * machine's podman state and concurrent test files do not meet. No registry is reachable here, so the
- * one image, `localhost/lava-test-busybox:latest`, is made by `podman import` of a rootfs holding
+ * one image, `localhost/lava-test-busybox:latest` (also tagged `busybox:latest`), is made by `podman import` of a rootfs holding
  * /bin/busybox and its applet links.
  *
  * Settings, each needed on this kind of machine (see the podman notes of the CI recipe):
@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 export const TEST_IMAGE = 'localhost/lava-test-busybox:latest';
+export const BUSYBOX_IMAGE = 'docker.io/library/busybox:latest';
 const APPLETS = ['sh', 'echo', 'cat', 'ls', 'true', 'false', 'sleep', 'id', 'hostname', 'env', 'pwd', 'touch', 'printf'];
 
 function which(cmd: string): string | undefined {
@@ -99,6 +100,8 @@ export async function startPodman(): Promise<PodmanService> {
   const tar = path.join(dir, 'rootfs.tar');
   await exec('tar', ['-C', rootfs, '-cf', tar, '.'], env);
   await podman(['import', '-q', tar, TEST_IMAGE]);
+  // The documentation's examples name busybox: the same image under that name.
+  await podman(['tag', TEST_IMAGE, BUSYBOX_IMAGE]);
 
   const socket = path.join(dir, 'podman.sock');
   const log = path.join(dir, 'service.log');
