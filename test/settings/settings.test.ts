@@ -40,7 +40,7 @@ describe('Config', () => {
       expect(CONFIG_PARAMS, key).toHaveProperty(key);
     }
     // Core keys, the keys job types declare, email (SES_*, EMAIL_MAX_*), EVENT_QUEUE and the four of object triggers.
-    expect(Object.keys(CONFIG_PARAMS)).toHaveLength(70);
+    expect(Object.keys(CONFIG_PARAMS)).toHaveLength(72);
     expect(Object.keys(new Config({}, {}).dump()).sort()).toEqual(Object.keys(CONFIG_PARAMS).sort());
   });
 
