@@ -11,6 +11,8 @@ import Docker from 'dockerode';
 import YAML from 'yaml';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { getDockerConnection } from '../../src/connections/api.js';
+import { dockerConnector } from '../../src/connections/connectors/docker.js';
+import { resolveConnection } from '../../src/connections/resolve.js';
 import { requestStop } from '../../src/dispatch/stop.js';
 import { checkJobType } from '../../src/handlers/registry.js';
 import { parseImage } from '../../src/handlers/docker/index.js';
@@ -322,7 +324,9 @@ describe.skipIf(skip !== undefined)(`docker jobs on a real engine${skip ? ` (ski
     await expect(getDockerConnection('private', { backend: t.backend, realm: 'test' })).rejects.toThrow(
       /Cannot login to registry/,
     );
-    // A job that gets as far as running: the container's env holds no password.
+    // A job that gets as far as running: the container's env holds no password, nor the worker's secret key.
+    process.env.LAVA_SECRET_KEY = 'worker-secret-key-not-for-containers';
+    process.env.LAVA_TEST_PASSED_IN = 'yes';
     const ok = await t.runOnce({
       job_id: 'd/env',
       type: 'docker',
@@ -332,6 +336,10 @@ describe.skipIf(skip !== undefined)(`docker jobs on a real engine${skip ? ` (ski
     const logs = readUri((ok.last as { output: string }).output);
     expect(logs).toContain('LAVA_JOB_ID=d/env');
     expect(logs).not.toContain(secret);
+    expect(logs).toContain('LAVA_TEST_PASSED_IN=yes');
+    expect(logs).not.toContain('worker-secret-key-not-for-containers');
+    delete process.env.LAVA_SECRET_KEY;
+    delete process.env.LAVA_TEST_PASSED_IN;
   }, 60_000);
 
   it('the connection API gives a dockerode client for the daemon; the realm default and the local default are used', async () => {
@@ -396,5 +404,42 @@ describe.skipIf(skip !== undefined)(`docker jobs on a real engine${skip ? ` (ski
       if (saved === undefined) delete process.env.DOCKER_HOST;
       else process.env.DOCKER_HOST = saved;
     }
+  }, 60_000);
+
+  it('lava conn test pings the daemon; an ECR registry without @aws-sdk/client-ecr says which package to install', async () => {
+    const c = await resolveConnection('engine', { backend: t.backend, realm: 'test' });
+    expect(await dockerConnector.test!(c)).toMatch(/^engine \(docker\): daemon at unix:\/\/\S+ answers \(.+, API \d+\.\d+\)$/);
+    await t.backend.config.put('test', 'connections', {
+      conn_id: 'ecr',
+      type: 'docker',
+      enabled: true,
+      server: engine.url,
+      registry: 'ecr',
+    });
+    const ran = await t.runOnce({
+      job_id: 'd/ecr',
+      type: 'docker',
+      payload: engine.image,
+      parameters: { docker: 'ecr', command: 'true' },
+    });
+    expect((ran.last as { error: string }).error).toContain(
+      'the ECR login of docker connection "ecr" needs the package "@aws-sdk/client-ecr", which is not installed: run `npm install @aws-sdk/client-ecr`',
+    );
+    // A daemon that is not there.
+    await t.backend.config.put('test', 'connections', {
+      conn_id: 'gone',
+      type: 'docker',
+      enabled: true,
+      server: 'unix:///nonexistent/docker.sock',
+    });
+    const gone = await t.runOnce({
+      job_id: 'd/gone',
+      type: 'docker',
+      payload: engine.image,
+      parameters: { docker: 'gone', command: 'true' },
+    });
+    expect((gone.last as { error: string }).error).toMatch(
+      /^docker connection "gone": cannot reach the docker daemon at unix:\/\/\/nonexistent\/docker\.sock: .*ENOENT/,
+    );
   }, 60_000);
 });

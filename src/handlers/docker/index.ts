@@ -134,13 +134,18 @@ async function configProxyEnv(): Promise<Record<string, string>> {
   return out;
 }
 
+/** Worker variables never passed into a container: LAVA_SECRET_KEY (the realm's secret key) and the like. */
+const SECRET_NAME = /SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL/i;
+
 /**
- * The container's environment: the worker's LAVA_* variables < proxy settings < `parameters.env`
+ * The container's environment: the worker's LAVA_* variables (but not secrets) < proxy settings < `parameters.env`
  * (rendered) < connections, LAVA_S3_TMP, LAVA_S3_PAYLOAD, LAVA_TMP < Lava's own variables.
  */
 async function containerEnv(ctx: HandlerContext, extras: Record<string, string>): Promise<Record<string, string>> {
   const env: Record<string, string> = await configProxyEnv();
-  for (const [k, v] of Object.entries(process.env)) if (k.startsWith('LAVA_') && v !== undefined) env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k.startsWith('LAVA_') && !SECRET_NAME.test(k) && v !== undefined) env[k] = v;
+  }
   const p = ctx.job.parameters.env;
   if (p !== undefined) {
     if (!p || typeof p !== 'object' || Array.isArray(p)) throw new JobError('parameters.env must be a map of NAME: value');
