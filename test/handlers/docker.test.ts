@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import YAML from 'yaml';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { outputFiles } from '../../src/cli/events.js';
 import { getDockerConnection } from '../../src/connections/api.js';
 import { dockerConnector } from '../../src/connections/connectors/docker.js';
 import { resolveConnection } from '../../src/connections/resolve.js';
@@ -150,6 +151,8 @@ describe.skipIf(skip !== undefined)(`docker jobs on a real engine${skip ? ` (ski
     expect(logs).toMatch(/s3tmp=\S+\/d\/ok\//);
     expect(logs).toContain('hello\n');
     expect(logs).toContain('to-stderr\n'); // stderr goes to logs too
+    // lava output shows it as the run's stdout.
+    expect(await outputFiles(t.backend, t.realm, ran.runId, 'stdout')).toEqual([{ label: 'd/ok/logs', uri: info.output }]);
     // The worker's own environment is not passed in (only LAVA_* variables).
     expect(logs).not.toContain(`home=${process.env.HOME}`);
     expect(await lavaContainers(ran.runId)).toEqual([]);

@@ -310,7 +310,14 @@ async function waitFor(
   if (ctx.signal.aborted) onAbort();
   let published: ReadonlySet<string>;
   try {
-    const logs = await followLogs(container, conn.untimed.modem, logsFile, stderrFile);
+    let logs: Awaited<ReturnType<typeof followLogs>>;
+    try {
+      logs = await followLogs(container, conn.untimed.modem, logsFile, stderrFile);
+    } catch (err) {
+      clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', onAbort);
+      throw new JobError(`${payload}: cannot read the container's output: ${redact(dockerErrorText(err), conn.secrets)}`);
+    }
     try {
       const r = (await container.wait()) as { StatusCode?: number };
       exitStatus = r.StatusCode ?? 0;
