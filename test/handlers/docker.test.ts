@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import YAML from 'yaml';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { outputFiles } from '../../src/cli/events.js';
 import { getDockerConnection } from '../../src/connections/api.js';
 import { dockerConnector } from '../../src/connections/connectors/docker.js';
@@ -444,5 +444,29 @@ describe.skipIf(skip !== undefined)(`docker jobs on a real engine${skip ? ` (ski
     expect((gone.last as { error: string }).error).toMatch(
       /^docker connection "gone": cannot reach the docker daemon at unix:\/\/\/nonexistent\/docker\.sock: .*ENOENT/,
     );
+  }, 60_000);
+
+  it('dev mode prints the logs on the worker stdout after the run and stores nothing', async () => {
+    await t.putJob({
+      job_id: 'd/dev',
+      type: 'docker',
+      payload: engine.image,
+      parameters: { docker: 'engine', command: 'sh -c "echo dev-line-1; echo dev-line-2 >&2"' },
+    });
+    const runId = await t.dispatch('d/dev');
+    const printed: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      printed.push(Buffer.from(chunk).toString('utf8'));
+      return true;
+    });
+    try {
+      await t.drain({ dev: true });
+    } finally {
+      spy.mockRestore();
+    }
+    const rec = await t.backend.events.get('test', 'd/dev', runId);
+    expect(rec?.status).toBe('complete');
+    expect(rec?.log.at(-1)?.info).toEqual({ exit_status: 0, error: null });
+    expect(printed.join('')).toContain('dev-line-1\ndev-line-2\n');
   }, 60_000);
 });
