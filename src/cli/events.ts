@@ -183,7 +183,8 @@ export async function outputFiles(
     for (const obj of await blobStoreFor(prefix).list(prefix)) {
       // A docker job's `logs` holds its stdout and stderr together: shown as its stdout.
       const docker = stream === 'stdout' && obj.name === 'logs';
-      if (docker || obj.name === stream || obj.name.endsWith(`.${stream}`)) out.push({ label: `${r.job_id}/${obj.name}`, uri: obj.uri });
+      if (docker || obj.name === stream || obj.name.endsWith(`.${stream}`))
+        out.push({ label: `${r.job_id}/${obj.name}`, uri: obj.uri });
     }
   }
   return out;
