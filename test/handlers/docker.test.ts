@@ -469,4 +469,28 @@ describe.skipIf(skip !== undefined)(`docker jobs on a real engine${skip ? ` (ski
     expect(rec?.log.at(-1)?.info).toEqual({ exit_status: 0, error: null });
     expect(printed.join('')).toContain('dev-line-1\ndev-line-2\n');
   }, 60_000);
+
+  it('a worker forced to stop kills and removes its containers, and hands the run back', async () => {
+    await t.putJob({
+      job_id: 'd/shutdown',
+      type: 'docker',
+      payload: engine.image,
+      parameters: { docker: 'engine', command: 'sleep 60' },
+    });
+    const worker = await Worker.create({ backend: t.backend, realm: 'test', worker: 'w', waitSeconds: 1 });
+    const running = worker.run();
+    const runId = await t.dispatch('d/shutdown');
+    const end = Date.now() + 30_000;
+    while (!(await lavaContainers(runId)).some((c) => c.State === 'running')) {
+      if (Date.now() > end) throw new Error('the container did not start');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const asked = Date.now();
+    await worker.stop(0); // no grace: the running job is killed
+    await running;
+    expect(Date.now() - asked).toBeLessThan(15_000);
+    expect(await lavaContainers(runId)).toEqual([]);
+    // Handed back, not failed: no failure was recorded.
+    expect(await t.statuses(runId, 'd/shutdown')).not.toContain('failed');
+  }, 60_000);
 });
