@@ -5,11 +5,12 @@
  * engine has (DOCKER_PULL=missing).
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import YAML from 'yaml';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { outputFiles } from '../../src/cli/events.js';
 import { getDockerConnection } from '../../src/connections/api.js';
 import { dockerConnector } from '../../src/connections/connectors/docker.js';
@@ -492,5 +493,45 @@ describe.skipIf(skip !== undefined)(`docker jobs on a real engine${skip ? ` (ski
     expect(await lavaContainers(runId)).toEqual([]);
     // Handed back, not failed: no failure was recorded.
     expect(await t.statuses(runId, 'd/shutdown')).not.toContain('failed');
+  }, 60_000);
+
+  it('a stop request during a pull ends the pull and the run', async (ctx) => {
+    // A "registry" that accepts connections and never answers, so the pull hangs until it is aborted.
+    const silent = net.createServer(() => undefined);
+    const listening = await new Promise<boolean>((resolve) => {
+      silent.once('error', () => resolve(false));
+      silent.listen(443, '127.0.0.1', () => resolve(true));
+    });
+    if (!listening) ctx.skip(); // port 443 taken (or not root): nothing to hang the pull on
+    onTestFinished(() => void silent.close());
+    await t.putJob({
+      job_id: 'd/pulling',
+      type: 'docker',
+      payload: '127.0.0.1/hanging:2',
+      parameters: { docker: 'engine', command: 'true' },
+    });
+    const worker = await Worker.create({ backend: t.backend, realm: 'test', worker: 'w', waitSeconds: 1 });
+    const running = worker.run();
+    const runId = await t.dispatch('d/pulling');
+    const end = Date.now() + 30_000;
+    while (!(await t.statuses(runId, 'd/pulling')).includes('running')) {
+      if (Date.now() > end) throw new Error('the run did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const asked = Date.now();
+    await requestStop(t.backend, 'test', runId, 'tester', 'd/pulling');
+    for (;;) {
+      const r = await t.backend.events.get('test', 'd/pulling', runId);
+      if (r?.status === 'failed') {
+        expect(r.log.at(-1)?.info).toMatchObject({ error: 'Stopped on request' });
+        break;
+      }
+      if (Date.now() > end) throw new Error('the run was not stopped');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // The pull would hang for as long as the engine waits for the registry; the stop ends it.
+    expect(Date.now() - asked).toBeLessThan(5000);
+    await worker.stop();
+    await running;
   }, 60_000);
 });

@@ -59,8 +59,11 @@ function statusOf(err: unknown): number | undefined {
 }
 
 /** Pull an image; the daemon's in-stream failures count as failures (upstream then finds no image: 404). */
-async function pull(conn: DockerConnection, ref: string): Promise<void> {
-  const stream = await conn.untimed.pull(ref, conn.auth ? { authconfig: conn.auth } : {});
+async function pull(conn: DockerConnection, ref: string, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted();
+  // dockerode sends authconfig as the X-Registry-Auth header, never in the URL.
+  const opts = { abortSignal: signal, ...(conn.auth ? { authconfig: conn.auth } : {}) };
+  const stream = await conn.untimed.pull(ref, opts);
   await new Promise<void>((resolve, reject) => {
     conn.untimed.modem.followProgress(stream, (err: Error | null, output: Array<{ error?: string }>) => {
       const failed = err ?? output.find((o) => o.error);
@@ -80,6 +83,10 @@ async function imagePresent(conn: DockerConnection, ref: string): Promise<boolea
   }
 }
 
+function stoppedWhilePulling(repo: string): JobError {
+  return new JobError(`Cannot pull docker image ${repo}: the run was stopped while pulling`);
+}
+
 /**
  * Make the image available: pulled always (DOCKER_PULL=always, upstream's behaviour) or only when the
  * daemon does not have it (missing). A pull failing with 404 or 500 logs in again once and retries.
@@ -93,9 +100,10 @@ async function ensureImage(ctx: HandlerContext, conn: DockerConnection, repo: st
   const fail = (c: DockerConnection, err: unknown) =>
     new JobError(`Cannot pull docker image ${repo}: ${redact(dockerErrorText(err), c.secrets)}`);
   try {
-    await pull(conn, ref);
+    await pull(conn, ref, ctx.signal);
     return conn;
   } catch (err) {
+    if (ctx.signal.aborted) throw stoppedWhilePulling(repo);
     const status = statusOf(err);
     if (status !== 404 && status !== 500) throw fail(conn, err);
     ctx.logger.warn(
@@ -105,9 +113,10 @@ async function ensureImage(ctx: HandlerContext, conn: DockerConnection, repo: st
   }
   const again = await connect(ctx);
   try {
-    await pull(again, ref);
+    await pull(again, ref, ctx.signal);
     return again;
   } catch (err) {
+    if (ctx.signal.aborted) throw stoppedWhilePulling(repo);
     throw fail(again, err);
   }
 }
