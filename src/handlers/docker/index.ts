@@ -39,8 +39,10 @@ export function parseImage(payload: unknown): { repo: string; tag: string } {
 
 /** The `docker` connection: `parameters.docker`, else the realm's `docker`, else none (the local daemon). */
 async function connect(ctx: HandlerContext): Promise<DockerConnection> {
-  const id = ctx.job.parameters.docker ?? ctx.realm.docker;
-  if (id !== undefined && (typeof id !== 'string' || !id)) throw new JobError('parameters.docker must be a conn_id string');
+  const fromJob = ctx.job.parameters.docker !== undefined;
+  const id = fromJob ? ctx.job.parameters.docker : ctx.realm.docker;
+  const field = fromJob ? 'parameters.docker' : "the realm's docker";
+  if (id !== undefined && (typeof id !== 'string' || !id)) throw new JobError(`${field} must be a conn_id string`);
   if (!id) return dockerConnect(undefined);
   const c = await resolveConnection(id, {
     backend: ctx.backend,
@@ -49,7 +51,7 @@ async function connect(ctx: HandlerContext): Promise<DockerConnection> {
     jobId: ctx.job.job_id,
   });
   if (c.connector.type !== 'docker') {
-    throw new ConnectionError(`connection "${id}" (parameters.docker) is of type ${c.type}: it must be of type "docker"`);
+    throw new ConnectionError(`connection "${id}" (${field}) is of type ${c.type}: it must be of type "docker"`);
   }
   return dockerConnect(c);
 }
@@ -184,14 +186,17 @@ function hostConfig(ctx: HandlerContext): Record<string, unknown> {
 async function followLogs(container: Dockerode.Container, modem: Dockerode['modem'], logsFile: string, stderrFile: string) {
   const logs = fs.openSync(logsFile, 'w');
   const errs = fs.openSync(stderrFile, 'w');
+  let closed = false;
   const sink = (fds: number[]) =>
     new Writable({
       write(chunk: Buffer, _enc, done) {
-        for (const fd of fds) fs.writeSync(fd, chunk);
+        // Output arriving after the files are closed (the bounded wait below gave up) is dropped.
+        if (!closed) for (const fd of fds) fs.writeSync(fd, chunk);
         done();
       },
     });
   const close = () => {
+    closed = true;
     fs.closeSync(logs);
     fs.closeSync(errs);
   };
