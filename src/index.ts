@@ -33,6 +33,7 @@ export {
   getEmailConnection,
   getSlackConnection,
   getAwsConnection,
+  getDockerConnection,
   getConnectionSpec,
   prepareJobConnections,
   type ConnectionApiOptions,

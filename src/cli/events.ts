@@ -188,7 +188,10 @@ export async function outputFiles(
   for (const r of records ?? (await runRecords(backend, realm, runId))) {
     const prefix = joinUri(realm.s3_temp, r.job_id, r.run_id) + '/';
     for (const obj of await blobStoreFor(prefix).list(prefix)) {
-      if (obj.name === stream || obj.name.endsWith(`.${stream}`)) out.push({ label: `${r.job_id}/${obj.name}`, uri: obj.uri });
+      // A docker job's `logs` holds its stdout and stderr together: shown as its stdout.
+      const docker = stream === 'stdout' && obj.name === 'logs';
+      if (docker || obj.name === stream || obj.name.endsWith(`.${stream}`))
+        out.push({ label: `${r.job_id}/${obj.name}`, uri: obj.uri });
     }
   }
   return out;

@@ -17,6 +17,7 @@ import type { Config } from '../core/config.js';
 import { secretValues } from './client.js';
 import { lavaCommand, makeCliDir } from './cli-dir.js';
 import { awsClientConfig, type AwsClientConfig } from './connectors/aws.js';
+import { dockerConnect, type DockerConnection } from './connectors/docker.js';
 import { emailer, type Emailer, type EmailerOptions } from './connectors/email.js';
 import { genericAttributes } from './connectors/generic.js';
 import { slackSender, type SlackSender } from './connectors/slack.js';
@@ -146,6 +147,17 @@ export async function getSlackConnection(connId: string, o: ConnectionApiOptions
 /** An aws connection as AWS SDK client configuration: `new S3Client(await getAwsConnection('aws'))`. */
 export async function getAwsConnection(connId: string, o: ConnectionApiOptions = {}): Promise<AwsClientConfig> {
   return withResolved(connId, o, async (c) => awsClientConfig(c));
+}
+
+/**
+ * A docker connection: a dockerode client for its daemon (checked with a ping) and the registry login
+ * it pulls with (`client.pull(image, { authconfig: auth })`).
+ */
+export async function getDockerConnection(connId: string, o: ConnectionApiOptions = {}): Promise<DockerConnection> {
+  return withResolved(connId, o, async (c) => {
+    if (c.connector.type !== 'docker') throw new ConnectionError(`connection "${connId}" is of type ${c.type}, not docker`);
+    return dockerConnect(c);
+  });
 }
 
 /** The CLI connectors of a job's `connections` parameter (exe, pkg). */

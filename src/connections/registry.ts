@@ -1,5 +1,6 @@
 /** Connector types by name and alias (type names are matched lower-cased, as upstream does). */
 import { awsConnector } from './connectors/aws.js';
+import { dockerConnector } from './connectors/docker.js';
 import { emailConnector } from './connectors/email.js';
 import { genericConnector } from './connectors/generic.js';
 import { mssqlConnector } from './connectors/mssql.js';
@@ -22,13 +23,14 @@ export const CONNECTORS: readonly Connector[] = [
   emailConnector,
   slackConnector,
   awsConnector,
+  dockerConnector,
 ];
 
 const byName = new Map<string, Connector>();
 for (const c of CONNECTORS) for (const name of [c.type, ...c.aliases]) byName.set(name, c);
 
 /** Upstream connector types this port does not have (yet). */
-export const UNSUPPORTED_TYPES = ['docker', 'ses', 'sharepoint', 'smb', 'ssh', 'scp', 'sftp', 'git'];
+export const UNSUPPORTED_TYPES = ['ses', 'sharepoint', 'smb', 'ssh', 'scp', 'sftp', 'git'];
 
 export function connectorFor(type: string): Connector | undefined {
   return byName.get(type.toLowerCase());

@@ -6,6 +6,7 @@
 import { declaredParams } from '../core/config.js';
 import './cmd/config.js';
 import './dag/config.js';
+import './docker/config.js';
 import './db-from-s3/config.js';
 import './exe/config.js';
 import './foreach/config.js';

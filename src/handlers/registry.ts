@@ -4,6 +4,7 @@ import { cmdHandler } from './cmd/index.js';
 import { dagHandler, dagSpecProblems } from './dag/index.js';
 import { dbFromS3Handler } from './db-from-s3/index.js';
 import { batchHandler } from './batch/index.js';
+import { dockerHandler } from './docker/index.js';
 import { dispatchHandler } from './dispatch/index.js';
 import { exeHandler } from './exe/index.js';
 import { foreachHandler, foreachSpecProblems } from './foreach/index.js';
@@ -40,13 +41,13 @@ export function builtinHandlers(): Map<string, Handler> {
       sqlvHandler,
       dbFromS3Handler,
       batchHandler,
+      dockerHandler,
     ].map((h) => [h.type, h]),
   );
 }
 
 /** Upstream Lava job types this build does not have yet: a spec may name them, no worker here runs them. */
 export const UPSTREAM_ONLY_TYPES: readonly string[] = [
-  'docker',
   'redshift_unload',
   'sharepoint_get_doc',
   'sharepoint_get_multi_doc',

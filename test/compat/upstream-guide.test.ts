@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 import { checkSpec } from '../../src/core/validate.js';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'upstream-guide');
-const TYPES = ['cmd', 'exe', 'pkg', 'log', 'chain', 'dag', 'foreach', 'dispatch', 'lavasched'] as const;
+const TYPES = ['cmd', 'exe', 'pkg', 'log', 'chain', 'dag', 'foreach', 'dispatch', 'lavasched', 'docker'] as const;
 
 function load(type: string): unknown[] {
   const parsed: unknown = parse(fs.readFileSync(path.join(FIXTURES, `${type}.yaml`), 'utf8'), { uniqueKeys: true });

@@ -40,8 +40,8 @@ describe('Config', () => {
     ]) {
       expect(CONFIG_PARAMS, key).toHaveProperty(key);
     }
-    // Core keys (BATCH_* among them), the keys job types declare, email (SES_*, EMAIL_MAX_*), EVENT_QUEUE and the six of object triggers.
-    expect(Object.keys(CONFIG_PARAMS)).toHaveLength(77);
+    // Core keys (BATCH_* among them), the keys job types declare (DOCKER_* too), email (SES_*, EMAIL_MAX_*), EVENT_QUEUE and the six of object triggers.
+    expect(Object.keys(CONFIG_PARAMS)).toHaveLength(79);
     expect(Object.keys(new Config({}, {}).dump()).sort()).toEqual(Object.keys(CONFIG_PARAMS).sort());
   });
 
