@@ -33,6 +33,7 @@ export {
   getEmailConnection,
   getSlackConnection,
   getAwsConnection,
+  getSshConnection,
   getConnectionSpec,
   prepareJobConnections,
   type ConnectionApiOptions,
