@@ -7,7 +7,7 @@
  */
 import { sq, shScript } from '../cli-dir.js';
 import type { CliDir, Connector, ResolvedConnection } from '../types.js';
-import { SSH_SECRET_FIELDS, sshArgs, sshCheck, sshConnector, sshSchema } from './ssh.js';
+import { SSH_SECRET_FIELDS, sshArgs, sshCheck, sshSchema, testSsh } from './ssh.js';
 
 async function writeGitCli(c: ResolvedConnection, dir: CliDir): Promise<string> {
   const { args, env } = await sshArgs(c, dir);
@@ -36,6 +36,6 @@ export const gitConnector: Connector = {
   required: [],
   secretFields: [...SSH_SECRET_FIELDS],
   check: sshCheck,
-  ...(sshConnector.test ? { test: sshConnector.test } : {}),
+  test: testSsh,
   writeCli: (c, dir) => writeGitCli(c, dir),
 };

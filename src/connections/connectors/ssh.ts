@@ -15,6 +15,7 @@ import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type * as Ssh2 from 'ssh2';
 import type { Client, ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
 import { z } from 'zod';
 import { loadOptional } from '../../core/optional.js';
@@ -267,7 +268,7 @@ export interface SshConnectOptions {
   user?: string;
 }
 
-type Ssh2Module = typeof import('ssh2');
+type Ssh2Module = typeof Ssh2;
 
 const MAX_EXEC_OUTPUT = 16 * 1024 * 1024;
 
@@ -385,7 +386,7 @@ export function sshCheck(spec: Record<string, unknown>): string[] {
     : [];
 }
 
-async function testSsh(c: ResolvedConnection): Promise<string> {
+export async function testSsh(c: ResolvedConnection): Promise<string> {
   const conn = await sshConnect(c);
   await conn.close();
   return `${c.connId} (${c.type}): authenticated to ${conn.target}, host key checked`;
