@@ -149,7 +149,7 @@ function parseKnownHosts(text: string): KnownHost[] {
 function globMatch(pattern: string, name: string): boolean {
   const re = new RegExp(
     `^${pattern
-      .replace(/[.+^${}()|\\]/g, '\\$&')
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
       .replace(/\*/g, '.*')
       .replace(/\?/g, '.')}$`,
     'i',
