@@ -42,7 +42,8 @@ def query_to_dict(cursor: Any, *args: Any, **kwargs: Any) -> Iterator[dict]:
     cursor.execute(*args, **kwargs)
     if cursor.description is None:
         return
-    names = [d[0] for d in cursor.description]
+    # Some drivers (older pg8000) give column names as bytes.
+    names = [d[0].decode('utf-8') if isinstance(d[0], bytes) else d[0] for d in cursor.description]
     while True:
         row = cursor.fetchone()
         if row is None:
