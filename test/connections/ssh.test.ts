@@ -4,12 +4,14 @@
  * that uploads and downloads a file, with no secret in its command lines, environment, events,
  * outputs, log or leftover files.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSshConnection } from '../../src/connections/api.js';
 import { ConnectionError } from '../../src/connections/errors.js';
+import { resolveConnection } from '../../src/connections/resolve.js';
 import type { Logger } from '../../src/core/logger.js';
 import { makeRealm, type TestRealm } from '../helpers.js';
 import { startThrowawaySshd, sshdSkipReason, type SshServer } from '../support/sshd.js';
@@ -101,6 +103,13 @@ describe.skipIf(sshdSkipReason)(`ssh connectors${sshdSkipReason ? ` (skipped: ${
       ssh_options: ['StrictHostKeyChecking=no', 'UserKnownHostsFile=/dev/null'],
     });
     await t.backend.config.put('test', 'connections', { enabled: true, conn_id: 'ssh-nokey', type: 'ssh', host: 'x' });
+    // known_hosts as `ssh-keygen -H` writes it (host names hashed).
+    const khFile = path.join(t.dir, 'known_hosts');
+    fs.writeFileSync(khFile, `${sshd.knownHostsLine}\n`);
+    execFileSync('ssh-keygen', ['-H', '-f', khFile], { stdio: 'ignore' });
+    const hashed = fs.readFileSync(khFile, 'utf8').trim();
+    expect(hashed).toMatch(/^\|1\|/);
+    await put({ conn_id: 'ssh-hashed', type: 'ssh', ssh_key: '/lava/test/ssh/key', known_hosts: hashed });
   }, 60_000);
 
   afterAll(async () => {
@@ -163,6 +172,21 @@ describe.skipIf(sshdSkipReason)(`ssh connectors${sshdSkipReason ? ` (skipped: ${
       const conn = await getSshConnection('ssh-nocheck', { backend: t.backend, realm: 'test' });
       expect((await conn.exec('echo unchecked')).stdout).toBe('unchecked\n');
       await conn.close();
+    });
+
+    it('understands hashed known_hosts entries', async () => {
+      const conn = await getSshConnection('ssh-hashed', { backend: t.backend, realm: 'test' });
+      expect((await conn.exec('echo hashed-ok')).stdout).toBe('hashed-ok\n');
+      await conn.close();
+    });
+
+    it('lava conn test logs in and checks the host key', async () => {
+      const ok = await resolveConnection('sftp-key', { backend: t.backend, realm: 'test' });
+      expect(await ok.connector.test?.(ok)).toBe(
+        `sftp-key (sftp): authenticated to lavassh@127.0.0.1:${sshd.port}, host key checked`,
+      );
+      const bad = await resolveConnection('ssh-wrong-hostkey', { backend: t.backend, realm: 'test' });
+      await expect(bad.connector.test?.(bad)).rejects.toThrow(/REMOTE HOST IDENTIFICATION HAS CHANGED/);
     });
 
     it('needs a key or a password', async () => {
