@@ -33,7 +33,8 @@ const git = (cwd: string, ...args: string[]) =>
 
 describe.skipIf(sshdSkipReason)(`git connector${sshdSkipReason ? ` (skipped: ${sshdSkipReason})` : ''}`, () => {
   beforeAll(async () => {
-    sshd = await startThrowawaySshd({ password: PASSWORD });
+    // A user of its own: test files run in parallel, and the ssh tests set another password for theirs.
+    sshd = await startThrowawaySshd({ user: 'lavagit', password: PASSWORD });
     t = await makeRealm();
     ({ logger, lines: logLines } = captureLogger());
     // A bare repository with one commit.
@@ -95,8 +96,8 @@ grep -c -e '^GIT_CONFIG_NOSYSTEM=1$' -e '^GIT_TERMINAL_PROMPT=0$' -e '^exec git 
     expect(readUri((r.last.output as { stdout: string }[])[0]?.stdout)).toBe(
       'file: hello from git\nssh: hello from git first\npassword: hello from git\n3\n',
     );
-    expect(sshd.log()).toMatch(/Accepted publickey for lavassh/);
-    expect(sshd.log()).toMatch(/Accepted password for lavassh/);
+    expect(sshd.log()).toMatch(/Accepted publickey for lavagit/);
+    expect(sshd.log()).toMatch(/Accepted password for lavagit/);
     const events = JSON.stringify(await t.backend.events.query('test', { limit: 1000 }));
     const keyLine = sshd.clientKey.split('\n')[1] as string;
     for (const text of [events, logLines.join('\n')]) {
