@@ -34,6 +34,7 @@ export {
   getSlackConnection,
   getAwsConnection,
   getDockerConnection,
+  getSshConnection,
   getConnectionSpec,
   prepareJobConnections,
   type ConnectionApiOptions,

@@ -21,7 +21,9 @@ import { dockerConnect, type DockerConnection } from './connectors/docker.js';
 import { emailer, type Emailer, type EmailerOptions } from './connectors/email.js';
 import { genericAttributes } from './connectors/generic.js';
 import { slackSender, type SlackSender } from './connectors/slack.js';
+import { sshConnect, type SshConnectOptions, type SshConnection } from './connectors/ssh.js';
 import { ConnectionError, redact } from './errors.js';
+import { CONNECTIONS_FILE_VAR, writeConnectionsFile } from './python.js';
 import { getConnectionSpec as lookupSpec, resolveConnection } from './resolve.js';
 import type { DbClient, ResolvedConnection } from './types.js';
 
@@ -160,9 +162,26 @@ export async function getDockerConnection(connId: string, o: ConnectionApiOption
   });
 }
 
+/**
+ * An ssh, scp or sftp connection (or git) as a connected ssh2 client: `exec(cmd)`, `sftp()`,
+ * `put(local, remote)`, `get(remote, local)`, `close()`. The host key is checked (docs/connectors/ssh.md).
+ */
+export async function getSshConnection(connId: string, o: ConnectionApiOptions & SshConnectOptions = {}): Promise<SshConnection> {
+  return withResolved(connId, o, async (c) => {
+    if (c.connector.type !== 'ssh' && c.connector.type !== 'git') {
+      throw new ConnectionError(`connection "${connId}" is of type ${c.type}, not ssh, scp, sftp or git`);
+    }
+    return sshConnect(c, {
+      ...(o.host ? { host: o.host } : {}),
+      ...(o.port ? { port: o.port } : {}),
+      ...(o.user ? { user: o.user } : {}),
+    });
+  });
+}
+
 /** The CLI connectors of a job's `connections` parameter (exe, pkg). */
 export interface JobConnections {
-  /** LAVA_CONN_<LABEL> and LAVA_CONNID_<LABEL> for each label. */
+  /** LAVA_CONN_<LABEL> and LAVA_CONNID_<LABEL> for each label; LAVA_CONNECTIONS_FILE for the Python package. */
   env: Record<string, string>;
   dir: string | undefined;
   remove(): Promise<void>;
@@ -192,12 +211,17 @@ export async function prepareJobConnections(
   const remove = () => fsp.rm(dir.path, { recursive: true, force: true });
   try {
     const env: Record<string, string> = {};
+    const resolved: ResolvedConnection[] = [];
     for (const [label, id] of entries as [string, string][]) {
       const c = await resolveConnection(id, { backend: o.backend, realm: o.realm, config: o.config, jobId: o.jobId });
       const script = await c.connector.writeCli(c, dir, { lavaCommand: lavaCommand() });
       env[`LAVA_CONN_${label.toUpperCase()}`] = script;
       env[`LAVA_CONNID_${label.toUpperCase()}`] = id;
+      resolved.push(c);
     }
+    // The declared database and generic connections, for the Python package (0600, this run only).
+    const file = await writeConnectionsFile(dir, { realm: o.realm, jobId: o.jobId }, resolved);
+    if (file) env[CONNECTIONS_FILE_VAR] = file;
     return { env, dir: dir.path, remove };
   } catch (err) {
     await remove();

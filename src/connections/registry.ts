@@ -3,12 +3,14 @@ import { awsConnector } from './connectors/aws.js';
 import { dockerConnector } from './connectors/docker.js';
 import { emailConnector } from './connectors/email.js';
 import { genericConnector } from './connectors/generic.js';
+import { gitConnector } from './connectors/git.js';
 import { mssqlConnector } from './connectors/mssql.js';
 import { mysqlConnector } from './connectors/mysql.js';
 import { oracleConnector } from './connectors/oracle.js';
 import { postgresConnector } from './connectors/postgres.js';
 import { redshiftConnector } from './connectors/redshift.js';
 import { slackConnector } from './connectors/slack.js';
+import { sshConnector } from './connectors/ssh.js';
 import { sqliteConnector } from './connectors/sqlite.js';
 import type { Connector } from './types.js';
 
@@ -24,13 +26,15 @@ export const CONNECTORS: readonly Connector[] = [
   slackConnector,
   awsConnector,
   dockerConnector,
+  sshConnector,
+  gitConnector,
 ];
 
 const byName = new Map<string, Connector>();
 for (const c of CONNECTORS) for (const name of [c.type, ...c.aliases]) byName.set(name, c);
 
 /** Upstream connector types this port does not have (yet). */
-export const UNSUPPORTED_TYPES = ['ses', 'sharepoint', 'smb', 'ssh', 'scp', 'sftp', 'git'];
+export const UNSUPPORTED_TYPES = ['ses', 'sharepoint', 'smb'];
 
 export function connectorFor(type: string): Connector | undefined {
   return byName.get(type.toLowerCase());

@@ -416,7 +416,13 @@ describe('job connections parameter', () => {
     await expect(prepareJobConnections({ a: 3 }, o)).rejects.toThrow(/must be a conn_id string/);
     await expect(prepareJobConnections({ a: 'nope' }, o)).rejects.toThrow(/No such connection "nope"/);
     const ok = await prepareJobConnections({ gen: 'gen', g2: 'gen' }, o);
-    expect(Object.keys(ok.env).sort()).toEqual(['LAVA_CONNID_G2', 'LAVA_CONNID_GEN', 'LAVA_CONN_G2', 'LAVA_CONN_GEN']);
+    expect(Object.keys(ok.env).sort()).toEqual([
+      'LAVA_CONNECTIONS_FILE',
+      'LAVA_CONNID_G2',
+      'LAVA_CONNID_GEN',
+      'LAVA_CONN_G2',
+      'LAVA_CONN_GEN',
+    ]);
     expect(ok.env.LAVA_CONN_GEN).not.toBe(ok.env.LAVA_CONN_G2);
     await ok.remove();
     expect(fs.existsSync(ok.dir as string)).toBe(false);

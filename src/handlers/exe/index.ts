@@ -2,6 +2,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { joinUri } from '../../backends/blob/index.js';
+import { lavaPythonPath } from '../../connections/python.js';
 import { JobError } from '../../core/errors.js';
 import { shlexSplit } from '../../core/shlex.js';
 import { downloadJobPayload } from '../../run/payload.js';
@@ -23,6 +24,8 @@ export const exeHandler: Handler = {
     const conns = await jobConnections(ctx);
     try {
       const env = await jobEnv(ctx, { ...conns.env, LAVA_S3_PAYLOAD: joinUri(ctx.realm.s3_payloads, item as string) });
+      // The `lava` Python package, after the job's own PYTHONPATH entries (docs/python.md).
+      env.PYTHONPATH = lavaPythonPath(env.PYTHONPATH);
       return await runSequence(
         ctx,
         (downloaded?.files ?? []).map((file) => async () => {

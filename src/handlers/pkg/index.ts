@@ -2,6 +2,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { joinUri } from '../../backends/blob/index.js';
+import { lavaPythonPath } from '../../connections/python.js';
 import { JobError } from '../../core/errors.js';
 import { confine } from '../../core/paths.js';
 import { shlexSplit } from '../../core/shlex.js';
@@ -42,6 +43,8 @@ export const pkgHandler: Handler = {
     const conns = await jobConnections(ctx);
     try {
       const env = await jobEnv(ctx, { ...conns.env, LAVA_S3_PAYLOAD: joinUri(ctx.realm.s3_payloads, items[0] as string) });
+      // The `lava` Python package, after the job's own PYTHONPATH entries (docs/python.md).
+      env.PYTHONPATH = lavaPythonPath(env.PYTHONPATH);
       const files = downloaded.flatMap((d) => d.files);
       return await runSequence(
         ctx,

@@ -1,0 +1,1 @@
+"""Helpers for jobs (upstream ``lava.lib``)."""
