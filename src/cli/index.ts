@@ -1,10 +1,11 @@
 /** The `lava` command line. */
 import { Command, CommanderError } from 'commander';
 import { LavaError, errorMessage } from '../core/errors.js';
-import { VERSION } from '../core/version.js';
+import { VERSION, versionText } from '../core/version.js';
 import { registerAws } from './aws.js';
 import { registerBatch } from './batch.js';
 import { registerCheck } from './check.js';
+import { registerCompletion } from './completion.js';
 import { registerConnections } from './connections.js';
 import type { GlobalOptions } from './context.js';
 import { registerDagGen } from './dag-gen.js';
@@ -31,7 +32,7 @@ export { VERSION };
 export function buildProgram(): Command {
   const program = new Command('lava')
     .description('Lava for TypeScript: run Lava job specs — dispatch, workers, events')
-    .version(VERSION)
+    .version(versionText(), '-V, --version', 'print the version and the commit it was built from')
     .option('--backend <url>', 'backend URL (default LAVA_BACKEND, else sqlite:./.lava/lava.db)')
     .option('--realm <name>', 'realm (default LAVA_REALM, else the only realm in the backend)')
     .showHelpAfterError()
@@ -68,6 +69,7 @@ Examples:
   registerDb(program, g);
   registerServe(program, g);
   registerAws(program, g);
+  registerCompletion(program);
   return program;
 }
 
