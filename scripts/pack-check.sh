@@ -33,6 +33,7 @@ packages=$(node -e '
   console.log(Object.keys(lock.packages).filter((k) => k.startsWith("node_modules/")).length);
 ')
 mb=$(du -sm node_modules | cut -f1)
+echo "pack-check: install: $packages packages, $mb MB in node_modules, $seconds s (npm $(npm --version), node $(node --version))"
 
 status=0
 for p in "${optional[@]}"; do
@@ -44,19 +45,19 @@ done
 
 version=$(npx --no-install lava --version)
 echo "pack-check: lava --version: $version"
-case "$version" in
-  *commit*) ;;
-  *) echo "pack-check: FAIL: lava --version does not name the build's commit" >&2; status=1 ;;
-esac
+if ! printf '%s' "$version" | grep -Eq '^[0-9]+\.[0-9]+\.[0-9]+ \(commit [0-9a-f]{12}'; then
+  echo "pack-check: FAIL: lava --version does not name the build's commit" >&2
+  status=1
+fi
 
 npx --no-install lava quickstart --dir "$work/quickstart" >"$work/quickstart.out" 2>&1 || {
   cat "$work/quickstart.out" >&2
   echo "pack-check: FAIL: lava quickstart failed in the installed package" >&2
   exit 1
 }
-grep -q 'succeeded' "$work/quickstart.out" || {
+grep -Eq 'demo/hello +[0-9a-f-]{36} +complete' "$work/quickstart.out" || {
   cat "$work/quickstart.out" >&2
-  echo "pack-check: FAIL: lava quickstart shows no succeeded run" >&2
+  echo "pack-check: FAIL: lava quickstart did not complete demo/hello" >&2
   exit 1
 }
 
@@ -70,6 +71,5 @@ case "$aws_out" in
   *) echo "pack-check: FAIL: the AWS backend without its SDK said: $aws_out" >&2; status=1 ;;
 esac
 
-echo "pack-check: install: $packages packages, $mb MB in node_modules, $seconds s (npm $(npm --version), node $(node --version))"
 [ "$status" -eq 0 ] && echo "pack-check: OK"
 exit "$status"
