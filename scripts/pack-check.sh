@@ -6,6 +6,8 @@
 #
 #   bash scripts/pack-check.sh              # from anywhere in the repository
 #   PACK_CHECK_KEEP=1 bash scripts/pack-check.sh   # keep the folder to look at it
+#   PACK_CHECK_APP=DIR bash scripts/pack-check.sh   # also leave the installed folder at DIR (the image
+#                                                  # test builds from it: scripts/container-build.sh --app)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/lava-pack-check.XXXXXX")
@@ -71,5 +73,9 @@ case "$aws_out" in
   *) echo "pack-check: FAIL: the AWS backend without its SDK said: $aws_out" >&2; status=1 ;;
 esac
 
+if [ "$status" -eq 0 ] && [ -n "${PACK_CHECK_APP:-}" ]; then
+  rm -rf "$PACK_CHECK_APP" && cp -a "$app" "$PACK_CHECK_APP"
+  echo "pack-check: installed folder copied to $PACK_CHECK_APP"
+fi
 [ "$status" -eq 0 ] && echo "pack-check: OK"
 exit "$status"
