@@ -35,7 +35,13 @@ packages=$(node -e '
   console.log(Object.keys(lock.packages).filter((k) => k.startsWith("node_modules/")).length);
 ')
 mb=$(du -sm node_modules | cut -f1)
+scripts=$(node -e '
+  const lock = require("./package-lock.json");
+  const names = Object.entries(lock.packages).filter(([, v]) => v.hasInstallScript).map(([k]) => k.replace(/^.*node_modules\//, ""));
+  console.log(names.join(" ") || "none");
+')
 echo "pack-check: install: $packages packages, $mb MB in node_modules, $seconds s (npm $(npm --version), node $(node --version))"
+echo "pack-check: packages with install scripts: $scripts"
 
 status=0
 for p in "${optional[@]}"; do

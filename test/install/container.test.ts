@@ -9,7 +9,7 @@
  * podman needs runc and default_ulimits here (see docs/deploy.md); the test passes its own
  * containers.conf and never touches the host's configuration.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,8 +33,23 @@ const IMAGE = 'localhost/lava-test:image-test';
 let dir: string;
 let env: NodeJS.ProcessEnv;
 
-const podman = (...args: string[]) =>
-  spawnSync('podman', args, { env, encoding: 'utf8', timeout: 300_000, maxBuffer: 32 * 1024 * 1024 });
+/**
+ * Run a command without blocking the event loop (a long synchronous call starves vitest's worker RPC).
+ * Resolves with the exit status and output; never rejects for a non-zero exit.
+ */
+function run(cmd: string, args: string[], timeout: number): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { env, encoding: 'utf8', timeout, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = (err as { code?: unknown } | null)?.code;
+      resolve({
+        status: err ? (typeof code === 'number' ? code : -1) : 0,
+        stdout,
+        stderr: err && typeof code !== 'number' ? `${stderr}\n${err.message}` : stderr,
+      });
+    });
+  });
+}
+const podman = (...args: string[]) => run('podman', args, 300_000);
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lava-container-'));
@@ -44,46 +59,30 @@ beforeAll(() => {
   );
   env = { ...process.env, CONTAINERS_CONF: path.join(dir, 'containers.conf') };
 });
-afterAll(() => {
-  if (!why) podman('rmi', '-f', IMAGE);
+afterAll(async () => {
+  if (!why) await podman('rmi', '-f', IMAGE);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
 describe('container image (slow: builds an image)', () => {
   it.skipIf(!!why)(
     `builds, and runs lava quickstart with psql, mysql and sqlite3 on board${why ? ` (skipped: ${why})` : ''}`,
-    () => {
-      const base = execFileSync('bash', [path.join(REPO_ROOT, 'scripts/container-base.sh')], {
-        env,
-        encoding: 'utf8',
-        timeout: 900_000,
-      })
-        .trim()
-        .split('\n')
-        .at(-1);
+    async () => {
+      const made = await run('bash', [path.join(REPO_ROOT, 'scripts/container-base.sh')], 900_000);
+      expect(made.status, made.stderr).toBe(0);
+      const base = made.stdout.trim().split('\n').at(-1) ?? '';
       const app = process.env.LAVA_IMAGE_APP;
       const install = app ? ['--app', app] : ['--host-install'];
-      const built = execFileSync(
-        'bash',
-        [
-          path.join(REPO_ROOT, 'scripts/container-build.sh'),
-          '--tag',
-          IMAGE,
-          '--base',
-          base ?? '',
-          ...install,
-          '--',
-          '--network=none',
-        ],
-        { env, encoding: 'utf8', timeout: 900_000, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 32 * 1024 * 1024 },
-      );
-      expect(built.trim().split('\n').at(-1)).toBe(IMAGE);
+      const script = path.join(REPO_ROOT, 'scripts/container-build.sh');
+      const built = await run('bash', [script, '--tag', IMAGE, '--base', base, ...install, '--', '--network=none'], 900_000);
+      expect(built.status, built.stderr.slice(-4000)).toBe(0);
+      expect(built.stdout.trim().split('\n').at(-1)).toBe(IMAGE);
 
-      const version = podman('run', '--rm', '--network=none', IMAGE, '--version');
+      const version = await podman('run', '--rm', '--network=none', IMAGE, '--version');
       expect(version.stderr).toBe('');
       expect(version.stdout.trim()).toMatch(new RegExp(`^${VERSION.replace(/\./g, '\\.')} \\(commit [0-9a-f]{12}`));
 
-      const clients = podman(
+      const clients = await podman(
         'run',
         '--rm',
         '--network=none',
@@ -100,10 +99,10 @@ describe('container image (slow: builds an image)', () => {
       expect(clients.stdout.trim().split('\n').at(-1)).toBe('lava');
 
       // A job run in the container: the quick start's realm in the image's volume, a worker, the events.
-      const run = podman('run', '--rm', '--network=none', '--init', IMAGE, 'quickstart', '--dir', '/var/lib/lava/demo');
-      expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
-      expect(run.stdout).toMatch(/demo\/hello +[0-9a-f-]{36} +complete/);
-      expect(run.stdout).toMatch(/demo\/package +[0-9a-f-]{36} +complete/);
+      const demo = await podman('run', '--rm', '--network=none', '--init', IMAGE, 'quickstart', '--dir', '/var/lib/lava/demo');
+      expect(demo.status, `${demo.stdout}\n${demo.stderr}`).toBe(0);
+      expect(demo.stdout).toMatch(/demo\/hello +[0-9a-f-]{36} +complete/);
+      expect(demo.stdout).toMatch(/demo\/package +[0-9a-f-]{36} +complete/);
     },
     1_800_000,
   );
