@@ -7,7 +7,7 @@ const BROWSER_GLOBALS =
   'window document location history sessionStorage fetch URLSearchParams AbortController TextDecoder Node setTimeout clearTimeout';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'bench/results/', '**/*.mjs', 'bin/', 'eslint.config.js'] },
+  { ignores: ['dist/', 'node_modules/', '.cache/', 'coverage/', 'bench/results/', '**/*.mjs', 'bin/', 'eslint.config.js'] },
   js.configs.recommended,
   {
     files: ['**/*.ts'],

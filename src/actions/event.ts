@@ -9,9 +9,10 @@
  *   EventBridge-shaped entry, so `lava events` and the dashboard show it.
  */
 import { randomUUID } from 'node:crypto';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type * as EventBridgeSdk from '@aws-sdk/client-eventbridge';
 import { isAwsUrl, parseAwsUrl } from '../backends/aws/url.js';
 import { LavaError } from '../core/errors.js';
+import { loadOptional } from '../core/optional.js';
 import { routeEvent } from '../events/route.js';
 import { renderTemplate } from '../template/index.js';
 import type { Action, ActionContext, ActionSpec } from '../run/action.js';
@@ -113,6 +114,10 @@ function detailValue(detail: unknown): unknown {
 /** PutEvents on EventBridge; returns the event id. */
 async function putEvent(ctx: ActionContext, info: EventInfo, time: Date): Promise<string | undefined> {
   const { region } = parseAwsUrl(ctx.backend.url);
+  const { EventBridgeClient, PutEventsCommand } = await loadOptional<typeof EventBridgeSdk>(
+    '@aws-sdk/client-eventbridge',
+    'the event action on the AWS backend',
+  );
   const client = new EventBridgeClient(region ? { region } : {});
   try {
     const out = await client.send(

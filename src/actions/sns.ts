@@ -4,7 +4,8 @@
  * rendered); `subject` is rendered and cut to 100 characters. Other keys are tolerated, as upstream.
  * The client's region is the topic ARN's; credentials come from the SDK's default chain.
  */
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import type * as SnsSdk from '@aws-sdk/client-sns';
+import { loadOptional } from '../core/optional.js';
 import { actionFail, optField, renderMessage, safeMessage } from './common.js';
 import type { Action } from '../run/action.js';
 
@@ -27,6 +28,7 @@ export const snsAction: Action = {
     const message = renderMessage(TYPE, spec.message, 'message', ctx);
     const subject = optField(TYPE, spec, 'subject', ctx);
     const region = arnRegion(spec.topic);
+    const { PublishCommand, SNSClient } = await loadOptional<typeof SnsSdk>('@aws-sdk/client-sns', 'the sns action');
     const client = new SNSClient(region ? { region } : {});
     try {
       const out = await client.send(

@@ -10,9 +10,10 @@
  * or its queue in full (`lava-<realm>-core`), and the message goes into that worker queue through
  * the backend's Queue port. There are no FIFO queues there: `dedup_id` and `group_id` are ignored.
  */
-import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type * as SqsSdk from '@aws-sdk/client-sqs';
 import { isAwsUrl, parseAwsUrl } from '../backends/aws/url.js';
 import { queueName } from '../backends/ports.js';
+import { loadOptional } from '../core/optional.js';
 import { parseDuration } from '../core/units.js';
 import { actionFail, optField, renderMessage, safeMessage } from './common.js';
 import type { Action, ActionContext } from '../run/action.js';
@@ -46,6 +47,10 @@ async function sendToSqs(
   o: { delay?: number; dedupId?: string; groupId?: string },
 ): Promise<string | undefined> {
   const { region } = parseAwsUrl(ctx.backend.url);
+  const { GetQueueUrlCommand, SendMessageCommand, SQSClient } = await loadOptional<typeof SqsSdk>(
+    '@aws-sdk/client-sqs',
+    'the sqs action on the AWS backend',
+  );
   const client = new SQSClient(region ? { region } : {});
   try {
     const url = sqsQueueUrl(queue) ?? (await client.send(new GetQueueUrlCommand({ QueueName: queue }))).QueueUrl;

@@ -1,13 +1,14 @@
 /** The `lava` command line. */
 import { Command, CommanderError } from 'commander';
 import { LavaError, errorMessage } from '../core/errors.js';
-import { VERSION } from '../core/version.js';
+import { VERSION, versionText } from '../core/version.js';
 import { registerAws } from './aws.js';
 import { registerBackup } from './backup.js';
 import { registerBatch } from './batch.js';
 import { registerCheck } from './check.js';
 import { registerChecksum } from './checksum.js';
 import { registerConnUsage } from './conn-usage.js';
+import { registerCompletion } from './completion.js';
 import { registerConnections } from './connections.js';
 import type { GlobalOptions } from './context.js';
 import { registerDagGen } from './dag-gen.js';
@@ -37,7 +38,7 @@ export { VERSION };
 export function buildProgram(): Command {
   const program = new Command('lava')
     .description('Lava for TypeScript: run Lava job specs — dispatch, workers, events')
-    .version(VERSION)
+    .version(versionText(), '-V, --version', 'print the version and the commit it was built from')
     .option('--backend <url>', 'backend URL (default LAVA_BACKEND, else sqlite:./.lava/lava.db)')
     .option('--realm <name>', 'realm (default LAVA_REALM, else the only realm in the backend)')
     .showHelpAfterError()
@@ -80,6 +81,7 @@ Examples:
   registerConnUsage(program, g);
   registerJobActivity(program, g);
   registerNew(program);
+  registerCompletion(program);
   return program;
 }
 

@@ -6,10 +6,12 @@
  * by this one before a redelivery, is dropped: `event-taken` entries in the realm's directory, kept
  * a day, make each one fire once. See docs/event-rules.md and docs/dispatch-helper.md.
  */
-import { DeleteMessageCommand, GetQueueUrlCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import type * as SqsSdk from '@aws-sdk/client-sqs';
+import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import type { Backend } from '../backends/ports.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { loadOptional } from '../core/optional.js';
 import { runDispatchHelper, type HelperResult } from './dispatch-helper.js';
 import { routeEvent, type FiredRule, type IncomingEvent } from './route.js';
 
@@ -38,9 +40,17 @@ const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 
 /** Receive, handle and delete messages until `signal` is aborted. */
 export async function pollEventQueue(o: EventQueueOptions): Promise<void> {
+  let sdk: typeof SqsSdk;
+  try {
+    sdk = await loadOptional<typeof SqsSdk>('@aws-sdk/client-sqs', 'the event queue (EVENT_QUEUE)');
+  } catch (err) {
+    o.logger.error({ realm: o.realm, err: errorMessage(err) }, 'event queue: not polled');
+    return;
+  }
+  const { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } = sdk;
   const sqs = o.sqs ?? new SQSClient({});
   try {
-    const url = await queueUrl(sqs, o.queueUrlOrName, o.signal);
+    const url = await queueUrl(sdk, sqs, o.queueUrlOrName, o.signal);
     if (!url) return;
     o.logger.info({ realm: o.realm, queue: url }, 'event queue: polling');
     while (!o.signal.aborted) {
@@ -154,10 +164,10 @@ function parseJson(text: string): unknown {
   }
 }
 
-async function queueUrl(sqs: SQSClient, nameOrUrl: string, signal: AbortSignal): Promise<string | undefined> {
+async function queueUrl(sdk: typeof SqsSdk, sqs: SQSClient, nameOrUrl: string, signal: AbortSignal): Promise<string | undefined> {
   if (/^https?:\/\//.test(nameOrUrl)) return nameOrUrl;
   try {
-    const r = await sqs.send(new GetQueueUrlCommand({ QueueName: nameOrUrl }), { abortSignal: signal });
+    const r = await sqs.send(new sdk.GetQueueUrlCommand({ QueueName: nameOrUrl }), { abortSignal: signal });
     return r.QueueUrl;
   } catch (err) {
     if (signal.aborted || isAbort(err)) return undefined;

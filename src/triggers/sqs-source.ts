@@ -4,16 +4,11 @@
  * be made now (the store or a worker queue unreachable) is left for SQS to deliver again. A message
  * that is not an S3 event is logged and deleted (it would never become one).
  */
-import {
-  ChangeMessageVisibilityCommand,
-  DeleteMessageCommand,
-  GetQueueUrlCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-  type Message,
-} from '@aws-sdk/client-sqs';
+import type * as SqsSdk from '@aws-sdk/client-sqs';
+import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { loadOptional } from '../core/optional.js';
 import { objectEvents, type ObjectEvent } from '../events/s3-notification.js';
 
 export interface SqsSourceOptions {
@@ -28,7 +23,8 @@ export interface SqsSourceOptions {
 }
 
 export class SqsSource {
-  private readonly client: SQSClient;
+  /** The SDK and the client, once loaded (the SDK is an optional package). */
+  private sqs: { sdk: typeof SqsSdk; client: SQSClient } | undefined;
   private readonly ownClient: boolean;
   private url: string | undefined;
   private readonly stopping = new AbortController();
@@ -37,7 +33,11 @@ export class SqsSource {
 
   constructor(private readonly o: SqsSourceOptions) {
     this.ownClient = !o.client;
-    this.client = o.client ?? new SQSClient({});
+  }
+
+  private get api(): { sdk: typeof SqsSdk; client: SQSClient } {
+    if (!this.sqs) throw new Error('SqsSource: the SQS client is used before it is loaded');
+    return this.sqs;
   }
 
   get queue(): string {
@@ -47,7 +47,8 @@ export class SqsSource {
   private async queueUrl(): Promise<string> {
     if (this.url) return this.url;
     if (/^https?:\/\//.test(this.o.queue)) return (this.url = this.o.queue);
-    const r = await this.client.send(new GetQueueUrlCommand({ QueueName: this.o.queue }));
+    const { sdk, client } = this.api;
+    const r = await client.send(new sdk.GetQueueUrlCommand({ QueueName: this.o.queue }));
     if (!r.QueueUrl) throw new Error(`SQS returned no URL for queue ${this.o.queue}`);
     return (this.url = r.QueueUrl);
   }
@@ -60,11 +61,18 @@ export class SqsSource {
   async stop(): Promise<void> {
     this.stopping.abort();
     await this.loop;
-    if (this.ownClient) this.client.destroy();
+    if (this.ownClient) this.sqs?.client.destroy();
   }
 
   private async poll(): Promise<void> {
     const signal = this.stopping.signal;
+    try {
+      const sdk = await loadOptional<typeof SqsSdk>('@aws-sdk/client-sqs', 'object triggers from SQS (S3TRIGGER_QUEUE)');
+      this.sqs = { sdk, client: this.o.client ?? new sdk.SQSClient({}) };
+    } catch (err) {
+      this.o.logger.error({ queue: this.o.queue, error: errorMessage(err) }, 'object triggers: not receiving from SQS');
+      return;
+    }
     let failures = 0;
     this.o.logger.info({ queue: this.o.queue }, 'object triggers: receiving S3 event notifications');
     while (!signal.aborted) {
@@ -90,8 +98,9 @@ export class SqsSource {
    * visible again, so another replica (or the next start) takes it without waiting out its lease.
    */
   private receive(url: string, signal: AbortSignal): Promise<Message[]> {
-    const request = this.client
-      .send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: this.o.waitSeconds ?? 20 }))
+    const { sdk, client } = this.api;
+    const request = client
+      .send(new sdk.ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: this.o.waitSeconds ?? 20 }))
       .then((r) => r.Messages ?? []);
     return new Promise((resolve, reject) => {
       let abandoned = false;
@@ -115,8 +124,9 @@ export class SqsSource {
   }
 
   private async release(url: string, m: Message): Promise<void> {
-    await this.client.send(
-      new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 }),
+    const { sdk, client } = this.api;
+    await client.send(
+      new sdk.ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 }),
     );
   }
 
@@ -143,6 +153,7 @@ export class SqsSource {
     }
     // Left undeleted, the message comes back after its visibility timeout and is tried again;
     // what did fire is not fired twice (its firings are claimed).
-    if (done) await this.client.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }));
+    if (done)
+      await this.api.client.send(new this.api.sdk.DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }));
   }
 }

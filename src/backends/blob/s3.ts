@@ -15,6 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import type * as S3Sdk from '@aws-sdk/client-s3';
 import type { PutObjectCommandInput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { LavaError, NotFoundError, ValidationError } from '../../core/errors.js';
+import { loadOptional } from '../../core/optional.js';
 import { processSetting } from '../../core/settings.js';
 import type { BlobInfo, BlobStore } from '../ports.js';
 
@@ -52,9 +53,8 @@ export function s3ClientConfig(env: NodeJS.ProcessEnv = process.env): S3ClientCo
   };
 }
 
-/** The SDK loads on first use: it adds a tenth of a second to every start otherwise. */
-let sdkLoading: Promise<typeof S3Sdk> | undefined;
-const sdk = () => (sdkLoading ??= import('@aws-sdk/client-s3'));
+/** The SDK loads on first use (an optional package; it adds a tenth of a second to every start otherwise). */
+const sdk = () => loadOptional<typeof S3Sdk>('@aws-sdk/client-s3', 's3:// payloads and outputs');
 
 const ENV_KEYS = ['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL', 'AWS_S3_FORCE_PATH_STYLE', 'AWS_REGION', 'AWS_PROFILE'];
 let shared: { fingerprint: string; client: S3Client } | undefined;

@@ -10,7 +10,8 @@
  * and @aws-sdk/client-sts is not a dependency of Lava for TypeScript: a connection with `role_arn`
  * fails with a message that says so (use a shared-config profile with `role_arn` instead).
  */
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type * as SqsSdk from '@aws-sdk/client-sqs';
+import { loadOptional } from '../../core/optional.js';
 import { ConnectionError, redact } from '../errors.js';
 import { awsSchema } from '../schemas.js';
 import type { Connector, ResolvedConnection } from '../types.js';
@@ -59,6 +60,7 @@ export const awsConnector: Connector = {
   async test(c) {
     const cfg = awsClientConfig(c);
     // Any client resolves credentials the same way; SQS is a dependency already.
+    const { SQSClient } = await loadOptional<typeof SqsSdk>('@aws-sdk/client-sqs', 'testing an aws connection');
     const client = new SQSClient(cfg);
     try {
       const creds = await client.config.credentials();

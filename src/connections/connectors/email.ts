@@ -7,8 +7,9 @@
  * is bare SES (the email action without `email_conn`). Messages are MIME built by nodemailer in both
  * cases (SES gets it as a raw message), so attachments work the same way on both.
  */
-import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
+import type * as SesSdk from '@aws-sdk/client-sesv2';
 import nodemailer from 'nodemailer';
+import { loadOptional } from '../../core/optional.js';
 import { parseDuration } from '../../core/units.js';
 import { ConnectionError, redact } from '../errors.js';
 import { emailSchema } from '../schemas.js';
@@ -156,8 +157,15 @@ function smtpEmailer(c: ResolvedConnection, o: EmailerOptions): Emailer {
 function sesEmailer(c: ResolvedConnection | undefined, o: EmailerOptions): Emailer {
   const region = (c?.spec.region as string | undefined) ?? o.region;
   const configurationSet = (c?.spec.configuration_set as string | undefined) ?? o.configurationSet;
-  const client = new SESv2Client(region ? { region } : {});
-  const transport = nodemailer.createTransport({ SES: { sesClient: client, SendEmailCommand } });
+  // The SES SDK is an optional package: loaded (and the client made) on the first send or verify.
+  let made: { client: SesSdk.SESv2Client; transport: nodemailer.Transporter } | undefined;
+  const ses = async () => {
+    if (made) return made;
+    const { SESv2Client, SendEmailCommand } = await loadOptional<typeof SesSdk>('@aws-sdk/client-sesv2', 'email through SES');
+    if (made) return made;
+    const client = new SESv2Client(region ? { region } : {});
+    return (made = { client, transport: nodemailer.createTransport({ SES: { sesClient: client, SendEmailCommand } }) });
+  };
   const target = `SES${region ? ` in ${region}` : ''}`;
   const label = c ? `email connection "${c.connId}" (${target})` : target;
   return {
@@ -165,6 +173,7 @@ function sesEmailer(c: ResolvedConnection | undefined, o: EmailerOptions): Email
     target,
     async send(m) {
       const from = senderOf(m, c, o);
+      const { transport } = await ses();
       try {
         const info = (await transport.sendMail({
           ...mailOptions(m, from, m.replyTo ?? asList(c?.spec.reply_to)),
@@ -176,6 +185,7 @@ function sesEmailer(c: ResolvedConnection | undefined, o: EmailerOptions): Email
       }
     },
     async verify() {
+      const { client } = await ses();
       try {
         await client.config.credentials();
       } catch (err) {
@@ -184,8 +194,9 @@ function sesEmailer(c: ResolvedConnection | undefined, o: EmailerOptions): Email
       return `AWS credentials resolve for ${target} (nothing sent; SES itself was not contacted)`;
     },
     close() {
-      transport.close();
-      client.destroy();
+      made?.transport.close();
+      made?.client.destroy();
+      made = undefined;
     },
   };
 }

@@ -6,6 +6,7 @@
 import type * as TediousModule from 'tedious';
 import type { ConnectionConfiguration } from 'tedious';
 import type { MssqlDialect, MssqlDialectConfig } from 'kysely';
+import { loadOptional } from '../../core/optional.js';
 import { makeClient } from '../client.js';
 import { writeLavaSqlCli } from './lava-sql-cli.js';
 import { mssqlSchema } from '../schemas.js';
@@ -47,7 +48,7 @@ export function tediousType(t: Tedious['TYPES'], v: unknown): Tedious['TYPES'][k
 }
 
 async function loadTedious(): Promise<Tedious> {
-  return import('tedious');
+  return loadOptional<Tedious>('tedious', 'the mssql connector');
 }
 
 export async function openMssql(c: ResolvedConnection): Promise<DbClient> {

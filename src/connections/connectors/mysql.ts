@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import type mysql from 'mysql2';
+import { loadOptional } from '../../core/optional.js';
 import { makeClient } from '../client.js';
 import { programVersion, sq, shScript } from '../cli-dir.js';
 import { mysqlSchema } from '../schemas.js';
@@ -44,7 +45,7 @@ export interface MysqlRaw {
 
 /** mysql2, loaded when first needed (it is not small). */
 async function driver(): Promise<typeof mysql> {
-  return (await import('mysql2')).default;
+  return (await loadOptional<{ default: typeof mysql }>('mysql2', 'the mysql connector')).default;
 }
 
 export async function openMysql(c: ResolvedConnection): Promise<DbClient> {

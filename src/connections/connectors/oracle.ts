@@ -3,6 +3,7 @@
  * `lava sql --conn-id` (upstream ran sqlplus with the password on its command line; this does not).
  * Kysely has no Oracle dialect in its core, so getKysely refuses oracle connections.
  */
+import { loadOptional } from '../../core/optional.js';
 import { makeClient } from '../client.js';
 import { oracleSchema } from '../schemas.js';
 import { translatePlaceholders } from '../split.js';
@@ -57,8 +58,7 @@ export function oracleConnectOptions(c: ResolvedConnection): OracleConnectOption
 }
 
 export async function openOracle(c: ResolvedConnection): Promise<DbClient> {
-  const name = 'oracledb';
-  const mod = (await import(name)) as { default?: OracleDb } & OracleDb;
+  const mod = await loadOptional<{ default?: OracleDb } & OracleDb>('oracledb', 'the oracle connector');
   const oracledb = mod.default ?? mod;
   const conn = await oracledb.getConnection({ ...oracleConnectOptions(c) });
   let autoCommit = true;
