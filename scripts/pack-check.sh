@@ -80,7 +80,7 @@ case "$aws_out" in
 esac
 
 if [ "$status" -eq 0 ] && [ -n "${PACK_CHECK_APP:-}" ]; then
-  rm -rf "$PACK_CHECK_APP" && cp -a "$app" "$PACK_CHECK_APP"
+  rm -rf "$PACK_CHECK_APP" && mkdir -p "$(dirname "$PACK_CHECK_APP")" && cp -a "$app" "$PACK_CHECK_APP"
   echo "pack-check: installed folder copied to $PACK_CHECK_APP"
 fi
 [ "$status" -eq 0 ] && echo "pack-check: OK"
