@@ -45,6 +45,7 @@ function lavaSystem(name, backendKind) {
       const body = JSON.stringify({ bare: true });
       return {
         workerCfg: { backendUrl, realm: REALM, worker: WORKER },
+        pgDatabase: db?.name,
         /** kind: noop | lat | cmd | chain | bare */
         enqueue(kind, i) {
           if (kind === 'bare') return queue.send(body);
@@ -82,6 +83,7 @@ const graphile = {
     await utils.migrate();
     return {
       workerCfg: { connectionString: db.url },
+      pgDatabase: db.name,
       enqueue(kind, i) {
         return utils.addJob(kind === 'lat' ? 'lat' : 'noop', { i });
       },
