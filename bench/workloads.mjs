@@ -14,10 +14,15 @@ function execArgvFor(ctx, system, label) {
  * jobs/s = jobs finished ÷ (last finish − first start). A drain that would pass capMs is cut
  * there, and counted as jobs finished by then ÷ elapsed time (pg-boss at batchSize 1 needs it).
  */
-export async function throughput(system, ctx, { n, workers, threads, kind = 'noop', capMs = 60_000, label, afterDrain }) {
+export async function throughput(
+  system,
+  ctx,
+  { n, workers, threads, kind = 'noop', capMs = 60_000, label, afterDrain, history = 0 },
+) {
   const store = await system.fresh(ctx);
   let group;
   try {
+    if (history > 0) await store.seedHistory(history);
     const t0 = now();
     for (let i = 0; i < n; i++) await store.enqueue(kind, i);
     const enqueueMs = now() - t0;
