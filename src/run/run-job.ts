@@ -214,10 +214,10 @@ function runningInfo(iteration: number): string {
 }
 
 /**
- * The run's first event when it goes straight from \`starting\` to \`running\` (statically enabled, no
- * \`event_log\`, no state to import, a known job type, within its limits): \`running\` for iteration 1
- * with \`starting\` before it, both at \`at\`. It can then be recorded with the run's claim, and
- * \`runJob\` is told so through \`started\`. Undefined when the run may record anything else first.
+ * The run's first event when it goes straight from `starting` to `running` (statically enabled, no
+ * `event_log`, no state to import, a known job type, within its limits): `running` for iteration 1
+ * with `starting` before it, both at `at`. It can then be recorded with the run's claim, and
+ * `runJob` is told so through `started`. Undefined when the run may record anything else first.
  */
 export function startEvent(env: RunEnvironment, job: RunJob, at: Date): NewEvent | undefined {
   if (job.enabled !== true || job.event_log !== undefined || Object.keys(job.state ?? {}).length > 0) return undefined;
