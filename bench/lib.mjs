@@ -110,6 +110,43 @@ export function startPostgres() {
   return { url: `postgres://postgres@127.0.0.1:${env.PGPORT}`, dir: env.PG_THROWAWAY_DIR, port: Number(env.PGPORT) };
 }
 
+/**
+ * Load pg_stat_statements into the throwaway server (a restart), so that the statements of each
+ * drain can be counted. Returns false when it cannot be (an external server without it).
+ */
+export async function enableStatementStats(pgServer) {
+  try {
+    if (pgServer.dir) {
+      await pgAdmin(pgServer, "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'");
+      execFileSync('bash', [path.join(ROOT, 'test/support/pg-throwaway.sh'), 'restart', pgServer.dir], { stdio: 'ignore' });
+    }
+    await pgAdmin(pgServer, 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    await pgAdmin(pgServer, 'SELECT pg_stat_statements_reset()');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Forget every statement counted so far (all databases). */
+export async function resetStatementStats(pgServer) {
+  await pgAdmin(pgServer, 'SELECT pg_stat_statements_reset()');
+}
+
+/**
+ * Statements the server executed in database `dbName` since the last reset, utility statements
+ * (BEGIN, COMMIT, LISTEN) included: total calls, and the texts with the most calls.
+ */
+export async function statementStats(pgServer, dbName) {
+  const { rows } = await pgAdmin(
+    pgServer,
+    `SELECT calls::int AS calls, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS query
+     FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+     WHERE d.datname = '${dbName.replace(/[^a-z0-9_]/g, '')}' ORDER BY calls DESC`,
+  );
+  return { calls: rows.reduce((a, r) => a + r.calls, 0), top: rows.slice(0, 8) };
+}
+
 export function stopPostgres(pg) {
   if (pg?.dir) execFileSync('bash', [path.join(ROOT, 'test/support/pg-throwaway.sh'), 'stop', pg.dir], { stdio: 'ignore' });
 }

@@ -45,6 +45,12 @@ function lavaSystem(name, backendKind) {
       const body = JSON.stringify({ bare: true });
       return {
         workerCfg: { backendUrl, realm: REALM, worker: WORKER },
+        pgDatabase: db?.name,
+        /** Embedded only: `count` finished runs of history (records and claims), as a long-lived realm has. */
+        async seedHistory(count) {
+          if (backendKind !== 'sqlite') throw new Error('history is seeded for the embedded backend only');
+          await seedSqliteHistory(backendUrl.replace(/^sqlite:/, ''), REALM, count);
+        },
         /** kind: noop | lat | cmd | chain | bare */
         enqueue(kind, i) {
           if (kind === 'bare') return queue.send(body);
@@ -70,6 +76,35 @@ function lavaSystem(name, backendKind) {
   };
 }
 
+/** Finished runs written straight into the SQLite file, with random run ids and timestamps in the past. */
+async function seedSqliteHistory(file, realm, count) {
+  const { default: Database } = await import('better-sqlite3');
+  const { randomUUID } = await import('node:crypto');
+  const db = new Database(file);
+  db.pragma('busy_timeout = 10000');
+  const ev = db.prepare(
+    `INSERT INTO events (realm, job_id, run_id, status, ts_dispatch, ts_event, tu_event, ttl, worker, hostname, log)
+     VALUES (?, 'noop', ?, 'complete', ?, ?, ?, NULL, 'w', 'bench', ?)`,
+  );
+  const claim = db.prepare(
+    `INSERT INTO run_claims (realm, run_id, owner, lease_until, attempts, done, updated_at) VALUES (?, ?, 'bench:1:w', ?, 1, 1, ?)`,
+  );
+  const now = Date.now();
+  db.transaction(() => {
+    for (let i = 0; i < count; i++) {
+      const t = new Date(now - (count - i) * 1000);
+      const iso = t.toISOString().replace('Z', '');
+      const log = JSON.stringify(
+        ['starting', 'running', 'complete'].map((status) => ({ ts_event: iso, tu_event: iso, status, info: null })),
+      );
+      const runId = randomUUID();
+      ev.run(realm, runId, iso, iso, iso, log);
+      claim.run(realm, runId, t.getTime(), now);
+    }
+  })();
+  db.close();
+}
+
 const graphile = {
   name: 'graphile-worker',
   family: 'peer',
@@ -82,6 +117,7 @@ const graphile = {
     await utils.migrate();
     return {
       workerCfg: { connectionString: db.url },
+      pgDatabase: db.name,
       enqueue(kind, i) {
         return utils.addJob(kind === 'lat' ? 'lat' : 'noop', { i });
       },

@@ -2,7 +2,7 @@
 // { pg, redis, log, profileDir } and returns a plain result object.
 import path from 'node:path';
 import { CHAIN_STEPS } from './systems.mjs';
-import { BENCH, WorkerGroup, now, sleep, summary } from './lib.mjs';
+import { BENCH, WorkerGroup, now, resetStatementStats, sleep, statementStats, summary } from './lib.mjs';
 
 function execArgvFor(ctx, system, label) {
   if (!ctx.profileDir || system.family !== 'lava') return [];
@@ -14,10 +14,15 @@ function execArgvFor(ctx, system, label) {
  * jobs/s = jobs finished ÷ (last finish − first start). A drain that would pass capMs is cut
  * there, and counted as jobs finished by then ÷ elapsed time (pg-boss at batchSize 1 needs it).
  */
-export async function throughput(system, ctx, { n, workers, threads, kind = 'noop', capMs = 60_000, label, afterDrain }) {
+export async function throughput(
+  system,
+  ctx,
+  { n, workers, threads, kind = 'noop', capMs = 60_000, label, afterDrain, history = 0 },
+) {
   const store = await system.fresh(ctx);
   let group;
   try {
+    if (history > 0) await store.seedHistory(history);
     const t0 = now();
     for (let i = 0; i < n; i++) await store.enqueue(kind, i);
     const enqueueMs = now() - t0;
@@ -26,10 +31,14 @@ export async function throughput(system, ctx, { n, workers, threads, kind = 'noo
       execArgv: execArgvFor(ctx, system, label ?? `${system.name}-${kind}`),
     });
     await group.ready();
+    // Statements per run on PostgreSQL: counted from here (workers ready, jobs enqueued) to the drain's end.
+    const countStatements = ctx.pgStats && store.pgDatabase;
+    if (countStatements) await resetStatementStats(ctx.pg);
     const go = group.go();
     const finished = await group.waitFor(() => group.done >= n, capMs + 1000, { soft: true });
     const cut = now();
     const done = group.done;
+    const statements = countStatements ? await statementStats(ctx.pg, store.pgDatabase) : undefined;
     const first = group.first ?? go;
     const end = finished ? group.last : cut;
     const extra = afterDrain ? await afterDrain(group) : {};
@@ -55,6 +64,7 @@ export async function throughput(system, ctx, { n, workers, threads, kind = 'noo
       /** The drain window on the CLOCK_MONOTONIC ms clock (bench/profile.mjs keeps only its samples). */
       window: [first, end],
       check,
+      ...(statements ? { statements_per_run: statements.calls / done, top_statements: statements.top } : {}),
       ...extra,
     };
   } finally {

@@ -90,7 +90,14 @@ export interface EventStore {
 }
 
 export type ClaimResult =
-  { outcome: 'claimed'; attempt: number } | { outcome: 'busy'; owner: string; leaseSeconds: number } | { outcome: 'done' };
+  | {
+      outcome: 'claimed';
+      attempt: number;
+      /** The `start` event given to `claim` was recorded with the claim. */
+      started?: boolean;
+    }
+  | { outcome: 'busy'; owner: string; leaseSeconds: number }
+  | { outcome: 'done' };
 
 /**
  * At-most-once-at-a-time execution of a run id across every worker (beyond upstream Lava, where a
@@ -102,7 +109,12 @@ export interface RunClaims {
    * fail on its first message. Backends whose storage always exists need not implement it.
    */
   ready?(realm: string): Promise<void>;
-  claim(realm: string, runId: string, owner: string, leaseSeconds: number): Promise<ClaimResult>;
+  /**
+   * Take the run for `owner`. `start`, when given, is the run's first event (with earlier entries in
+   * `before`): a backend that can records it in the same step when this is the run's first claim
+   * (attempt 1), and then says so with `started`; otherwise nothing of it is recorded.
+   */
+  claim(realm: string, runId: string, owner: string, leaseSeconds: number, start?: NewEvent): Promise<ClaimResult>;
   renew(realm: string, runId: string, owner: string, leaseSeconds: number): Promise<boolean>;
   /**
    * The run ended: record `end.outcome`, mark the claim finished (later deliveries of the run are

@@ -1,5 +1,6 @@
 /** What cmd, exe and pkg share: environment, running one program, uploading its output. */
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { prepareJobConnections } from '../connections/api.js';
@@ -33,9 +34,27 @@ export async function jobEnv(ctx: HandlerContext, extras: Record<string, string>
     }
   }
   Object.assign(env, extras);
-  if (ctx.config.bool('JOB_LOCAL_TMPDIR')) env.TMPDIR = await fsp.mkdtemp(path.join(ctx.scratch, '.lava.tmp-'));
+  if (ctx.config.bool('JOB_LOCAL_TMPDIR')) env.TMPDIR = localTmpdir(ctx.scratch);
   Object.assign(env, lavaEnv(ctx), { LAVA_S3_TMP: ctx.s3tmp });
   return env;
+}
+
+let tmpSeq = 0;
+
+/**
+ * A new private TMPDIR inside the run's scratch dir. The scratch dir is the run's own (mode 0700), so
+ * a counter names it: one mkdir, without mkdtemp's round trip through the thread pool.
+ */
+function localTmpdir(scratch: string): string {
+  for (;;) {
+    const dir = path.join(scratch, `.lava.tmp-${process.pid}-${++tmpSeq}`);
+    try {
+      fs.mkdirSync(dir, { mode: 0o700 });
+      return dir;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
 }
 
 /** `parameters.connections` made ready: LAVA_CONN_* executables and their env (remove() when done). */

@@ -4,6 +4,7 @@
  * handlers run their children through the same function, under the parent's run id.
  */
 import { blobStoreFor, joinUri } from '../backends/blob/index.js';
+import type { NewEvent } from '../backends/ports.js';
 import { LavaError, errorMessage } from '../core/errors.js';
 import { checkOutputName } from '../core/paths.js';
 import type { Logger } from '../core/logger.js';
@@ -24,7 +25,7 @@ import { runChild } from './child.js';
 import type { RunEnvironment } from './environment.js';
 import { initLavaGlobals } from './globals.js';
 import type { Handler, HandlerContext, RunJob, RunOutcome } from './handler.js';
-import { OutcomeNotRecorded, RunLost, RunRecorder, type EndRun } from './recorder.js';
+import { OutcomeNotRecorded, RunLost, RunRecorder, newEvent, type EndRun } from './recorder.js';
 import { Scratch } from './scratch.js';
 import { runTemplateLimits } from './template-limits.js';
 
@@ -35,6 +36,11 @@ export interface RunJobOptions {
   attempt?: number;
   /** Ends a top-level run with its outcome (see EndRun). Without it, the outcome is only recorded. */
   end?: EndRun;
+  /**
+   * The run's `starting` and first `running` events were recorded with its claim (`startEvent`), and
+   * this is the time they were made for: the run starts at it and does not record them again.
+   */
+  started?: Date;
 }
 
 type TemplateContext = (vars?: Record<string, unknown>) => Record<string, unknown>;
@@ -58,17 +64,19 @@ export async function runJob(env: RunEnvironment, job: RunJob, options: RunJobOp
     return { status: 'skipped' };
   }
 
-  const start = wholeSeconds(env.clock.now());
+  const start = wholeSeconds(options.started ?? env.clock.now());
   job.ts_start = isoLocal(start);
   job.ts_ustart = start.toISOString().replace(/\.\d{3}Z$/, '+00:00');
   const attempt = options.attempt ?? 1;
-  recorder.hold([
-    {
-      status: 'starting',
-      info: attempt > 1 ? `Attempt ${attempt}: run taken over from a worker that stopped` : null,
-      at: env.clock.now(),
-    },
-  ]);
+  if (!options.started) {
+    recorder.hold([
+      {
+        status: 'starting',
+        info: attempt > 1 ? `Attempt ${attempt}: run taken over from a worker that stopped` : null,
+        at: env.clock.now(),
+      },
+    ]);
+  }
 
   const rejection = checkLimits(env, job, start);
   if (rejection) {
@@ -99,7 +107,7 @@ export async function runJob(env: RunEnvironment, job: RunJob, options: RunJobOp
 
   const scratch = options.scratch ?? new Scratch(env.workerDir, job.run_id);
   try {
-    return await iterate(run, handler, scratch);
+    return await iterate(run, handler, scratch, options.started !== undefined);
   } finally {
     // Removed in the background: the run is over, and the worker waits for removals before it exits.
     if (options.scratch === undefined) scratch.remove();
@@ -167,7 +175,7 @@ function handlerContext({ env, job, log, templateContext }: Run, scratch: Scratc
   };
 }
 
-async function iterate(run: Run, handler: Handler, scratch: Scratch): Promise<RunOutcome> {
+async function iterate(run: Run, handler: Handler, scratch: Scratch, firstRecorded: boolean): Promise<RunOutcome> {
   const { env, job, recorder, templateContext } = run;
   const limit = job.iteration_limit ?? 1;
   const delay = parseDuration(job.iteration_delay ?? 0, 'iteration_delay');
@@ -175,7 +183,7 @@ async function iterate(run: Run, handler: Handler, scratch: Scratch): Promise<Ru
   let outcome: RunOutcome = { status: 'failed' };
   for (let iteration = 1; iteration <= limit; iteration++) {
     job.globals.lava = { ...job.globals.lava, iteration };
-    await recorder.record('running', `Iteration ${iteration}`);
+    if (iteration > 1 || !firstRecorded) await recorder.record('running', runningInfo(iteration));
     try {
       env.signal.throwIfAborted(); // stopped during the iteration delay
       checkParameters(handler, job.parameters);
@@ -199,6 +207,24 @@ async function iterate(run: Run, handler: Handler, scratch: Scratch): Promise<Ru
     }
   }
   return outcome;
+}
+
+function runningInfo(iteration: number): string {
+  return `Iteration ${iteration}`;
+}
+
+/**
+ * The run's first event when it goes straight from `starting` to `running` (statically enabled, no
+ * `event_log`, no state to import, a known job type, within its limits): `running` for iteration 1
+ * with `starting` before it, both at `at`. It can then be recorded with the run's claim, and
+ * `runJob` is told so through `started`. Undefined when the run may record anything else first.
+ */
+export function startEvent(env: RunEnvironment, job: RunJob, at: Date): NewEvent | undefined {
+  if (job.enabled !== true || job.event_log !== undefined || Object.keys(job.state ?? {}).length > 0) return undefined;
+  if (!env.handlers.has(job.type)) return undefined;
+  const start = wholeSeconds(at);
+  if (checkLimits(env, { ...job, ts_start: isoLocal(start) }, start) !== undefined) return undefined;
+  return newEvent(env, job, 'running', runningInfo(1), [{ status: 'starting', info: null, at }]);
 }
 
 function failureResult(env: RunEnvironment, err: unknown): Record<string, unknown> {

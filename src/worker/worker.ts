@@ -25,7 +25,7 @@ import type { RunEnvironment } from '../run/environment.js';
 import type { RunJob } from '../run/handler.js';
 import { ProcessRegistry } from '../run/process.js';
 import { OutcomeNotRecorded, RunLost, newEvent, recordEvent, type EventIds } from '../run/recorder.js';
-import { runJob } from '../run/run-job.js';
+import { runJob, startEvent } from '../run/run-job.js';
 import { Scratch } from '../run/scratch.js';
 import { bodyIds, intake, readBody } from './intake.js';
 import { processMarker, removeDeadWorkerDirs } from './stale-scratch.js';
@@ -312,10 +312,13 @@ export class Worker {
       return;
     }
     const claimedAt = Date.now();
-    const attempt = await this.claim(m, job);
-    if (attempt === undefined) return;
-    if (this.stops.has(job.run_id)) return this.endStopped(m, job);
-    await this.runClaimed(m, job, attempt, claimedAt);
+    // A run that goes straight to running records its first events with its claim: one write fewer.
+    const startAt = this.env.clock.now();
+    const start = this.stops.has(job.run_id) ? undefined : startEvent(this.env, job, startAt);
+    const claim = await this.claim(m, job, start);
+    if (claim === undefined) return;
+    if (!claim.started && this.stops.has(job.run_id)) return this.endStopped(m, job);
+    await this.runClaimed(m, job, claim.attempt, claimedAt, claim.started ? startAt : undefined);
   }
 
   /** A run whose stop was requested before it started: it ends failed without running. */
@@ -360,8 +363,12 @@ export class Worker {
    * Claim the run for this worker: the claim's attempt number, or undefined when the delivery was
    * settled here instead (the run finished already, or another live worker runs it).
    */
-  private async claim(m: QueueMessage, job: RunJob): Promise<number | undefined> {
-    const claim = await this.env.backend.runs.claim(this.o.realm, job.run_id, this.owner, this.lease);
+  private async claim(
+    m: QueueMessage,
+    job: RunJob,
+    start: NewEvent | undefined,
+  ): Promise<{ attempt: number; started: boolean } | undefined> {
+    const claim = await this.env.backend.runs.claim(this.o.realm, job.run_id, this.owner, this.lease, start);
     if (claim.outcome === 'done') {
       this.env.logger.info({ job_id: job.job_id, run_id: job.run_id }, 'run already finished; dropping duplicate delivery');
       await this.queue.delete(m.receipt);
@@ -377,7 +384,7 @@ export class Worker {
       await this.env.backend.runs.finish(this.o.realm, job.run_id, this.owner, { delivery: this.delivery(m) });
       return undefined;
     }
-    return claim.attempt;
+    return { attempt: claim.attempt, started: claim.started === true };
   }
 
   private delivery(m: QueueMessage) {
@@ -431,7 +438,13 @@ export class Worker {
   }
 
   /** Run a claimed job, then end its delivery: outcome, claim and message in one step. */
-  private async runClaimed(m: QueueMessage, job: RunJob, attempt: number, claimedAt: number): Promise<void> {
+  private async runClaimed(
+    m: QueueMessage,
+    job: RunJob,
+    attempt: number,
+    claimedAt: number,
+    startedAt: Date | undefined,
+  ): Promise<void> {
     const lease = this.keepLease(m, job.run_id, claimedAt);
     const stopper = new AbortController();
     // The run stops when the worker is forced to stop, when its claim is lost, or on request.
@@ -450,11 +463,14 @@ export class Worker {
     const started = new Date();
     this.running.set(job.run_id, { job_id: job.job_id, run_id: job.run_id, type: job.type, started: started.toISOString() });
     this.stoppers.set(job.run_id, stopper);
+    // A stop request seen between the claim and here (the run's first events went out with the claim).
+    const stop = this.stops.get(job.run_id);
+    if (stop) stopper.abort(new StopRequested(String(stop.by ?? '')));
     this.statusDirty = true;
     const ids = { job_id: job.job_id, run_id: job.run_id };
     this.env.logger.info({ ...ids, ...(job.type ? { type: job.type } : {}) }, 'run started');
     try {
-      await runJob(env, job, { attempt, end });
+      await runJob(env, job, { attempt, end, ...(startedAt ? { started: startedAt } : {}) });
     } catch (err) {
       if (await this.settledAfterThrow(err, m, job, ended, lease)) return;
       status = 'failed'; // crashed: recorded failed above

@@ -160,5 +160,45 @@ if (pgSkipReason) {
       const got = (await Promise.all(polls)).flat();
       expect(got.map((m) => m.body)).toEqual(['one']);
     });
+
+    it('a cached job spec is dropped as soon as another backend changes it, and again on direct SQL after at most 5 s', async () => {
+      const [worker, cli] = (await backends(2)) as [Backend, Backend];
+      await cli.config.putRealm({ realm: 'r' } as never);
+      await cli.config.put('r', 'jobs', { job_id: 'j', type: 'log', worker: 'w', v: 1 });
+      // The worker's LISTEN connection comes up with its first long poll.
+      await worker.queue('r', 'w').receive({ max: 1, visibilitySeconds: 30, waitSeconds: 0.2 });
+      expect(await worker.config.get('r', 'jobs', 'j')).toMatchObject({ v: 1 });
+      // Served from the cache: a change behind the store's back is not seen at once...
+      await adminQuery(
+        server,
+        `UPDATE "${schema}".items SET spec = '{"job_id":"j","type":"log","worker":"w","v":2}' WHERE id = 'j'`,
+      );
+      expect(await worker.config.get('r', 'jobs', 'j')).toMatchObject({ v: 1 });
+      // ...a change through any backend is, once its notification arrives (milliseconds).
+      await cli.config.put('r', 'jobs', { job_id: 'j', type: 'log', worker: 'w', v: 3 });
+      const t0 = Date.now();
+      while ((await worker.config.get('r', 'jobs', 'j'))?.v !== 3 && Date.now() - t0 < 2_000) await sleep(5);
+      expect(Date.now() - t0).toBeLessThan(1_000);
+      await cli.config.delete('r', 'jobs', 'j');
+      const t1 = Date.now();
+      while ((await worker.config.get('r', 'jobs', 'j')) !== undefined && Date.now() - t1 < 2_000) await sleep(5);
+      expect(await worker.config.get('r', 'jobs', 'j')).toBeUndefined();
+      // A cached copy is not the caller's to change.
+      await cli.config.put('r', 'jobs', { job_id: 'k', type: 'log', worker: 'w', v: 1 });
+      await sleep(200); // its notification has arrived: what is cached next stays cached
+      const a = await worker.config.get('r', 'jobs', 'k');
+      (a as Record<string, unknown>).v = 99;
+      expect(await worker.config.get('r', 'jobs', 'k')).toMatchObject({ v: 1 });
+      // Direct SQL (no notification) is seen within CONFIG_CACHE_MS.
+      await adminQuery(
+        server,
+        `UPDATE "${schema}".items SET spec = '{"job_id":"k","type":"log","worker":"w","v":4}' WHERE id = 'k'`,
+      );
+      const t2 = Date.now();
+      expect(await worker.config.get('r', 'jobs', 'k')).toMatchObject({ v: 1 });
+      while ((await worker.config.get('r', 'jobs', 'k'))?.v !== 4 && Date.now() - t2 < 8_000) await sleep(50);
+      expect(Date.now() - t2).toBeGreaterThan(1_000);
+      expect(Date.now() - t2).toBeLessThan(5_500);
+    }, 20_000);
   });
 }

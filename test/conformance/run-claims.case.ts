@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect } from 'vitest';
-import type { Backend } from '../../src/backends/ports.js';
+import type { Backend, ClaimResult, NewEvent } from '../../src/backends/ports.js';
 import { type ConformanceOptions, skippableTest, useBackend } from './harness.js';
 
 export type RunClaimsConformanceOptions = ConformanceOptions;
@@ -143,5 +143,40 @@ export function runRunClaimsConformance(opts: RunClaimsConformanceOptions): void
       const winner = owners[results.findIndex((r) => r.outcome === 'claimed')];
       for (const r of results) if (r.outcome === 'busy') expect(r.owner).toBe(winner);
     });
+
+    test('a start event goes out with the first claim only, and only for the winner', async () => {
+      const realm = await freshRealm('rc-start');
+      const at = new Date();
+      const start = (owner: string): NewEvent => ({
+        job_id: 'job',
+        run_id: 'run',
+        status: 'running',
+        info: 'Iteration 1',
+        at,
+        worker: owner,
+        before: [{ status: 'starting', info: null, at }],
+      });
+      const owners = ['a', 'b', 'c', 'd'];
+      const results = await Promise.all(owners.map((o) => backend.runs.claim(realm, 'run', o, 1, start(o))));
+      const winners = results.filter((r) => r.outcome === 'claimed');
+      expect(winners).toHaveLength(1);
+      const won = winners[0] as Extract<ClaimResult, { outcome: 'claimed' }>;
+      expect(won.attempt).toBe(1);
+      const record = await backend.events.get(realm, 'job', 'run');
+      if (won.started) {
+        // Recorded once, by the winner: the losers' events are nowhere.
+        expect(record?.status).toBe('running');
+        expect(record?.log.map((e) => e.status)).toEqual(['starting', 'running']);
+        expect(record?.worker).toBe(owners[results.indexOf(won)]);
+      } else {
+        // A backend that does not record it with the claim records nothing of it.
+        expect(record).toBeUndefined();
+      }
+      // A later claim (attempt 2, after the lease) never records its start event.
+      await sleep(PAST_LEASE_MS);
+      const again = await backend.runs.claim(realm, 'run', 'e', 60, start('e'));
+      expect(again).toEqual({ outcome: 'claimed', attempt: 2 });
+      expect((await backend.events.get(realm, 'job', 'run'))?.log.length ?? 0).toBe(won.started ? 2 : 0);
+    }, 10_000);
   });
 }

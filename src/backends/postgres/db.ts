@@ -108,10 +108,20 @@ const MAX_BACKOFF_MS = 1_000;
 
 export type Queryable = Pick<pg.ClientBase, 'query'>;
 
-/** The pool plus retries: every statement of the backend goes through `query` or `withClient`. */
+/** At most this many distinct statement texts are prepared per pool; any beyond go out unnamed. */
+const MAX_PREPARED = 500;
+
+/**
+ * The pool plus retries: every statement of the backend goes through `query` or `withClient`.
+ * `query` sends each statement as a named prepared statement: a connection parses and plans a text
+ * once and then only binds values (node-postgres keeps the prepared names per connection, and a
+ * fresh connection prepares again on first use). The backend's statements are fixed texts with
+ * numbered parameters, so the names stay few.
+ */
 export class Db {
   readonly pool: pg.Pool;
   private closed = false;
+  private readonly names = new Map<string, string>();
 
   constructor(
     readonly opts: PostgresUrl,
@@ -145,7 +155,15 @@ export class Db {
     text: string,
     values: unknown[] = [],
   ): Promise<pg.QueryResult<R>> {
-    return this.retrying(() => this.pool.query<R>(text, values));
+    const name = this.nameOf(text);
+    return this.retrying(() => this.pool.query<R>(name ? { name, text, values } : { text, values }));
+  }
+
+  /** The prepared statement name of `text` (the same text always gets the same name in this pool). */
+  private nameOf(text: string): string | undefined {
+    let name = this.names.get(text);
+    if (name === undefined && this.names.size < MAX_PREPARED) this.names.set(text, (name = `lava_${this.names.size + 1}`));
+    return name;
   }
 
   /** Run `fn` on one pooled connection (e.g. a transaction); retried as a whole on a transient error. */

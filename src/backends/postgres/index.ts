@@ -52,7 +52,7 @@ export async function createPostgresBackend(url: string, options: PostgresBacken
   let closing: Promise<void> | undefined;
   return {
     url: opts.url,
-    config: new PostgresConfigStore(db),
+    config: new PostgresConfigStore(db, notifier),
     events: new PostgresEventStore(db),
     runs: new PostgresRunClaims(db),
     schedules: new PostgresScheduleClaims(db),

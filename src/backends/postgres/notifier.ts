@@ -8,6 +8,8 @@ import { EventEmitter } from 'node:events';
 import pg from 'pg';
 
 export const NOTIFY_CHANNEL = 'lava_queue';
+/** A realm, job, connection or trigger changed: payload `<schema>`; cached config items are dropped. */
+export const CONFIG_CHANNEL = 'lava_config';
 /** Wakes every waiter: the connection was (re)established, so notifications may have been missed. */
 const ALL = '*';
 const HEARTBEAT_MS = 30_000;
@@ -22,6 +24,7 @@ export class QueueNotifier {
   private started = false;
   private closed = false;
   private reconnectMs = 100;
+  private readonly configListeners = new Set<() => void>();
   private reconnectTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
 
@@ -42,6 +45,18 @@ export class QueueNotifier {
 
   get listening(): boolean {
     return this.client !== undefined;
+  }
+
+  /**
+   * Call `fn` when the config of this schema changes, and whenever the LISTEN connection is lost or
+   * (re)established (changes may have gone unseen meanwhile).
+   */
+  onConfigChange(fn: () => void): void {
+    this.configListeners.add(fn);
+  }
+
+  private configChanged(): void {
+    for (const fn of this.configListeners) fn();
   }
 
   /**
@@ -93,10 +108,12 @@ export class QueueNotifier {
     });
     client.on('error', () => this.lost(client));
     client.on('end', () => this.lost(client));
-    client.on('notification', (n) => this.notified(n.payload));
+    client.on('notification', (n) =>
+      n.channel === CONFIG_CHANNEL ? n.payload === this.schema && this.configChanged() : this.notified(n.payload),
+    );
     try {
       await client.connect();
-      await client.query(`LISTEN ${NOTIFY_CHANNEL}`);
+      await client.query(`LISTEN ${NOTIFY_CHANNEL}; LISTEN ${CONFIG_CHANNEL}`);
     } catch {
       client.end().catch(() => {});
       this.scheduleReconnect();
@@ -115,6 +132,7 @@ export class QueueNotifier {
     // Anything sent while we were not listening is found by the receivers' next look.
     this.epoch++;
     this.emitter.emit(ALL);
+    this.configChanged();
   }
 
   private notified(payload: string | undefined): void {
@@ -128,6 +146,7 @@ export class QueueNotifier {
   private lost(client: pg.Client): void {
     if (this.client !== client) return;
     this.client = undefined;
+    this.configChanged();
     clearInterval(this.heartbeatTimer);
     client.end().catch(() => {});
     this.scheduleReconnect();

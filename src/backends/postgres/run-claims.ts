@@ -1,4 +1,4 @@
-import type { ClaimResult, RunClaims, RunEnd } from '../ports.js';
+import type { ClaimResult, NewEvent, RunClaims, RunEnd } from '../ports.js';
 import type { Db } from './db.js';
 import { eventParams, eventUpsert } from './event-store.js';
 import { PostgresQueue, idOf } from './queue.js';
@@ -11,6 +11,8 @@ import { PostgresQueue, idOf } from './queue.js';
  */
 export class PostgresRunClaims implements RunClaims {
   private readonly claimSql: string;
+  /** The claim with the run's first event recorded in the same statement, only on its first claim. */
+  private readonly claimStartSql: string;
   private readonly holderSql: string;
   private readonly finishSqls = new Map<string, string>();
 
@@ -23,17 +25,29 @@ export class PostgresRunClaims implements RunClaims {
         owner = excluded.owner, lease_until = excluded.lease_until, attempts = c.attempts + 1, updated_at = now()
       WHERE NOT c.done AND (c.owner = excluded.owner OR c.lease_until <= now())
       RETURNING attempts`;
+    this.claimStartSql = `
+      WITH c AS (${this.claimSql}),
+      ev AS (${eventUpsert(db.t('events'), 5, 'WHERE EXISTS (SELECT 1 FROM c WHERE attempts = 1)')})
+      SELECT attempts FROM c`;
     this.holderSql = `
       SELECT owner, done, lease_until > now() AS live,
              greatest(0, ceil(extract(epoch FROM lease_until - now())))::int AS lease_seconds
       FROM ${t} WHERE realm = $1 AND run_id = $2`;
   }
 
-  async claim(realm: string, runId: string, owner: string, leaseSeconds: number): Promise<ClaimResult> {
+  async claim(realm: string, runId: string, owner: string, leaseSeconds: number, start?: NewEvent): Promise<ClaimResult> {
+    // The same parameters (and append key) for every try of this call.
+    const startParams = start && eventParams(realm, start);
     for (;;) {
-      const won = await this.db.query<{ attempts: number }>(this.claimSql, [realm, runId, owner, leaseSeconds]);
+      const won = startParams
+        ? await this.db.query<{ attempts: number }>(this.claimStartSql, [realm, runId, owner, leaseSeconds, ...startParams])
+        : await this.db.query<{ attempts: number }>(this.claimSql, [realm, runId, owner, leaseSeconds]);
       const attempts = won.rows[0]?.attempts;
-      if (attempts !== undefined) return { outcome: 'claimed', attempt: attempts };
+      if (attempts !== undefined) {
+        return startParams && attempts === 1
+          ? { outcome: 'claimed', attempt: attempts, started: true }
+          : { outcome: 'claimed', attempt: attempts };
+      }
       const { rows } = await this.db.query<{ owner: string; done: boolean; live: boolean; lease_seconds: number }>(
         this.holderSql,
         [realm, runId],

@@ -12,7 +12,13 @@ interface Row {
 }
 
 export class SqliteRunClaims implements RunClaims {
-  private readonly claimTx: (realm: string, runId: string, owner: string, leaseSeconds: number) => ClaimResult;
+  private readonly claimTx: (
+    realm: string,
+    runId: string,
+    owner: string,
+    leaseSeconds: number,
+    start: NewEvent | undefined,
+  ) => ClaimResult;
 
   private readonly renewStmt: Database.Statement;
   private readonly finishStmt: Database.Statement;
@@ -38,22 +44,28 @@ export class SqliteRunClaims implements RunClaims {
        ON CONFLICT (realm, run_id) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until,
          attempts = excluded.attempts, updated_at = excluded.updated_at`,
     );
-    const tx = db.transaction((realm: string, runId: string, owner: string, leaseSeconds: number): ClaimResult => {
-      const now = Date.now();
-      const row = read.get(realm, runId) as Row | undefined;
-      if (row?.done) return { outcome: 'done' };
-      if (row && row.owner !== owner && row.lease_until > now) {
-        return { outcome: 'busy', owner: row.owner, leaseSeconds: Math.ceil((row.lease_until - now) / 1000) };
-      }
-      const attempt = (row?.attempts ?? 0) + 1;
-      write.run(realm, runId, owner, now + leaseSeconds * 1000, attempt, now);
-      return { outcome: 'claimed', attempt };
-    });
+    const tx = db.transaction(
+      (realm: string, runId: string, owner: string, leaseSeconds: number, start?: NewEvent): ClaimResult => {
+        const now = Date.now();
+        const row = read.get(realm, runId) as Row | undefined;
+        if (row?.done) return { outcome: 'done' };
+        if (row && row.owner !== owner && row.lease_until > now) {
+          return { outcome: 'busy', owner: row.owner, leaseSeconds: Math.ceil((row.lease_until - now) / 1000) };
+        }
+        const attempt = (row?.attempts ?? 0) + 1;
+        write.run(realm, runId, owner, now + leaseSeconds * 1000, attempt, now);
+        if (start && attempt === 1) {
+          events.recordNow(realm, start);
+          return { outcome: 'claimed', attempt, started: true };
+        }
+        return { outcome: 'claimed', attempt };
+      },
+    );
     this.claimTx = tx;
   }
 
-  async claim(realm: string, runId: string, owner: string, leaseSeconds: number): Promise<ClaimResult> {
-    return this.batch.run(() => this.claimTx(realm, runId, owner, leaseSeconds));
+  async claim(realm: string, runId: string, owner: string, leaseSeconds: number, start?: NewEvent): Promise<ClaimResult> {
+    return this.batch.run(() => this.claimTx(realm, runId, owner, leaseSeconds, start));
   }
 
   async renew(realm: string, runId: string, owner: string, leaseSeconds: number): Promise<boolean> {

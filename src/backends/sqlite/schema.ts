@@ -61,6 +61,12 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX batch_tasks_by_state ON batch_tasks (realm, batch_id, state, key);
   `,
+  // 5: `lava events JOB` (with or without a status or a time) reads the job's records newest first from an
+  // index, not every record in the window. One index only: every index holding the time is rewritten by
+  // each event a run records.
+  `
+  CREATE INDEX events_by_job ON events (realm, job_id, tu_event);
+  `,
 ];
 
 export function migrate(db: Database.Database): void {
