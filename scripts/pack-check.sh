@@ -14,7 +14,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/lava-pack-check.XXXXXX")
 if [ -z "${PACK_CHECK_KEEP:-}" ]; then trap 'rm -rf "$work"' EXIT; else echo "pack-check: keeping $work"; fi
 
 # Packages that only some users need: never installed by default (peerDependenciesMeta optional).
-optional=(@aws-sdk mysql2 oracledb tedious)
+optional=(@aws-sdk mysql2 oracledb tedious dockerode ssh2)
 
 echo "pack-check: npm pack (builds dist/)"
 tgz=$(cd "$root" && npm pack --silent --pack-destination "$work" | tail -n 1)

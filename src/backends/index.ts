@@ -14,6 +14,8 @@ export async function openBackend(url: string): Promise<Backend> {
   return backendFor(url).open(url);
 }
 
+export { snapshotSqlite, pgDumpCommand } from './snapshot.js';
+export { isPostgresUrl } from './postgres/db.js';
 export { backendAdmin, backendNamed, canonicalBackendUrl, findBackend, registerBackend } from './registry.js';
 export type * from './descriptor.js';
 export type { Backend } from './ports.js';

@@ -5,12 +5,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import type { Command } from 'commander';
 import { blobStoreFor } from '../backends/blob/index.js';
-import { backendUrl } from '../backends/index.js';
+import { backendUrl, isPostgresUrl, pgDumpCommand, snapshotSqlite } from '../backends/index.js';
 import type { Backend } from '../backends/ports.js';
-import { isPostgresUrl, parsePostgresUrl } from '../backends/postgres/db.js';
 import { ValidationError, errorMessage } from '../core/errors.js';
 import { withBackend, type GlobalOptions } from './context.js';
 import { formatItem, sanitiseFilename, TABLES, withoutSecrets } from './dump.js';
@@ -38,28 +36,6 @@ export function sqliteFile(url: string): string | undefined {
   if (url.startsWith('sqlite:')) return path.resolve(url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, ''));
   if (url.endsWith('.db') && !url.includes('://')) return path.resolve(url);
   return undefined;
-}
-
-/** A consistent copy of the embedded database, taken with SQLite's online backup while others may write. */
-export async function snapshotSqlite(dbFile: string, dest: string): Promise<void> {
-  if (fs.existsSync(dest)) throw new ValidationError(`${dest} exists: remove it or choose another name`);
-  const db = new Database(dbFile, { readonly: true, fileMustExist: true });
-  try {
-    await db.backup(dest);
-  } finally {
-    db.close();
-  }
-  fs.chmodSync(dest, 0o600);
-}
-
-/** The pg_dump command for the backend's schema; the password is not in it (give it with PGPASSWORD or ~/.pgpass). */
-export function pgDumpCommand(url: string, file: string): string {
-  const pg = parsePostgresUrl(url);
-  const u = new URL(pg.connectionString);
-  u.password = '';
-  const target = u.toString();
-  const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-  return `pg_dump --schema=${quote(pg.schema)} --format=custom --file=${quote(file)} ${quote(target)}`;
 }
 
 export function registerBackup(program: Command, g: () => GlobalOptions): void {
@@ -98,3 +74,5 @@ export function registerBackup(program: Command, g: () => GlobalOptions): void {
       if (o.pgDump) process.stdout.write(`${pgDumpCommand(url, `${realm}.pgdump`)}\n`);
     });
 }
+
+export { pgDumpCommand };

@@ -82,6 +82,6 @@ describe('examples/docs/actions-state-event.yaml', () => {
     });
     const failure = await getState(t.backend, 'test', 'docs/actions/broken/last-failure');
     expect(failure.item?.type).toBe('secure');
-    expect((failure.value as { error: string }).error).toMatch(/no database/);
+    expect((failure.value as { error: string }).error).toBe('Failed with exit status 3');
   });
 });

@@ -86,7 +86,7 @@ describe('lava batch', () => {
     const worker = realm.spawn(['worker', '-w', 'core', '--wait', '1']);
     try {
       const run = await realm.lavaOk(['batch', 'run', 'ran', '--cap', '2', '--every', '0.1s']);
-      expect(run.stdout).toBe('ran\tdone: 5 complete, 0 failed, 0 pending, 0 in flight\n');
+      expect(run.stdout).toBe('ran\tdone: 5 complete, 0 dead, 0 waiting to retry, 0 pending, 0 in flight\n');
     } finally {
       worker.child.kill('SIGTERM');
       await waitExit(worker, 30_000);

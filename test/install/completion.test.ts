@@ -49,7 +49,7 @@ describe('the command tree', () => {
 describe('bash', () => {
   it('completes command names, subcommands after global options with values, and options', () => {
     expect(bashComplete(['lava', 'qu'])).toEqual(['queue', 'quickstart']);
-    expect(bashComplete(['lava', '--backend', 'job', 'job', ''])).toEqual(['put', 'get', 'ls', 'rm']);
+    expect(bashComplete(['lava', '--backend', 'job', 'job', ''])).toEqual(['put', 'get', 'ls', 'rm', 'activity']);
     expect(bashComplete(['lava', 'worker', '--w'])).toEqual(expect.arrayContaining(['--worker']));
     expect(bashComplete(['lava', 'completion', ''])).toEqual([]);
   });
