@@ -279,13 +279,35 @@ describe.skipIf(sambaSkipReason)(`smb jobs against a real smbd${sambaSkipReason 
     expect(fs.readdirSync(smb.shareDir).filter((f) => f.startsWith('a'))).toEqual([]);
   }, 60_000);
 
-  it("a wrong password fails with smbclient's logon failure; a connection of another type is refused", async () => {
-    await t.backend.secrets.put('test', PASSWORD_SECRET, 'not-the-password');
+  it("a missing share and a wrong password fail with smbclient's reason; a connection of another type is refused", async () => {
+    const noShare = await t.runOnce({
+      job_id: 's/noshare',
+      type: 'smb_get',
+      payload: '--',
+      parameters: { conn_id: 'fs', share_name: 'Nope', path: '/x', file: temp('x') },
+    });
+    expect(noShare.last).toMatchObject({
+      error: 'Failed with exit status 1',
+      error_data: { exit_status: 1, error: 'tree connect failed: NT_STATUS_BAD_NETWORK_NAME' },
+    });
+    // Its own secret name: workers cache secrets for PARAM_CACHE_TTL, process-wide.
+    await t.backend.secrets.put('test', '/lava/test/smb/wrong', 'not-the-password');
+    await t.backend.config.put('test', 'connections', {
+      conn_id: 'fs-wrong',
+      type: 'smb',
+      enabled: true,
+      host: smb.host,
+      port: smb.port,
+      is_direct_tcp: true,
+      remote_name: smb.netbiosName,
+      user: smb.user,
+      password: '/lava/test/smb/wrong',
+    });
     const ran = await t.runOnce({
       job_id: 's/badpw',
       type: 'smb_get',
       payload: '--',
-      parameters: { conn_id: 'fs', share_name: 'Public', path: '/x', file: temp('x') },
+      parameters: { conn_id: 'fs-wrong', share_name: 'Public', path: '/x', file: temp('x') },
     });
     expect(ran.last).toMatchObject({
       error: 'Failed with exit status 1',
