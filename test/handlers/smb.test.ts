@@ -262,6 +262,10 @@ describe.skipIf(sambaSkipReason)(`smb jobs against a real smbd${sambaSkipReason 
         { path: '/a.csv', file: 'http://example.com/x' },
         'parameters.file "http://example.com/x": use an s3:// or file:// URI, or a local path',
       ],
+      [
+        { path: '/a.csv', file: 'file:///etc/shadow' },
+        /^parameters\.file "file:\/\/\/etc\/shadow" is outside the realm's areas \(file:\/\/\S+\/temp, file:\/\/\S+\/payloads\): use a URI inside s3_temp or s3_payloads/,
+      ],
       [{ path: '/a.csv', file: 'x', share_name: 'Pub/lic' }, 'parameters.share_name "Pub/lic" contains one of / \\ " \' ; %'],
     ];
     for (const [params, message] of cases) {

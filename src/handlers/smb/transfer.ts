@@ -9,6 +9,7 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { blobStoreFor } from '../../backends/blob/index.js';
 import {
   findSmbclient,
@@ -33,6 +34,7 @@ export const SMB_REQUIRED = ['conn_id', 'share_name', 'path', 'file'] as const;
 export const SMB_OPTIONAL = ['basedir', 'jinja', 'timeout', 'vars'] as const;
 
 const LOCAL_NAME = 'data';
+const SMB_COMMAND = 'smbclient';
 
 interface Parameters {
   connId: string;
@@ -76,6 +78,7 @@ function readParameters(ctx: HandlerContext): Parameters {
     if (!/^(s3|file):\/\//.test(file)) {
       throw new JobError(`parameters.file ${JSON.stringify(file)}: use an s3:// or file:// URI, or a local path`);
     }
+    if (file.startsWith('file://')) fileUriInArea(ctx, file);
   } else {
     const b = ctx.job.parameters.basedir;
     if (b !== undefined && (typeof b !== 'string' || !b)) throw new JobError('parameters.basedir must be a non-empty string');
@@ -83,6 +86,27 @@ function readParameters(ctx: HandlerContext): Parameters {
     file = inScratch(ctx, file, 'parameters.file', basedir);
   }
   return { connId, share, remotePath, remote, file, isUri: uri, timeout };
+}
+
+/**
+ * A `file://` URI must be inside the realm's payload or temp area (when those are `file://`): the
+ * worker host's other files are not for jobs to read or write.
+ */
+function fileUriInArea(ctx: HandlerContext, uri: string): void {
+  let full: string;
+  try {
+    full = fileURLToPath(uri);
+  } catch (err) {
+    throw new JobError(`parameters.file ${JSON.stringify(uri)}: ${errorMessage(err)}`);
+  }
+  const areas = [ctx.realm.s3_temp, ctx.realm.s3_payloads].filter((a): a is string => !!a && a.startsWith('file://'));
+  for (const area of areas) {
+    const rel = path.relative(fileURLToPath(area), full);
+    if (rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel)) return;
+  }
+  throw new JobError(
+    `parameters.file ${JSON.stringify(uri)} is outside the realm's areas (${areas.join(', ') || 'none is a file:// URI'}): use a URI inside s3_temp or s3_payloads, an s3:// URI, or a local path`,
+  );
 }
 
 /** `p` resolved against `base`, which must be the run's scratch dir or inside it. */
@@ -180,8 +204,6 @@ export async function smbTransfer(ctx: HandlerContext, op: 'get' | 'put'): Promi
     await fsp.rm(stage, { recursive: true, force: true });
   }
 }
-
-const SMB_COMMAND = 'smbclient';
 
 /** smb_put: the source file copied into the staging directory. */
 async function fetchSource(a: Parameters, local: string): Promise<void> {
