@@ -4,8 +4,8 @@
  *
  * The file moves through a private staging directory in the run's scratch dir: smbclient runs there
  * and only ever names the local file `data`, so no local path is quoted into its commands. `file`
- * is a storage URI (`s3://…`, `file:///…`: the realm's areas or any the worker may reach), else a
- * local path relative to `basedir` (default the scratch dir) that must stay inside the scratch dir.
+ * is an `s3://` URI, a `file://` URI inside the realm's temp or payload area, else a local path
+ * relative to `basedir` (default the scratch dir) that must stay inside the scratch dir.
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
