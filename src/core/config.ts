@@ -267,7 +267,6 @@ export const NOT_IN_THIS_BUILD: Readonly<Record<string, string>> = (() => {
     CW_METRICS_WORKER: cloudwatch,
     CW_METRICS_PERIOD: cloudwatch,
     PAYLOAD_DOWNLOADER: 'this build has one payload downloader, so there is none to choose',
-    SMB_TIMEOUT: 'the SMB job types (smb_get, smb_put) are not in this build',
     SP_LIST_DELIMITER: sharepoint,
     SP_LIST_DOUBLEQUOTE: sharepoint,
     SP_LIST_ESCAPECHAR: sharepoint,

@@ -11,6 +11,7 @@ import { foreachHandler, foreachSpecProblems } from './foreach/index.js';
 import { lavaschedHandler } from './lavasched/index.js';
 import { logHandler } from './log/index.js';
 import { pkgHandler } from './pkg/index.js';
+import { smbGetHandler, smbPutHandler } from './smb/index.js';
 import { sqlHandler } from './sql/index.js';
 import { sqlcHandler } from './sqlc/index.js';
 import { sqliHandler } from './sqli/index.js';
@@ -42,6 +43,8 @@ export function builtinHandlers(): Map<string, Handler> {
       dbFromS3Handler,
       batchHandler,
       dockerHandler,
+      smbGetHandler,
+      smbPutHandler,
     ].map((h) => [h.type, h]),
   );
 }
@@ -54,8 +57,6 @@ export const UPSTREAM_ONLY_TYPES: readonly string[] = [
   'sharepoint_put_doc',
   'sharepoint_get_list',
   'sharepoint_put_list',
-  'smb_get',
-  'smb_put',
 ];
 
 /** Checks of a type's payload that need no run: shapes that can never run, and self-reference. */

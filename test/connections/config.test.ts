@@ -118,11 +118,11 @@ describe('lookup and validation', () => {
 
   it('an unknown or unsupported type is named with the supported ones', async () => {
     await putConn({ conn_id: 'weird', type: 'cassandra' });
-    await putConn({ conn_id: 'smb', type: 'smb', host: 'x' });
+    await putConn({ conn_id: 'sp', type: 'sharepoint', host: 'x' });
     await expect(resolveConnection('weird', opts())).rejects.toThrow(
       /type "cassandra", which is not a connector type: use one of .*postgres/,
     );
-    await expect(resolveConnection('smb', opts())).rejects.toThrow(/is not supported by Lava for TypeScript yet/);
+    await expect(resolveConnection('sp', opts())).rejects.toThrow(/is not supported by Lava for TypeScript yet/);
   });
 
   it('a bad spec lists every problem', async () => {

@@ -41,7 +41,7 @@ describe('Config', () => {
       expect(CONFIG_PARAMS, key).toHaveProperty(key);
     }
     // Core keys (BATCH_* among them), the keys job types declare (DOCKER_* too), email (SES_*, EMAIL_MAX_*), EVENT_QUEUE and the six of object triggers.
-    expect(Object.keys(CONFIG_PARAMS)).toHaveLength(79);
+    expect(Object.keys(CONFIG_PARAMS)).toHaveLength(80);
     expect(Object.keys(new Config({}, {}).dump()).sort()).toEqual(Object.keys(CONFIG_PARAMS).sort());
   });
 
@@ -198,7 +198,7 @@ describe('upstream parameters', () => {
     // DOCKER_TIMEOUT belongs to the docker job type, declared beside it when that type is built.
     const missing = UPSTREAM_KEYS.filter((k) => !(k in CONFIG_PARAMS) && !(k in NOT_IN_THIS_BUILD) && k !== 'DOCKER_TIMEOUT');
     expect(missing).toEqual([]);
-    expect(Object.keys(NOT_IN_THIS_BUILD)).toHaveLength(16);
+    expect(Object.keys(NOT_IN_THIS_BUILD)).toHaveLength(15);
     for (const k of Object.keys(NOT_IN_THIS_BUILD)) {
       expect(UPSTREAM_KEYS, k).toContain(k);
       expect(CONFIG_PARAMS, k).not.toHaveProperty(k);
@@ -210,12 +210,12 @@ describe('upstream parameters', () => {
       realm: 'r',
       s3_payloads: 'file:///p',
       s3_temp: 'file:///t',
-      config: { smb_timeout: '5m', CMD_TIMEOUT: '1m' },
+      config: { sp_logging: 'true', CMD_TIMEOUT: '1m' },
     };
     const r = checkSpec('realm', realm);
     expect(r.errors).toEqual([]);
     expect(r.warnings).toEqual([
-      'config.smb_timeout: a Lava parameter that nothing reads here: the SMB job types (smb_get, smb_put) are not in this build; remove it',
+      'config.sp_logging: a Lava parameter that nothing reads here: the SharePoint job types (sharepoint_get_doc, …) are not in this build; remove it',
     ]);
     expect(notInThisBuildWarnings(undefined, { LAVA_CW_NAMESPACE: 'X', LAVA_CMD_TIMEOUT: '1m', CW_METRICS_JOB: 'true' })).toEqual(
       [
