@@ -11,6 +11,7 @@ import { foreachHandler, foreachSpecProblems } from './foreach/index.js';
 import { lavaschedHandler } from './lavasched/index.js';
 import { logHandler } from './log/index.js';
 import { pkgHandler } from './pkg/index.js';
+import { redshiftUnloadHandler } from './redshift-unload/index.js';
 import { sqlHandler } from './sql/index.js';
 import { sqlcHandler } from './sqlc/index.js';
 import { sqliHandler } from './sqli/index.js';
@@ -42,13 +43,13 @@ export function builtinHandlers(): Map<string, Handler> {
       dbFromS3Handler,
       batchHandler,
       dockerHandler,
+      redshiftUnloadHandler,
     ].map((h) => [h.type, h]),
   );
 }
 
 /** Upstream Lava job types this build does not have yet: a spec may name them, no worker here runs them. */
 export const UPSTREAM_ONLY_TYPES: readonly string[] = [
-  'redshift_unload',
   'sharepoint_get_doc',
   'sharepoint_get_multi_doc',
   'sharepoint_put_doc',
