@@ -12,6 +12,7 @@ import './exe/config.js';
 import './foreach/config.js';
 import './lavasched/config.js';
 import './pkg/config.js';
+import './sharepoint/config.js';
 import './sql/config.js';
 import './sqlc/config.js';
 import './sqlv/config.js';

@@ -12,6 +12,7 @@ import { lavaschedHandler } from './lavasched/index.js';
 import { logHandler } from './log/index.js';
 import { pkgHandler } from './pkg/index.js';
 import { redshiftUnloadHandler } from './redshift-unload/index.js';
+import { sharepointHandlers } from './sharepoint/index.js';
 import { sqlHandler } from './sql/index.js';
 import { sqlcHandler } from './sqlc/index.js';
 import { sqliHandler } from './sqli/index.js';
@@ -44,17 +45,13 @@ export function builtinHandlers(): Map<string, Handler> {
       batchHandler,
       dockerHandler,
       redshiftUnloadHandler,
+      ...sharepointHandlers,
     ].map((h) => [h.type, h]),
   );
 }
 
 /** Upstream Lava job types this build does not have yet: a spec may name them, no worker here runs them. */
 export const UPSTREAM_ONLY_TYPES: readonly string[] = [
-  'sharepoint_get_doc',
-  'sharepoint_get_multi_doc',
-  'sharepoint_put_doc',
-  'sharepoint_get_list',
-  'sharepoint_put_list',
   'smb_get',
   'smb_put',
 ];
