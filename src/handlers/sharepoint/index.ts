@@ -22,7 +22,6 @@ import {
   type SiteOptions,
 } from './common.js';
 
-
 const CSV_OPTIONS = ['delimiter', 'doublequote', 'escapechar', 'quotechar', 'quoting'] as const;
 
 /** The five handlers; `o` is for tests (retry waits recorded instead of slept). */
@@ -35,6 +34,7 @@ export function makeSharepointHandlers(o: SiteOptions = {}): Handler[] {
       const library = param(ctx, 'library') as string;
       const file = param(ctx, 'file') as string;
       const local = isUri(file) ? staging(ctx, file) : localPath(ctx, file);
+      await fsp.mkdir(path.dirname(local), { recursive: true });
       const title = await withSite(ctx, o, (site) => site.getDoc(library, docPath, local));
       if (isUri(file)) await store(ctx, local, file);
       return { exit_status: 0, title: title ?? null, source: docPath, destination: file, library };
@@ -83,6 +83,7 @@ export function makeSharepointHandlers(o: SiteOptions = {}): Handler[] {
       const file = param(ctx, 'file') as string;
       const format = listFormat(ctx);
       const local = isUri(file) ? staging(ctx, file) : localPath(ctx, file);
+      await fsp.mkdir(path.dirname(local), { recursive: true });
       const systemColumns = plain(ctx, 'system_columns');
       const dataColumns = plain(ctx, 'data_columns');
       const n = await withSite(ctx, o, (site) =>
