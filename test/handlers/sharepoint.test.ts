@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EventRecord } from '../../src/backends/ports.js';
-import { retryAfterSeconds } from '../../src/connections/connectors/sharepoint.js';
+import { retryAfterSeconds, sharepointConnector } from '../../src/connections/connectors/sharepoint.js';
+import { resolveConnection } from '../../src/connections/resolve.js';
 import { builtinHandlers, checkJobType } from '../../src/handlers/registry.js';
 import { makeSharepointHandlers } from '../../src/handlers/sharepoint/index.js';
 import { makeRealm, type TestRealm } from '../helpers.js';
@@ -435,6 +436,18 @@ describe('SharePoint job types against the Graph stand-in', () => {
       expect(everything).not.toContain(secret);
     expect(everything).not.toMatch(/\bat-\d+/);
     expect(everything).not.toMatch(/\brt-\d+/);
+  });
+
+  it('lava conn test signs in and finds the site; https_proxy is refused by the check', async () => {
+    const opts = { backend: t.backend, realm: 'test' };
+    const c = await resolveConnection('sp', opts);
+    expect(await sharepointConnector.test?.(c)).toBe(`sp (sharepoint): signed in as ${CREDENTIALS.user} and found site Finance`);
+    await expect(sharepointConnector.writeCli(c, {} as never, { lavaCommand: [] })).rejects.toThrow(
+      /lava-sharepoint CLI connector is not in this build/,
+    );
+    expect(sharepointConnector.check?.({ https_proxy: 'http://proxy:3128' })).toEqual([
+      expect.stringMatching(/^https_proxy is not supported/),
+    ]);
   });
 
   it('runs the examples of docs/job-types/sharepoint.md (examples/docs/sharepoint.yaml)', async () => {
