@@ -100,6 +100,7 @@ describe('SharePoint job types against the Graph stand-in', () => {
     g.requests.length = 0;
     waits.length = 0;
     g.pageSize = 1;
+    g.expiresIn = 3599;
     g.drives.clear();
     g.lists.clear();
     const items = new Map([
@@ -411,6 +412,25 @@ describe('SharePoint job types against the Graph stand-in', () => {
     });
     expect(JSON.stringify(tooLong.last)).toContain('MS Graph API Throttling delay was more than 661 seconds');
     expect(waits).toEqual([]);
+  });
+
+  it('a token near expiry is refreshed at the common endpoint, at most four times (upstream)', async () => {
+    g.expiresIn = 200;
+    const r = await run('sharepoint_get_doc', 'sp/refresh', {
+      library: 'Documents',
+      path: '/Reports/a.csv',
+      file: 'ref.csv',
+      basedir: base,
+    });
+    expect(r.status).toBe('complete');
+    const tokenCalls = g.requests.filter((x) => x.url.endsWith('/oauth2/v2.0/token'));
+    expect(tokenCalls.map((x) => `${x.url} ${new URLSearchParams(x.body).get('grant_type')}`)).toEqual([
+      `/${CREDENTIALS.tenant}/oauth2/v2.0/token password`,
+      ...Array.from({ length: 4 }, () => '/common/oauth2/v2.0/token refresh_token'),
+    ]);
+    // Each refresh sends the refresh token of the previous answer, and Graph then sees the new access token.
+    expect(new URLSearchParams(tokenCalls[2]?.body).get('refresh_token')).toMatch(/^rt-\d+$/);
+    expect(new Set(g.requests.filter((x) => x.url.startsWith('/v1.0/')).map((x) => x.authorization)).size).toBe(5);
   });
 
   it('bad credentials and a missing site fail with upstream texts; no secret or token anywhere', async () => {

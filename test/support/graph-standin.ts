@@ -65,6 +65,8 @@ export interface GraphStandin {
   lists: Map<string, SpList>;
   pageSize: number;
   tokensIssued: number;
+  /** `expires_in` of issued tokens (seconds); under 300 makes the client refresh before each request. */
+  expiresIn: number;
   throttle(n: number, retryAfter: string): void;
   close(): Promise<void>;
 }
@@ -92,6 +94,7 @@ export async function startGraphStandin(): Promise<GraphStandin> {
     lists: new Map(),
     pageSize: 2,
     tokensIssued: 0,
+    expiresIn: 3599,
     throttle(n, retryAfter) {
       throttleLeft = n;
       throttleAfter = retryAfter;
@@ -315,7 +318,7 @@ export async function startGraphStandin(): Promise<GraphStandin> {
           token_type: 'Bearer',
           access_token: access,
           refresh_token: rt,
-          expires_in: 3599,
+          expires_in: s.expiresIn,
           scope: f.get('scope'),
         });
       }
