@@ -51,10 +51,7 @@ export function builtinHandlers(): Map<string, Handler> {
 }
 
 /** Upstream Lava job types this build does not have yet: a spec may name them, no worker here runs them. */
-export const UPSTREAM_ONLY_TYPES: readonly string[] = [
-  'smb_get',
-  'smb_put',
-];
+export const UPSTREAM_ONLY_TYPES: readonly string[] = ['smb_get', 'smb_put'];
 
 /** Checks of a type's payload that need no run: shapes that can never run, and self-reference. */
 const SPEC_PROBLEMS: Readonly<Record<string, (spec: Record<string, unknown>) => string[]>> = {
