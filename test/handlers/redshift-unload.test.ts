@@ -309,6 +309,10 @@ describe.skipIf(pgSkipReason !== undefined)(
           { relation: 'items', prefix: "it's", s3_iam_role: 'r', args: ['CSV'] },
           'Unload failed: Bad prefix parameter: Single quote not allowed in S3 prefix',
         ],
+        [
+          { relation: 'items', prefix: 'p', s3_iam_role: "arn:aws:iam::1:role/it's", args: ['CSV'] },
+          'Unload failed: Bad Redshift authorization component: must not contain quotes',
+        ],
         [{ relation: 'nothere', start: 'zzz', prefix: 'p', s3_iam_role: 'r', args: ['CSV'] }, 'No unloads were attempted'],
         [
           { relation: 'items', prefix: 'p', s3_iam_role: 'r', args: ['CSV'], conn_id: 'pg' },

@@ -451,6 +451,15 @@ describe('SharePoint job types against the Graph stand-in', () => {
       conn_id: 'sp-nosite',
     });
     expect(JSON.stringify(nosite.last)).toContain('Unable to find SharePoint site_name \\"Nowhere\\": Status 404');
+    await t.backend.config.put('test', 'connections', { conn_id: 'notsp', type: 'aws', enabled: true });
+    const wrongType = await run('sharepoint_get_doc', 'sp/notsp', {
+      library: 'Documents',
+      path: '/a',
+      file: 'x',
+      basedir: base,
+      conn_id: 'notsp',
+    });
+    expect(JSON.stringify(wrongType.last)).toContain('Connection notsp: Must be of type \\"sharepoint\\" not \\"aws\\"');
     const everything = JSON.stringify(await t.backend.events.query('test', { limit: 10_000 })) + lines.join('\n');
     for (const secret of [CREDENTIALS.client_secret, CREDENTIALS.password, 'Not-The-Password-1a'])
       expect(everything).not.toContain(secret);

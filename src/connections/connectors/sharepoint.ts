@@ -135,7 +135,7 @@ export class SharepointSite {
   /** Sign in and find the site. */
   static async open(c: ResolvedConnection, o: SharepointOptions = {}): Promise<SharepointSite> {
     if (c.connector.type !== 'sharepoint') {
-      throw new SharepointError(`Connection ${c.connId}: Must be of type "sharepoint" not "${c.type}"`);
+      throw new SharepointError(`Must be of type "sharepoint" not "${c.type}"`);
     }
     const site = new SharepointSite(c, o);
     await site.getToken();

@@ -187,7 +187,6 @@ export async function runUnloads(ctx: HandlerContext, s: UnloadSession): Promise
   if (dateformat?.includes("'")) throw new JobError('Bad job parameters: dateformat must not contain quotes');
   const secrets = [s.auth.accessKeyId, s.auth.secretAccessKey, s.auth.sessionToken].filter((v): v is string => !!v);
   const clean = (err: unknown) => redact(errorMessage(err), secrets);
-  const authorization = authorizationClause(s.auth);
   const vs = vars(ctx);
 
   const result: { exit_status: number; unloads: Unload[]; error?: string; failures?: string[] } = {
@@ -230,7 +229,7 @@ export async function runUnloads(ctx: HandlerContext, s: UnloadSession): Promise
           where,
           options,
         });
-        await s.db.query(withAuthorization(template, authorization));
+        await s.db.query(withAuthorization(template, authorizationClause(s.auth)));
         task.sql = loggable(template);
       } catch (err) {
         task.status = 'failed';
