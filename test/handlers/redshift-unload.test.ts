@@ -348,6 +348,15 @@ describe.skipIf(pgSkipReason !== undefined)(
         });
         expect(r.statuses.at(-1)).toBe('failed');
         expect(JSON.stringify(r.last)).toContain('Bucket bkt is insecure: ');
+        // Parameter errors come first, as upstream: before credentials, bucket checks and connecting.
+        const early = await run('u/secure-args', {
+          ...common,
+          insecure: false,
+          relation: 'items',
+          prefix: 'p',
+          args: ['IAM_ROLE x'],
+        });
+        expect(JSON.stringify(early.last)).toContain('Invalid UNLOAD arguments: IAM_ROLE');
       } finally {
         for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
         Object.assign(process.env, saved);

@@ -118,6 +118,7 @@ export function makeRedshiftUnloadHandler(open: (c: ResolvedConnection) => Promi
     },
     async run(ctx) {
       const p = ctx.job.parameters;
+      checkUnloadParameters(p);
       const bucket = plainName(stringParam(p.bucket, 'bucket'), 'bucket');
       const auth = await s3Authorization(ctx);
       if (!(p.insecure === undefined ? false : parseBool(p.insecure, 'parameters.insecure'))) {
