@@ -9,6 +9,7 @@ import { mysqlConnector } from './connectors/mysql.js';
 import { oracleConnector } from './connectors/oracle.js';
 import { postgresConnector } from './connectors/postgres.js';
 import { redshiftConnector } from './connectors/redshift.js';
+import { sharepointConnector } from './connectors/sharepoint.js';
 import { slackConnector } from './connectors/slack.js';
 import { smbConnector } from './connectors/smb.js';
 import { sshConnector } from './connectors/ssh.js';
@@ -30,13 +31,14 @@ export const CONNECTORS: readonly Connector[] = [
   sshConnector,
   gitConnector,
   smbConnector,
+  sharepointConnector,
 ];
 
 const byName = new Map<string, Connector>();
 for (const c of CONNECTORS) for (const name of [c.type, ...c.aliases]) byName.set(name, c);
 
 /** Upstream connector types this port does not have (yet). */
-export const UNSUPPORTED_TYPES = ['ses', 'sharepoint'];
+export const UNSUPPORTED_TYPES = ['ses'];
 
 export function connectorFor(type: string): Connector | undefined {
   return byName.get(type.toLowerCase());

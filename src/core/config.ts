@@ -256,7 +256,6 @@ export class Config {
  * reported by `lava check` and `lava realm put` as a warning, so a realm copied from Lava still loads.
  */
 export const NOT_IN_THIS_BUILD: Readonly<Record<string, string>> = (() => {
-  const sharepoint = 'the SharePoint job types (sharepoint_get_doc, …) are not in this build';
   const cloudwatch =
     'CloudWatch metrics (cw_metrics) are not in this build; `lava serve` exposes run counts and durations at /metrics';
   const s3trigger =
@@ -267,12 +266,6 @@ export const NOT_IN_THIS_BUILD: Readonly<Record<string, string>> = (() => {
     CW_METRICS_WORKER: cloudwatch,
     CW_METRICS_PERIOD: cloudwatch,
     PAYLOAD_DOWNLOADER: 'this build has one payload downloader, so there is none to choose',
-    SP_LIST_DELIMITER: sharepoint,
-    SP_LIST_DOUBLEQUOTE: sharepoint,
-    SP_LIST_ESCAPECHAR: sharepoint,
-    SP_LIST_QUOTECHAR: sharepoint,
-    SP_LIST_QUOTING: sharepoint,
-    SP_LOGGING: sharepoint,
     S3TRIGGER_CACHE_TTL: s3trigger,
     RS_PASSWORD_DURATION: 'IAM-generated Redshift passwords (GetClusterCredentials) are not in this build',
     AWS_ACCESS_KEY_CACHE_TTL:

@@ -13,6 +13,7 @@ import './foreach/config.js';
 import './lavasched/config.js';
 import './pkg/config.js';
 import './smb/config.js';
+import './sharepoint/config.js';
 import './sql/config.js';
 import './sqlc/config.js';
 import './sqlv/config.js';

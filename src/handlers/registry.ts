@@ -12,6 +12,8 @@ import { lavaschedHandler } from './lavasched/index.js';
 import { logHandler } from './log/index.js';
 import { pkgHandler } from './pkg/index.js';
 import { smbGetHandler, smbPutHandler } from './smb/index.js';
+import { redshiftUnloadHandler } from './redshift-unload/index.js';
+import { sharepointHandlers } from './sharepoint/index.js';
 import { sqlHandler } from './sql/index.js';
 import { sqlcHandler } from './sqlc/index.js';
 import { sqliHandler } from './sqli/index.js';
@@ -45,19 +47,14 @@ export function builtinHandlers(): Map<string, Handler> {
       dockerHandler,
       smbGetHandler,
       smbPutHandler,
+      redshiftUnloadHandler,
+      ...sharepointHandlers,
     ].map((h) => [h.type, h]),
   );
 }
 
 /** Upstream Lava job types this build does not have yet: a spec may name them, no worker here runs them. */
-export const UPSTREAM_ONLY_TYPES: readonly string[] = [
-  'redshift_unload',
-  'sharepoint_get_doc',
-  'sharepoint_get_multi_doc',
-  'sharepoint_put_doc',
-  'sharepoint_get_list',
-  'sharepoint_put_list',
-];
+export const UPSTREAM_ONLY_TYPES: readonly string[] = [];
 
 /** Checks of a type's payload that need no run: shapes that can never run, and self-reference. */
 const SPEC_PROBLEMS: Readonly<Record<string, (spec: Record<string, unknown>) => string[]>> = {

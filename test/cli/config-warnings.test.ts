@@ -18,7 +18,7 @@ describe('parameters not in this build', () => {
         realm: 'default',
         s3_payloads: `file://${cwd}/payloads`,
         s3_temp: `file://${cwd}/temp`,
-        config: { sp_logging: true, CMD_TIMEOUT: '1m' },
+        config: { cw_namespace: 'x', CMD_TIMEOUT: '1m' },
       }),
     );
   });
@@ -28,7 +28,7 @@ describe('parameters not in this build', () => {
     const r = await runCli(['check', 'realm.json'], { cwd, env: { LAVA_S3TRIGGER_CACHE_TTL: '30s' } });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(
-      'warning: realm.json[0] (default): config.sp_logging: a Lava parameter that nothing reads here: the SharePoint job types (sharepoint_get_doc, …) are not in this build; remove it',
+      'warning: realm.json[0] (default): config.cw_namespace: a Lava parameter that nothing reads here: CloudWatch metrics (cw_metrics) are not in this build; `lava serve` exposes run counts and durations at /metrics; remove it',
     );
     expect(r.stderr).toMatch(
       /^warning: LAVA_S3TRIGGER_CACHE_TTL: a Lava parameter that nothing reads here: the s3trigger lambda .*; unset it$/m,
@@ -39,6 +39,6 @@ describe('parameters not in this build', () => {
   it('lava realm put stores the realm and warns', async () => {
     const r = await runCli(['realm', 'put', 'realm.json'], { cwd, env: { LAVA_BACKEND: backendUrl } });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/warning: .*config\.sp_logging: a Lava parameter that nothing reads here/);
+    expect(r.stderr).toMatch(/warning: .*config\.cw_namespace: a Lava parameter that nothing reads here/);
   });
 });

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkFiles } from '../../src/cli/check.js';
 import { loadSpecFile } from '../../src/cli/specs.js';
 import { ValidationError } from '../../src/core/errors.js';
-import { UPSTREAM_ONLY_TYPES, builtinHandlers, checkJobType } from '../../src/handlers/registry.js';
+import { builtinHandlers, checkJobType } from '../../src/handlers/registry.js';
 import { ensureBuilt, makeCliRealm, type CliRealm } from '../e2e/cli-helpers.js';
 
 let dir: string;
@@ -36,16 +36,6 @@ describe('job types at check time', () => {
     expect(r.errors[0]).toMatch(/^type: unknown job type "cmnd" \(did you mean "cmd"\?\): use one of /);
     for (const t of builtinHandlers().keys()) expect(r.errors[0]).toContain(t);
     expect(checkJobType(job({ type: 'zzzzzzzzzz' })).errors[0]).not.toContain('did you mean');
-  });
-
-  it('an upstream type this build lacks says so', () => {
-    expect(UPSTREAM_ONLY_TYPES.some((t) => builtinHandlers().has(t))).toBe(false);
-    for (const type of ['redshift_unload', 'sharepoint_get_doc', 'sharepoint_put_list']) {
-      const r = checkJobType(job({ type }));
-      expect(r.errors).toEqual([
-        expect.stringMatching(new RegExp(`^type: "${type}" is a Lava job type this build does not support yet`)),
-      ]);
-    }
   });
 
   it('parameters a type does not take are errors, from the handlers own declaration', () => {
