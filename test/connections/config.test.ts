@@ -118,7 +118,7 @@ describe('lookup and validation', () => {
 
   it('an unknown or unsupported type is named with the supported ones', async () => {
     await putConn({ conn_id: 'weird', type: 'cassandra' });
-    await putConn({ conn_id: 'sp', type: 'sharepoint', host: 'x' });
+    await putConn({ conn_id: 'sp', type: 'ses', host: 'x' });
     await expect(resolveConnection('weird', opts())).rejects.toThrow(
       /type "cassandra", which is not a connector type: use one of .*postgres/,
     );

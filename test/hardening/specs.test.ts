@@ -254,7 +254,7 @@ describe('through the CLI', () => {
       'bad.yaml',
       [
         '- {job_id: t/typo, type: cmnd, worker: w, payload: x, owner: o, description: d}',
-        '- {job_id: t/sp, type: sharepoint_get_doc, worker: w, payload: img, owner: o, description: d}',
+        '- {job_id: t/sp, type: docker, worker: w, payload: img, parameters: {bogus: 1}, owner: o, description: d}',
         '- {job_id: t/sql, type: sqli, worker: w, payload: select 1, parameters: {conn_id: db, args: [x]}, owner: o, description: d}',
         '- {job_id: t/loop, type: chain, worker: w, payload: "a, t/loop", owner: o, description: d}',
         '',
@@ -264,7 +264,7 @@ describe('through the CLI', () => {
     expect(check.code).toBe(1);
     expect(check.stdout).toBe('4 spec(s) checked, 4 error(s), 0 warning(s)\n');
     expect(check.stderr).toContain('(t/typo): type: unknown job type "cmnd" (did you mean "cmd"?)');
-    expect(check.stderr).toContain('(t/sp): type: "sharepoint_get_doc" is a Lava job type this build does not support yet');
+    expect(check.stderr).toContain('(t/sp): parameters: docker jobs do not take bogus');
     expect(check.stderr).toContain('(t/sql): parameters: sqli jobs do not take args');
     expect(check.stderr).toContain('(t/loop): payload: chain "t/loop" lists itself');
 

@@ -210,12 +210,12 @@ describe('upstream parameters', () => {
       realm: 'r',
       s3_payloads: 'file:///p',
       s3_temp: 'file:///t',
-      config: { sp_logging: 'true', CMD_TIMEOUT: '1m' },
+      config: { cw_namespace: 'Lava', CMD_TIMEOUT: '1m' },
     };
     const r = checkSpec('realm', realm);
     expect(r.errors).toEqual([]);
     expect(r.warnings).toEqual([
-      'config.sp_logging: a Lava parameter that nothing reads here: the SharePoint job types (sharepoint_get_doc, …) are not in this build; remove it',
+      'config.cw_namespace: a Lava parameter that nothing reads here: CloudWatch metrics (cw_metrics) are not in this build; `lava serve` exposes run counts and durations at /metrics; remove it',
     ]);
     expect(notInThisBuildWarnings(undefined, { LAVA_CW_NAMESPACE: 'X', LAVA_CMD_TIMEOUT: '1m', CW_METRICS_JOB: 'true' })).toEqual(
       [
