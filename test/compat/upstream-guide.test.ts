@@ -12,7 +12,26 @@ import { parse } from 'yaml';
 import { checkSpec } from '../../src/core/validate.js';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'upstream-guide');
-const TYPES = ['cmd', 'exe', 'pkg', 'log', 'chain', 'dag', 'foreach', 'dispatch', 'lavasched', 'docker'] as const;
+const TYPES = [
+  'cmd',
+  'exe',
+  'pkg',
+  'log',
+  'chain',
+  'dag',
+  'foreach',
+  'dispatch',
+  'lavasched',
+  'docker',
+  'smb_get',
+  'smb_put',
+  'redshift_unload',
+  'sharepoint_get_doc',
+  'sharepoint_get_list',
+  'sharepoint_get_multi_doc',
+  'sharepoint_put_doc',
+  'sharepoint_put_list',
+] as const;
 
 function load(type: string): unknown[] {
   const parsed: unknown = parse(fs.readFileSync(path.join(FIXTURES, `${type}.yaml`), 'utf8'), { uniqueKeys: true });
