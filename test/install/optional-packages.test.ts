@@ -34,7 +34,13 @@ const isOptional = (mod: string) => OPTIONAL.some((p) => mod === p || mod.starts
 
 describe('optional packages', () => {
   it('are the AWS SDK, mysql2, oracledb, tedious, dockerode and ssh2: optional peers, dev dependencies, not dependencies', () => {
-    expect(OPTIONAL.filter((p) => !p.startsWith('@aws-sdk/')).sort()).toEqual(['dockerode', 'mysql2', 'oracledb', 'ssh2', 'tedious']);
+    expect(OPTIONAL.filter((p) => !p.startsWith('@aws-sdk/')).sort()).toEqual([
+      'dockerode',
+      'mysql2',
+      'oracledb',
+      'ssh2',
+      'tedious',
+    ]);
     expect(OPTIONAL.filter((p) => p.startsWith('@aws-sdk/')).length).toBeGreaterThanOrEqual(8);
     for (const p of OPTIONAL) {
       expect(pkg.peerDependenciesMeta[p]?.optional, p).toBe(true);
