@@ -166,9 +166,7 @@ export async function admitOnce(
   batchId: string,
   options: AdmitOptions = {},
 ): Promise<AdmitResult> {
-  if (options.cap !== undefined && !(Number.isInteger(options.cap) && options.cap >= 1)) {
-    throw new ValidationError('batch: the cap must be a positive integer');
-  }
+  checkCap(options.cap);
   const batch = await backend.batches.get(realm, batchId);
   if (!batch) throw new NotFoundError('batch', batchId, 'list batches with `lava batch ls`');
   return new Pass(backend, realm, batch, options).run();
@@ -181,10 +179,14 @@ export function admitBatch(
   batch: BatchRecord,
   options: AdmitOptions = {},
 ): Promise<AdmitResult> {
-  if (options.cap !== undefined && !(Number.isInteger(options.cap) && options.cap >= 1)) {
+  checkCap(options.cap);
+  return new Pass(backend, realm, batch, options).run();
+}
+
+function checkCap(cap: number | undefined): void {
+  if (cap !== undefined && !(Number.isInteger(cap) && cap >= 1)) {
     throw new ValidationError('batch: the cap must be a positive integer');
   }
-  return new Pass(backend, realm, batch, options).run();
 }
 
 /** One pass over one batch: the steps of the file comment, with what they moved. */
