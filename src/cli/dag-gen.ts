@@ -1,5 +1,5 @@
 /**
- * `lava dag-gen` (upstream lava-dag-gen): build a dag job payload from a dependency matrix (CSV),
+ * `lava dag-gen` (upstream lava-dag-gen): build a dag job payload from a dependency matrix (CSV or XLSX),
  * a table in a SQLite file, or a table reached through a lava database connection; or print the
  * batches in which its jobs can run.
  *
@@ -17,6 +17,7 @@ import { ValidationError, errorMessage } from '../core/errors.js';
 import { assertAcyclic, buildGraph, type Graph } from '../handlers/dag/graph.js';
 import { parseCsv } from '../handlers/foreach/csv.js';
 import { withBackend, type GlobalOptions } from './context.js';
+import { readXlsxSheet } from './xlsx.js';
 
 /** job → the set of jobs it waits for, in the order the source lists the jobs. */
 export type Dag = Map<string, Set<string>>;
@@ -29,7 +30,11 @@ export const DEFAULT_TABLE = 'dag';
  * for itself is not.
  */
 export function matrixToDag(csvText: string, source = 'matrix'): Dag {
-  const rows = parseCsv(csvText, { source });
+  return matrixRowsToDag(parseCsv(csvText, { source }), source);
+}
+
+/** The dag of a matrix already split into rows of cells (a CSV file or an XLSX worksheet). */
+export function matrixRowsToDag(rows: readonly (readonly string[])[], source = 'matrix'): Dag {
   const [header, ...body] = rows;
   if (!header || header.length < 2) {
     throw new ValidationError(
@@ -160,7 +165,7 @@ function sortKeys(v: unknown): unknown {
   );
 }
 
-/** Read a source: `.csv`, `.sqlite`/`.sqlite3`, or else a lava database connection id. */
+/** Read a source: `.csv`, `.xlsx`, `.sqlite`/`.sqlite3`, or else a lava database connection id. */
 export async function loadDag(source: string, o: { group?: string; table?: string }, g?: GlobalOptions): Promise<Dag> {
   const lower = source.toLowerCase();
   if (lower.endsWith('.csv')) {
@@ -172,11 +177,8 @@ export async function loadDag(source: string, o: { group?: string; table?: strin
     }
     return matrixToDag(text, source);
   }
-  if (lower.endsWith('.xlsx')) {
-    throw new ValidationError(
-      `${source}: XLSX workbooks are not read by this build (it has no spreadsheet reader): save the worksheet as CSV and pass the .csv file`,
-    );
-  }
+  // -g names the worksheet of a workbook (default: the first), as upstream.
+  if (lower.endsWith('.xlsx')) return matrixRowsToDag(await readXlsxSheet(source, o.group), source);
   if (lower.endsWith('.sqlite') || lower.endsWith('.sqlite3')) return sqliteDag(source, o.table, o.group);
   const { sql, params } = tableQuery(o.table ?? DEFAULT_TABLE, o.group);
   return withBackend(g ?? {}, async (backend) => {
@@ -217,7 +219,10 @@ export function dagGenOutput(dag: Dag, o: DagGenFlags): string {
 export function registerDagGen(program: Command, g?: () => GlobalOptions): void {
   program
     .command('dag-gen')
-    .argument('<source>', 'a dependency matrix (.csv), a SQLite file (.sqlite, .sqlite3), or a lava database connection id')
+    .argument(
+      '<source>',
+      'a dependency matrix (.csv or .xlsx), a SQLite file (.sqlite, .sqlite3), or a lava database connection id',
+    )
     .description(
       'build a dag job payload from a dependency matrix or table (a non-empty cell = the row job waits for the column job)',
     )

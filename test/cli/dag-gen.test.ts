@@ -11,6 +11,54 @@ import { dagBatches, dagPayload, matrixToDag, rowsToDag } from '../../src/cli/da
 import { initEmbeddedRealm } from '../../src/cli/init.js';
 import { consoleExamples, runCli, shown } from './run-cli.js';
 
+/**
+ * A workbook as Excel writes one (SpreadsheetML parts in a zip): a first sheet "Notes", then "Deps"
+ * holding a matrix with shared strings, an inline string, a numeric mark, skipped cells and rows.
+ */
+async function writeWorkbook(file: string): Promise<void> {
+  const { default: yazl } = await import('yazl');
+  const zip = new yazl.ZipFile();
+  const add = (name: string, xml: string) => zip.addBuffer(Buffer.from(xml), name);
+  const ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"';
+  const rns = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"';
+  add(
+    '[Content_Types].xml',
+    '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>',
+  );
+  add(
+    'xl/workbook.xml',
+    `<?xml version="1.0" encoding="UTF-8"?><workbook ${ns} ${rns}><sheets><sheet name="Notes" sheetId="1" r:id="rId1"/><sheet name="Deps" sheetId="2" r:id="rId2"/></sheets></workbook>`,
+  );
+  add(
+    'xl/_rels/workbook.xml.rels',
+    '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet2.xml"/></Relationships>',
+  );
+  // 0 extract_a, 1 extract_b, 2 load, 3 report, 4 x (rich text runs "x " + "&amp; y"), 5 Only notes here
+  add(
+    'xl/sharedStrings.xml',
+    `<?xml version="1.0" encoding="UTF-8"?><sst ${ns} count="6" uniqueCount="6"><si><t>extract_a</t></si><si><t>extract_b</t></si><si><t>load</t></si><si><t>report</t></si><si><r><t xml:space="preserve">x </t></r><r><t>&amp; y</t></r></si><si><t>Only notes here</t></si></sst>`,
+  );
+  add(
+    'xl/worksheets/sheet1.xml',
+    `<?xml version="1.0" encoding="UTF-8"?><worksheet ${ns}><sheetData><row r="1"><c r="A1" t="s"><v>5</v></c></row></sheetData></worksheet>`,
+  );
+  const c = (ref: string, body: string, t?: string) => `<c r="${ref}"${t ? ` t="${t}"` : ''}>${body}</c>`;
+  const s = (ref: string, i: number) => c(ref, `<v>${i}</v>`, 's');
+  add(
+    'xl/worksheets/sheet2.xml',
+    `<?xml version="1.0" encoding="UTF-8"?><worksheet ${ns}><sheetData>` +
+      `<row r="1">${s('B1', 0)}${s('C1', 1)}${s('D1', 2)}${s('E1', 3)}</row>` +
+      `<row r="2">${s('A2', 2)}${c('B2', '<is><t>x</t></is>', 'inlineStr')}${c('C2', '<v>1</v>')}</row>` +
+      `<row r="4">${s('A4', 3)}${c('D4', '<v>x</v>', 'str')}</row>` +
+      `<row r="5">${s('A5', 4)}<c r="B5"/>${c('E5', '<v>1</v>', 'b')}</row>` +
+      `</sheetData></worksheet>`,
+  );
+  zip.end();
+  await new Promise<void>((resolve, reject) =>
+    zip.outputStream.pipe(fs.createWriteStream(file)).on('close', resolve).on('error', reject),
+  );
+}
+
 const DEPS = path.resolve(import.meta.dirname, '../../examples/docs/dag-gen/deps.csv');
 
 describe('lava dag-gen (docs/cli/dag-gen.md)', () => {
@@ -80,6 +128,15 @@ describe('lava dag-gen (docs/cli/dag-gen.md)', () => {
     expect(rowsToDag([{ job: 'a', depends_on: null }]).get('a')?.size).toBe(0);
   });
 
+  it('reads an XLSX worksheet named by -g (shared strings, inline strings, numbers, gaps)', async () => {
+    await writeWorkbook(path.join(cwd, 'deps.xlsx'));
+    const r = await lava('dag-gen', 'deps.xlsx', '-g', 'Deps', '-c');
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ load: ['extract_a', 'extract_b'], report: 'load', 'x & y': 'report' });
+    // The first worksheet by default: here a note with no matrix in it.
+    expect((await lava('dag-gen', 'deps.xlsx')).stderr).toMatch(/first row must be a blank cell/);
+  });
+
   it('fails clearly: xlsx, a cycle, an empty source, bad table or group names, a missing file', async () => {
     const fail = async (args: string[], re: RegExp) => {
       const r = await lava('dag-gen', ...args);
@@ -87,7 +144,9 @@ describe('lava dag-gen (docs/cli/dag-gen.md)', () => {
       expect(r.stderr).toMatch(re);
     };
     fs.writeFileSync(path.join(cwd, 'book.xlsx'), 'PK');
-    await fail(['book.xlsx'], /XLSX workbooks are not read by this build .*save the worksheet as CSV/);
+    await fail(['book.xlsx'], /book\.xlsx: not an XLSX workbook/);
+    await writeWorkbook(path.join(cwd, 'deps.xlsx'));
+    await fail(['deps.xlsx', '-g', 'Nope'], /no worksheet "Nope": it has "Notes", "Deps"/);
     fs.writeFileSync(path.join(cwd, 'cycle.csv'), ',a,b\na,,x\nb,x,\n');
     await fail(['cycle.csv'], /dependency cycle: a → b → a/);
     await fail(['cycle.csv', '-o'], /dependency cycle/);
